@@ -1,0 +1,33 @@
+/** Node file source (kept out of browser bundles). */
+import { open, type FileHandle } from 'node:fs/promises';
+import { GemmaError } from '../errors.js';
+import { type ByteSource, checkRange } from './source.js';
+
+export class FileSource implements ByteSource {
+  private constructor(readonly name: string, readonly size: number, private fh: FileHandle) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (cause) {
+      throw new GemmaError('IO', `cannot open ${path}: ${(cause as Error).message}`, { file: path, cause });
+    }
+    const st = await fh.stat();
+    return new FileSource(path, st.size, fh);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) throw new GemmaError('TRUNCATED', `file ended early at ${offset + done}`, { file: this.name });
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async close(): Promise<void> { await this.fh.close(); }
+}
