@@ -47,3 +47,21 @@ export function flagNumber(p: ParsedArgs, key: string): number | undefined {
   if (!Number.isFinite(n)) throw new Error(`--${key} expects a number, got ${JSON.stringify(v)}`);
   return n;
 }
+
+/** A mistake in the command line (printed with the usage text, exit code 2). */
+export class UsageError extends Error {
+  constructor(message: string) { super(message); this.name = 'UsageError'; }
+}
+
+export function requireString(p: ParsedArgs, key: string): string {
+  const v = flagString(p, key);
+  if (v === undefined) throw new UsageError(`--${key} is required`);
+  return v;
+}
+
+/** Parse "2,17,99" into token ids. */
+export function parseIdList(s: string): number[] {
+  const ids = s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  if (!ids.length || ids.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError(`expected comma-separated token ids, got ${JSON.stringify(s)}`);
+  return ids;
+}

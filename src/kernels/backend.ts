@@ -1,0 +1,124 @@
+/**
+ * The one backend interface. The forward pass (src/model/forward.ts) is written
+ * against it; the reference (plain TypeScript), WASM and WebGPU backends implement it.
+ *
+ * Conventions
+ * - Activations are f32 matrices [rows, cols], row-major; `rows` is the number of
+ *   tokens in the batch. They live wherever the backend keeps them (JS heap, WASM
+ *   memory, GPU buffers); only `download` brings them back (async).
+ * - Weights are uploaded once, in their storage format (f32/f16/bf16 or a ggml
+ *   block format), shape [outFeatures, inFeatures] for matrices ("row" = one output).
+ *   Norm weights are f32 vectors holding the full multiplier (1 + w).
+ * - Ops enqueue work and return at once; a backend may run them later (WebGPU) but
+ *   must preserve order. Outputs must not alias inputs unless an op says so.
+ */
+import { GemmaError } from '../errors.js';
+import type { DType } from '../tensor/dtype.js';
+
+/** An f32 activation matrix owned by a backend. */
+export interface Tensor {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A weight owned by a backend, kept in its storage format. */
+export interface Weight {
+  readonly name: string;
+  readonly dtype: DType;
+  /** [rows, cols] for matrices, [n] for vectors */
+  readonly shape: readonly number[];
+}
+
+/** Host-side weight bytes handed to `uploadWeight`. */
+export interface WeightData {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** raw bytes in the dtype's layout (ggml block layout for quantized types) */
+  data: Uint8Array;
+}
+
+/**
+ * One layer's KV cache: K and V, each [capacity, numKvHeads * headDim].
+ * Position p lives in slot p % capacity (a ring buffer when capacity < context).
+ */
+export interface KvLayer {
+  readonly capacity: number;
+  readonly kvDim: number;
+}
+
+export interface AttentionParams {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** multiplier applied to q.k (queryPreAttnScalar ** -0.5) */
+  scale: number;
+  /** tanh soft-cap of scores: cap * tanh(s / cap); null = off */
+  softcap: number | null;
+  /** sliding window W (query at p sees keys j with p-W < j <= p); null = full causal */
+  window: number | null;
+  /** absolute position of the first query row */
+  startPos: number;
+}
+
+export interface RopeParams {
+  headDim: number;
+  /** absolute position of the first row */
+  startPos: number;
+  /** base frequency */
+  theta: number;
+  /** linear scaling: positions are divided by this (1 = none) */
+  scaling: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  // ---- memory
+  uploadWeight(w: WeightData): Weight;
+  freeWeight(w: Weight): void;
+  /** a zero-filled f32 matrix */
+  tensor(rows: number, cols: number): Tensor;
+  freeTensor(t: Tensor): void;
+  upload(t: Tensor, data: Float32Array): void;
+  download(t: Tensor): Promise<Float32Array>;
+  createKvLayer(capacity: number, kvDim: number): KvLayer;
+  freeKvLayer(l: KvLayer): void;
+  /** release everything this backend holds */
+  dispose(): void;
+
+  // ---- ops
+  /** out[r] = table[tokens[r]] * scale (table: [vocab, cols] in any dtype; dequantizes one row per token) */
+  embed(out: Tensor, table: Weight, tokens: Int32Array, scale: number): void;
+  /**
+   * RMSNorm with a full multiplier w (= 1 + w_hf): out = x / sqrt(mean(x^2) + eps) * w, in f32 (out may alias x).
+   * w has length n dividing x.cols; each consecutive chunk of n columns is normalised on its
+   * own (n = cols for hidden states, n = headDim for Gemma 3's per-head QK-norm).
+   */
+  rmsNorm(out: Tensor, x: Tensor, w: Weight, eps: number): void;
+  /** out[r, m] = sum_k x[r, k] * W[m, k]   (out: [rows, W.rows], x: [rows, W.cols]) */
+  matmul(out: Tensor, x: Tensor, w: Weight): void;
+  /** in place: rotate each head's half-split pairs (i, i + headDim/2) of x [rows, heads*headDim] */
+  rope(x: Tensor, p: RopeParams): void;
+  /** write k, v rows (positions startPos..) into the cache */
+  kvStore(cache: KvLayer, k: Tensor, v: Tensor, startPos: number): void;
+  /** out [rows, numHeads*headDim] = softmax(scale * q k^T (capped, masked)) v over the cache */
+  attention(out: Tensor, q: Tensor, cache: KvLayer, p: AttentionParams): void;
+  /** out = gelu_tanh(gate) * up, elementwise (out may alias gate or up) */
+  geglu(out: Tensor, gate: Tensor, up: Tensor): void;
+  /** out = a + b (out may alias a) */
+  add(out: Tensor, a: Tensor, b: Tensor): void;
+  /** in place: x = cap * tanh(x / cap) */
+  softcap(x: Tensor, cap: number): void;
+  /** out[0..n) = x[srcRow .. srcRow+n) */
+  copyRows(out: Tensor, x: Tensor, srcRow: number): void;
+  /** index of the largest value of each row (first one on ties) */
+  argmax(x: Tensor): Promise<Int32Array>;
+}
+
+/** shape checks every backend runs before launching an op (clear errors, not garbage) */
+export function expectShape(what: string, t: Tensor, rows: number, cols: number): void {
+  if (t.rows !== rows || t.cols !== cols) {
+    throw new GemmaError('BAD_SHAPE', `${what}: expected [${rows}, ${cols}], got [${t.rows}, ${t.cols}]`);
+  }
+}
