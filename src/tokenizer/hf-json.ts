@@ -1,0 +1,328 @@
+/**
+ * tokenizer.json (HF tokenizers, model type BPE with byte fallback, as Gemma ships it)
+ * → the pieces, the ranked merges and the added tokens.
+ *
+ * Bytes are scanned directly (json-scan.ts): vocab keys are decoded once into the piece
+ * strings, and each merge's two halves and their concatenation are found by hashing the
+ * raw JSON bytes against the vocab keys' raw bytes (JSON escaping is per character, so
+ * raw(a + b) = raw(a) + raw(b)), with a decode-and-Map fallback if escaping differs.
+ */
+import { GemmaError } from '../errors.js';
+import { JsonScanner } from './json-scan.js';
+import { MAX_VOCAB } from './pieces.js';
+
+export interface HfAddedToken {
+  id: number;
+  content: string;
+  special: boolean;
+  normalized: boolean;
+}
+
+export interface HfTokenizerData {
+  /** id → piece (vocab and added tokens) */
+  pieces: string[];
+  /** merges in rank order, as ids: left[k] + right[k] → merged[k] */
+  mergeLeft: Int32Array;
+  mergeRight: Int32Array;
+  mergeResult: Int32Array;
+  mergeCount: number;
+  added: HfAddedToken[];
+  unkToken: string | null;
+  byteFallback: boolean;
+  ignoreMerges: boolean;
+  normalizer: unknown;
+  preTokenizer: unknown;
+}
+
+const FILE = 'tokenizer.json';
+
+function bad(msg: string, field?: string): never {
+  throw new GemmaError('TOKENIZER', msg, { file: FILE, field });
+}
+
+// ---------------------------------------------------------------------------
+// bytes
+
+export function parseTokenizerJsonBytes(bytes: Uint8Array): HfTokenizerData {
+  const s = new JsonScanner(bytes, FILE);
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) s.pos = 3;
+  let added: unknown = [];
+  let normalizer: unknown = null, preTokenizer: unknown = null;
+  let model: ModelFields | undefined;
+  if (s.openObject()) {
+    do {
+      const k = s.key();
+      if (k === 'added_tokens') added = s.value();
+      else if (k === 'normalizer') normalizer = s.value();
+      else if (k === 'pre_tokenizer') preTokenizer = s.value();
+      else if (k === 'model') model = scanModel(s);
+      else s.skip();
+    } while (s.more(0x7d));
+  }
+  if (!s.atEnd()) s.fail('trailing data');
+  if (!model) bad('no "model" section', 'model');
+  return finish(model, added, normalizer, preTokenizer);
+}
+
+interface ModelFields {
+  type: unknown;
+  unkToken: unknown;
+  byteFallback: unknown;
+  ignoreMerges: unknown;
+  vocab?: string[];
+  vocabIdByPiece?: Map<string, number>;
+  merges?: { left: Int32Array; right: Int32Array; result: Int32Array; count: number };
+}
+
+function scanModel(s: JsonScanner): ModelFields {
+  const m: ModelFields = { type: undefined, unkToken: null, byteFallback: false, ignoreMerges: false };
+  let vocab: VocabIndex | undefined;
+  let mergesAt = -1;
+  if (s.openObject()) {
+    do {
+      const k = s.key();
+      if (k === 'type') m.type = s.value();
+      else if (k === 'unk_token') m.unkToken = s.value();
+      else if (k === 'byte_fallback') m.byteFallback = s.value();
+      else if (k === 'ignore_merges') m.ignoreMerges = s.value();
+      else if (k === 'vocab') vocab = scanVocab(s);
+      else if (k === 'merges') {
+        if (vocab) m.merges = scanMerges(s, vocab);
+        else { s.ws(); mergesAt = s.pos; s.skip(); }
+      } else s.skip();
+    } while (s.more(0x7d));
+  }
+  if (!vocab) bad('model has no vocab', 'model.vocab');
+  if (mergesAt >= 0) {
+    const end = s.pos;
+    s.pos = mergesAt;
+    m.merges = scanMerges(s, vocab);
+    s.pos = end;
+  }
+  m.vocab = vocab.pieces;
+  m.vocabIdByPiece = vocab.map;
+  return m;
+}
+
+/** Vocab keys: decoded pieces plus a hash of their raw bytes for merge lookups. */
+interface VocabIndex {
+  pieces: string[];
+  rawStart: Int32Array;
+  rawEnd: Int32Array;
+  table: Int32Array; // slot → id + 1
+  mask: number;
+  bytes: Uint8Array;
+  /** built only if a merge needs the slow path */
+  map?: Map<string, number>;
+}
+
+function scanVocab(s: JsonScanner): VocabIndex {
+  let starts = new Int32Array(1 << 16), ends = new Int32Array(1 << 16), ids = new Int32Array(1 << 16);
+  let n = 0, maxId = -1;
+  if (s.openObject()) {
+    do {
+      const st = s.stringSpan();
+      const en = s.pos - 1;
+      s.expect(0x3a);
+      const id = s.uint();
+      if (id >= MAX_VOCAB) throw new GemmaError('LIMIT', `vocab id ${id} over ${MAX_VOCAB}`, { file: FILE, field: 'model.vocab' });
+      if (n === starts.length) {
+        starts = grow(starts); ends = grow(ends); ids = grow(ids);
+      }
+      starts[n] = st; ends[n] = en; ids[n] = id; n++;
+      if (id > maxId) maxId = id;
+    } while (s.more(0x7d));
+  }
+  if (n > MAX_VOCAB) throw new GemmaError('LIMIT', `vocab over ${MAX_VOCAB} pieces`, { file: FILE });
+  const pieces: string[] = new Array(maxId + 1);
+  const rawStart = new Int32Array(maxId + 1).fill(-1), rawEnd = new Int32Array(maxId + 1);
+  for (let k = 0; k < n; k++) {
+    const id = ids[k]!;
+    if (rawStart[id] !== -1) {
+      throw new GemmaError('DUPLICATE', `vocab id ${id} given to two pieces`, { file: FILE, field: 'model.vocab' });
+    }
+    rawStart[id] = starts[k]!; rawEnd[id] = ends[k]!;
+    pieces[id] = s.decodeSpan(starts[k]!, ends[k]!);
+  }
+  let cap = 1024;
+  while (cap < n * 2) cap *= 2;
+  const table = new Int32Array(cap);
+  const mask = cap - 1;
+  const b = s.b;
+  for (let id = 0; id <= maxId; id++) {
+    const st = rawStart[id]!;
+    if (st < 0) continue;
+    const en = rawEnd[id]!;
+    let i = fnv(b, st, en, FNV_SEED) & mask;
+    for (;;) {
+      const other = table[i]! - 1;
+      if (other < 0) { table[i] = id + 1; break; }
+      if (sameBytes(b, st, en, rawStart[other]!, rawEnd[other]!)) {
+        throw new GemmaError('DUPLICATE', `vocab piece ${JSON.stringify(pieces[id])} appears twice (ids ${other}, ${id})`, { file: FILE, field: 'model.vocab' });
+      }
+      i = (i + 1) & mask;
+    }
+  }
+  return { pieces, rawStart, rawEnd, table, mask, bytes: b };
+}
+
+const FNV_SEED = 0x811c9dc5;
+function fnv(b: Uint8Array, st: number, en: number, h: number): number {
+  for (let p = st; p < en; p++) h = Math.imul(h ^ b[p]!, 0x01000193);
+  return h >>> 0;
+}
+function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
+  if (e1 - s1 !== e2 - s2) return false;
+  for (let k = 0; k < e1 - s1; k++) if (b[s1 + k] !== b[s2 + k]) return false;
+  return true;
+}
+
+/** id of the vocab key whose raw bytes are b[s1,e1) ++ b[s2,e2), or -1. */
+function findRaw(v: VocabIndex, s1: number, e1: number, s2: number, e2: number): number {
+  const b = v.bytes;
+  const len = e1 - s1 + (e2 - s2);
+  let i = fnv(b, s2, e2, fnv(b, s1, e1, FNV_SEED)) & v.mask;
+  for (;;) {
+    const id = v.table[i]! - 1;
+    if (id < 0) return -1;
+    const st = v.rawStart[id]!, en = v.rawEnd[id]!;
+    if (en - st === len && sameBytes(b, st, st + (e1 - s1), s1, e1) && sameBytes(b, st + (e1 - s1), en, s2, e2)) return id;
+    i = (i + 1) & v.mask;
+  }
+}
+
+function slowId(v: VocabIndex, s: JsonScanner, st: number, en: number): string {
+  return s.decodeSpan(st, en);
+}
+
+function vocabMap(v: VocabIndex): Map<string, number> {
+  if (!v.map) {
+    v.map = new Map();
+    v.pieces.forEach((p, id) => { if (p !== undefined) v.map!.set(p, id); });
+  }
+  return v.map;
+}
+
+function scanMerges(s: JsonScanner, v: VocabIndex): NonNullable<ModelFields['merges']> {
+  let left = new Int32Array(1 << 16), right = new Int32Array(1 << 16), result = new Int32Array(1 << 16);
+  let n = 0;
+  if (s.openArray()) {
+    do {
+      let s1: number, e1: number, s2: number, e2: number, escaped: boolean;
+      if (s.peek() === 0x5b) {
+        s.openArray();
+        s1 = s.stringSpan(); e1 = s.pos - 1; escaped = s.spanEscaped;
+        if (!s.more(0x5d)) s.fail('merge needs two pieces');
+        s2 = s.stringSpan(); e2 = s.pos - 1; escaped ||= s.spanEscaped;
+        if (s.more(0x5d)) s.fail('merge has more than two pieces');
+      } else {
+        const st = s.stringSpan(); const en = s.pos - 1; escaped = s.spanEscaped;
+        let sp = st;
+        while (sp < en && s.b[sp] !== 0x20) sp++;
+        if (sp >= en) s.fail('merge string without a space');
+        s1 = st; e1 = sp; s2 = sp + 1; e2 = en;
+      }
+      let l = findRaw(v, s1, e1, 0, 0), r = findRaw(v, s2, e2, 0, 0), m = findRaw(v, s1, e1, s2, e2);
+      if ((l < 0 || r < 0 || m < 0) && escaped) {
+        // escaping differs from the vocab keys': compare decoded text instead
+        const map = vocabMap(v);
+        const a = slowId(v, s, s1, e1), c = slowId(v, s, s2, e2);
+        l = map.get(a) ?? -1; r = map.get(c) ?? -1; m = map.get(a + c) ?? -1;
+      }
+      if (l < 0 || r < 0) bad(`merge #${n} uses a piece missing from the vocab`, 'model.merges');
+      if (m < 0) bad(`merge #${n} produces a piece missing from the vocab`, 'model.merges');
+      if (n === left.length) { left = grow(left); right = grow(right); result = grow(result); }
+      left[n] = l; right[n] = r; result[n] = m; n++;
+    } while (s.more(0x5d));
+  }
+  return { left, right, result, count: n };
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  if (a.length * 2 > MAX_VOCAB * 8) throw new GemmaError('LIMIT', 'too many entries', { file: FILE });
+  const b = new Int32Array(a.length * 2); b.set(a); return b;
+}
+
+// ---------------------------------------------------------------------------
+// already-parsed object
+
+export function parseTokenizerJsonObject(json: unknown): HfTokenizerData {
+  if (!isObj(json)) bad('tokenizer.json is not an object');
+  const model = json['model'];
+  if (!isObj(model)) bad('no "model" section', 'model');
+  const vocab = model['vocab'];
+  if (!isObj(vocab)) bad('model.vocab is not an object', 'model.vocab');
+  const entries = Object.entries(vocab);
+  if (entries.length > MAX_VOCAB) throw new GemmaError('LIMIT', `vocab over ${MAX_VOCAB} pieces`, { file: FILE });
+  let maxId = -1;
+  for (const [, id] of entries) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= MAX_VOCAB) bad(`bad vocab id ${String(id)}`, 'model.vocab');
+    if ((id as number) > maxId) maxId = id as number;
+  }
+  const pieces: string[] = new Array(maxId + 1);
+  const map = new Map<string, number>();
+  for (const [piece, id] of entries) {
+    if (pieces[id as number] !== undefined) throw new GemmaError('DUPLICATE', `vocab id ${id} given to two pieces`, { file: FILE, field: 'model.vocab' });
+    pieces[id as number] = piece;
+    map.set(piece, id as number);
+  }
+  const rawMerges = model['merges'] ?? [];
+  if (!Array.isArray(rawMerges)) bad('model.merges is not an array', 'model.merges');
+  const n = rawMerges.length;
+  const left = new Int32Array(n), right = new Int32Array(n), result = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const m = rawMerges[k];
+    let a: unknown, c: unknown;
+    if (typeof m === 'string') {
+      const sp = m.indexOf(' ');
+      if (sp < 0) bad(`merge #${k} without a space`, 'model.merges');
+      a = m.slice(0, sp); c = m.slice(sp + 1);
+    } else if (Array.isArray(m) && m.length === 2) { a = m[0]; c = m[1]; }
+    else bad(`merge #${k} is neither "a b" nor ["a", "b"]`, 'model.merges');
+    if (typeof a !== 'string' || typeof c !== 'string') bad(`merge #${k} is not two strings`, 'model.merges');
+    const l = map.get(a), r = map.get(c), res = map.get(a + c);
+    if (l === undefined || r === undefined) bad(`merge #${k} uses a piece missing from the vocab`, 'model.merges');
+    if (res === undefined) bad(`merge #${k} produces a piece missing from the vocab`, 'model.merges');
+    left[k] = l; right[k] = r; result[k] = res;
+  }
+  return finish(
+    { type: model['type'], unkToken: model['unk_token'] ?? null, byteFallback: model['byte_fallback'] ?? false,
+      ignoreMerges: model['ignore_merges'] ?? false, vocab: pieces, vocabIdByPiece: map,
+      merges: { left, right, result, count: n } },
+    json['added_tokens'] ?? [], json['normalizer'] ?? null, json['pre_tokenizer'] ?? null);
+}
+
+// ---------------------------------------------------------------------------
+
+function finish(m: ModelFields, addedRaw: unknown, normalizer: unknown, preTokenizer: unknown): HfTokenizerData {
+  if (m.type !== 'BPE') bad(`model type ${JSON.stringify(m.type)} is not supported (Gemma uses BPE)`, 'model.type');
+  if (m.unkToken !== null && typeof m.unkToken !== 'string') bad('model.unk_token is not a string', 'model.unk_token');
+  const pieces = m.vocab!;
+  if (!Array.isArray(addedRaw)) bad('added_tokens is not an array', 'added_tokens');
+  const added: HfAddedToken[] = [];
+  for (const a of addedRaw) {
+    if (!isObj(a) || !Number.isInteger(a['id']) || typeof a['content'] !== 'string') bad('malformed added token', 'added_tokens');
+    const id = a['id'] as number;
+    if (id < 0 || id >= MAX_VOCAB) throw new GemmaError('LIMIT', `added token id ${id} out of range`, { file: FILE, field: 'added_tokens' });
+    const content = a['content'] as string;
+    if (content.length === 0) bad('empty added token', 'added_tokens');
+    if (pieces[id] !== undefined && pieces[id] !== content) {
+      throw new GemmaError('DUPLICATE', `added token ${id} ${JSON.stringify(content)} differs from vocab piece ${JSON.stringify(pieces[id])}`, { file: FILE, field: 'added_tokens' });
+    }
+    pieces[id] = content;
+    added.push({ id, content, special: a['special'] === true, normalized: a['normalized'] === true });
+  }
+  for (let id = 0; id < pieces.length; id++) {
+    if (pieces[id] === undefined) bad(`no piece for id ${id} (ids must be contiguous)`, 'model.vocab');
+  }
+  const mg = m.merges ?? { left: new Int32Array(0), right: new Int32Array(0), result: new Int32Array(0), count: 0 };
+  return {
+    pieces, mergeLeft: mg.left, mergeRight: mg.right, mergeResult: mg.result, mergeCount: mg.count, added,
+    unkToken: m.unkToken as string | null, byteFallback: m.byteFallback === true, ignoreMerges: m.ignoreMerges === true,
+    normalizer, preTokenizer,
+  };
+}
+
+export function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,64 @@
+/**
+ * AtomicMatcher: finds whole-token strings (added tokens, user-defined and control
+ * pieces) in text, leftmost-longest, as HF's added-token splitter and SentencePiece's
+ * prefix matcher do. A trie keyed by UTF-16 code units: the root's children sit in a
+ * 64K table (most characters start no token), deeper edges in one Map keyed by
+ * node * 65536 + code unit.
+ */
+export class AtomicMatcher {
+  private readonly rootChild = new Int32Array(65536).fill(-1);
+  private readonly edges = new Map<number, number>();
+  /** node → token id ending there, or -1 */
+  private terminal: number[] = [-1];
+  /** node → whether that token is special (suppressed when matching literally) */
+  private terminalSpecial: boolean[] = [false];
+  readonly count: number;
+
+  constructor(tokens: Iterable<{ text: string; id: number; special: boolean }>) {
+    let count = 0;
+    for (const t of tokens) {
+      if (t.text.length === 0) continue;
+      let node = 0;
+      for (let i = 0; i < t.text.length; i++) node = this.child(node, t.text.charCodeAt(i));
+      this.terminal[node] = t.id;
+      this.terminalSpecial[node] = t.special;
+      count++;
+    }
+    this.count = count;
+  }
+
+  private child(node: number, c: number): number {
+    const existing = node === 0 ? this.rootChild[c]! : (this.edges.get(node * 65536 + c) ?? -1);
+    if (existing >= 0) return existing;
+    const created = this.terminal.length;
+    this.terminal.push(-1);
+    this.terminalSpecial.push(false);
+    if (node === 0) this.rootChild[c] = created; else this.edges.set(node * 65536 + c, created);
+    return created;
+  }
+
+  /**
+   * Longest token starting at `pos` (skipping special ones unless `allowSpecial`).
+   * Returns its length in code units and sets `lastId`, or returns 0.
+   */
+  lastId = -1;
+  matchAt(text: string, pos: number, allowSpecial: boolean): number {
+    let node = this.rootChild[text.charCodeAt(pos)]!;
+    if (node < 0) return 0;
+    let best = 0;
+    for (let i = pos + 1; ; i++) {
+      const id = this.terminal[node]!;
+      if (id >= 0 && (allowSpecial || !this.terminalSpecial[node])) { best = i - pos; this.lastId = id; }
+      if (i >= text.length) break;
+      const nextNode = this.edges.get(node * 65536 + text.charCodeAt(i));
+      if (nextNode === undefined) break;
+      node = nextNode;
+    }
+    return best;
+  }
+
+  /** Whether `text` is, in full, one token (special ones only when allowed); sets `lastId`. */
+  isWhole(text: string, allowSpecial: boolean): boolean {
+    return text.length > 0 && this.matchAt(text, 0, allowSpecial) === text.length;
+  }
+}
