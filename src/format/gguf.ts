@@ -90,7 +90,7 @@ class Cursor {
   /** u64 that must be a safe JS number no larger than `max` */
   count(what: string, max: number): number {
     const v = this.u64();
-    if (v > BigInt(max)) throw new GemmaError('BAD_HEADER', `${what} ${v} exceeds what the file can hold (${max})`, { file: this.file });
+    if (v > BigInt(max)) throw new GemmaError('BAD_HEADER', `${what} ${v} exceeds what the rest of the file can hold (at most ${max}): corrupt or truncated`, { file: this.file });
     return Number(v);
   }
   str(what: string): string {
@@ -314,6 +314,7 @@ export function ggufTyped(value: GgufValue, type?: GgufType): GgufTypedValue {
     if (Number.isInteger(value)) return { type: value < 0 ? GgufType.INT32 : GgufType.UINT32, value };
     return { type: GgufType.FLOAT32, value };
   }
+  if (Array.isArray(value) && Array.isArray(value[0])) return { type: GgufType.ARRAY, arrayType: GgufType.ARRAY, value };
   if (Array.isArray(value) && (value.length === 0 || typeof value[0] === 'string')) return { type: GgufType.ARRAY, arrayType: GgufType.STRING, value };
   if (Array.isArray(value) && typeof value[0] === 'boolean') return { type: GgufType.ARRAY, arrayType: GgufType.BOOL, value };
   if (value instanceof Float32Array) return { type: GgufType.ARRAY, arrayType: GgufType.FLOAT32, value };
