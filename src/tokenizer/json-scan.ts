@@ -216,8 +216,13 @@ export class JsonScanner {
     this.ws();
     const start = this.pos;
     this.skip();
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(this.b.subarray(start, this.pos));
-    try { return JSON.parse(text); } catch (e) { this.pos = start; return this.fail(`value: ${(e as Error).message}`); }
+    try {
+      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(this.b.subarray(start, this.pos));
+      return JSON.parse(text);
+    } catch (e) {
+      this.pos = start;
+      return this.fail(`value: ${(e as Error).message}`);
+    }
   }
 
   private literal(word: string): void {

@@ -42,14 +42,18 @@ export class AtomicMatcher {
    * Returns its length in code units and sets `lastId`, or returns 0.
    */
   lastId = -1;
+  /** one past the last character the latest matchAt looked at */
+  scanEnd = 0;
   matchAt(text: string, pos: number, allowSpecial: boolean): number {
     let node = this.rootChild[text.charCodeAt(pos)]!;
+    this.scanEnd = pos + 1;
     if (node < 0) return 0;
     let best = 0;
     for (let i = pos + 1; ; i++) {
       const id = this.terminal[node]!;
       if (id >= 0 && (allowSpecial || !this.terminalSpecial[node])) { best = i - pos; this.lastId = id; }
-      if (i >= text.length) break;
+      if (i >= text.length) { this.scanEnd = i; break; }
+      this.scanEnd = i + 1;
       const nextNode = this.edges.get(node * 65536 + text.charCodeAt(i));
       if (nextNode === undefined) break;
       node = nextNode;

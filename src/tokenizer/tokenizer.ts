@@ -215,22 +215,24 @@ export class TokenizerCore {
 
   /**
    * Encode prepared text from offset `from` (a point right after a whole token, or 0).
-   * `boundaries`, when given, receives (start of a whole token, offset after it, ids so far)
-   * triples: the ids before such a token never depend on the text after `start + longest whole token`.
+   * `boundaries`, when given, receives (reach, offset after a whole token, ids so far) triples:
+   * the ids up to that token depend on no character at or past `reach`.
    */
-  private encodeInto(raw: string, from: number, allowSpecial: boolean, out: number[], boundaries: number[] | null): void {
+  private encodeInto(raw: string, from: number, allowSpecial: boolean, out: number[], boundaries: number[] | null, reach0 = 0): void {
     const spec = this.spec;
     const norm = spec.escapeWhitespaces ? raw.replaceAll(' ', SPACE_SYMBOL) : raw;
     const matchOn = spec.atomicOnNormalized ? norm : raw;
     const matcher = this.matcher;
     let segStart = from;
+    let reach = Math.max(from, reach0);
     for (let i = from; i < matchOn.length;) {
       const len = matcher.count > 0 ? matcher.matchAt(matchOn, i, allowSpecial) : 0;
+      if (matcher.scanEnd > reach) reach = matcher.scanEnd;
       if (len === 0) { i++; continue; }
       const id = matcher.lastId;
       this.segment(norm, segStart, i, out, allowSpecial);
       out.push(id);
-      if (boundaries) boundaries.push(i, i + len, out.length);
+      if (boundaries) boundaries.push(reach, i + len, out.length);
       i += len;
       segStart = i;
     }
@@ -247,21 +249,22 @@ export class TokenizerCore {
     const raw = this.prepare(text);
     const out: number[] = [];
     const boundaries: number[] = [];
-    let from = 0;
+    let from = 0, reach = 0;
     if (prev && prev.allowSpecial === allowSpecial && prev.addBos === addBos && !this.spec.removeExtraWhitespaces) {
       const p = commonPrefix(prev.raw, raw);
       const b = prev.boundaries;
       let k = b.length - 3;
-      while (k >= 0 && b[k]! + this.maxAtomicLength > p) k -= 3;
+      while (k >= 0 && b[k]! > p) k -= 3;
       if (k >= 0) {
         for (let i = 0; i < b[k + 2]!; i++) out.push(prev.ids[i]!);
         for (let i = 0; i <= k + 2; i++) boundaries.push(b[i]!);
         from = b[k + 1]!;
+        reach = b[k]!;
       }
     }
     const reused = out.length;
     if (reused === 0 && addBos) out.push(this.requireBos());
-    this.encodeInto(raw, from, allowSpecial, out, boundaries);
+    this.encodeInto(raw, from, allowSpecial, out, boundaries, reach);
     return { ids: out, reused, raw, boundaries, allowSpecial, addBos };
   }
 

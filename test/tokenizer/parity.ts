@@ -100,4 +100,24 @@ export function parityTests(which: keyof typeof VOCABS, seed: number): void {
     const sp = GemmaTokenizer.fromSentencePieceModel(bytes, which);
     for (let i = 0; i < corpus.length; i += 3) expect(sp.encode(corpus[i]!)).toEqual(expected[i]);
   });
+
+  it('allowSpecial: false keeps control-token text literal: no control id, same text back', () => {
+    const control = ['<start_of_turn>', '<end_of_turn>', '<bos>', '<eos>', '<pad>', '<unk>', '<mask>', '<unused0>', '<unused42>',
+      '<start_of_image>', '<end_of_image>', '<image_soft_token>'].map((p) => ours.pieceToId(p)).filter((id) => id !== undefined);
+    expect(control.length).toBeGreaterThanOrEqual(9);
+    const texts = corpus.filter((s) => /<(start|end)_of_|<bos>|<eos>|<unused|<image_soft/.test(s));
+    expect(texts.length).toBeGreaterThan(50);
+    for (const s of texts) {
+      const ids = ours.encode(s, { allowSpecial: false });
+      for (const id of control) expect(ids).not.toContain(id);
+      if (roundTrips(s)) expect(ours.decode(ids)).toBe(wellFormed(s));
+    }
+    expect(ours.encode('<start_of_turn>', { allowSpecial: false }).length).toBeGreaterThan(1);
+  });
+
+  it('toGgufMetadata → fromGgufMetadata keeps the ids', () => {
+    const back = GemmaTokenizer.fromGgufMetadata(ours.toGgufMetadata(), which);
+    for (let i = 0; i < corpus.length; i += 5) expect(back.encode(corpus[i]!)).toEqual(expected[i]);
+    expect(back.stopIds).toEqual(expect.arrayContaining([...ours.stopIds]));
+  });
 }
