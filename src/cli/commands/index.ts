@@ -2,8 +2,10 @@
 import type { Command } from '../command.js';
 import { logitsCommand } from './logits.js';
 import { synthCommand } from './synth.js';
+import { tokenizeCommand } from './tokenize.js';
 
 export const COMMANDS: Command[] = [
   logitsCommand,
   synthCommand,
+  tokenizeCommand,
 ];
