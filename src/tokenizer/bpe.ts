@@ -12,13 +12,14 @@
  */
 import { GemmaError } from '../errors.js';
 import { PairTable } from './pair-table.js';
+import type { PieceIndex } from './piece-index.js';
 
 const DEAD = -2;
 
 export interface BpeVocab {
   /** id → piece */
   readonly pieces: readonly string[];
-  readonly pieceToId: ReadonlyMap<string, number>;
+  readonly pieceToId: PieceIndex;
   /** per id: nonzero when a merge may produce it (score mode) */
   readonly mergeable: Uint8Array;
   /** per id: nonzero for control-like pieces, never produced when encoding literally */
@@ -129,8 +130,8 @@ export class BpeEncoder {
   /** Score mode: is pieces[a] + pieces[b] a piece a merge may produce? Cache the answer. */
   private lookupScored(a: number, b: number): number {
     const v = this.v;
-    const id = v.pieceToId.get(v.pieces[a]! + v.pieces[b]!);
-    const ok = id !== undefined && v.mergeable[id] !== 0;
+    const id = v.pieceToId.getConcat(v.pieces[a]!, v.pieces[b]!);
+    const ok = id >= 0 && v.mergeable[id] !== 0;
     if (this.table.full) this.table.clear();
     this.table.insert(a, b, ok ? id : -1, ok ? -v.scores[id]! : 0);
     return this.table.find(a, b);

@@ -109,7 +109,10 @@ interface VocabIndex {
   pieces: string[];
   rawStart: Int32Array;
   rawEnd: Int32Array;
-  table: Int32Array; // slot → id + 1
+  /** slot i: [2i] id + 1 (0 when free), [2i+1] the key's 32-bit hash */
+  table: Int32Array;
+  /** id → [2 id] raw start, [2 id + 1] raw end, interleaved for the byte comparison */
+  span: Int32Array;
   mask: number;
   bytes: Uint8Array;
   /** built only if a merge needs the slow path */
@@ -146,30 +149,38 @@ function scanVocab(s: JsonScanner): VocabIndex {
   }
   let cap = 1024;
   while (cap < n * 2) cap *= 2;
-  const table = new Int32Array(cap);
+  const table = new Int32Array(cap * 2);
+  const span = new Int32Array((maxId + 1) * 2);
   const mask = cap - 1;
   const b = s.b;
   for (let id = 0; id <= maxId; id++) {
     const st = rawStart[id]!;
     if (st < 0) continue;
     const en = rawEnd[id]!;
-    let i = fnv(b, st, en, FNV_SEED) & mask;
+    span[2 * id] = st; span[2 * id + 1] = en;
+    const h = fnv(b, st, en, FNV_SEED);
+    let i = mix(h) & mask;
     for (;;) {
-      const other = table[i]! - 1;
-      if (other < 0) { table[i] = id + 1; break; }
-      if (sameBytes(b, st, en, rawStart[other]!, rawEnd[other]!)) {
+      const other = table[2 * i]! - 1;
+      if (other < 0) { table[2 * i] = id + 1; table[2 * i + 1] = h; break; }
+      if (table[2 * i + 1] === h && sameBytes(b, st, en, rawStart[other]!, rawEnd[other]!)) {
         throw new GemmaError('DUPLICATE', `vocab piece ${JSON.stringify(pieces[id])} appears twice (ids ${other}, ${id})`, { file: FILE, field: 'model.vocab' });
       }
       i = (i + 1) & mask;
     }
   }
-  return { pieces, rawStart, rawEnd, table, mask, bytes: b };
+  return { pieces, rawStart, rawEnd, table, span, mask, bytes: b };
 }
 
-const FNV_SEED = 0x811c9dc5;
+const FNV_SEED = 0x811c9dc5 | 0;
 function fnv(b: Uint8Array, st: number, en: number, h: number): number {
   for (let p = st; p < en; p++) h = Math.imul(h ^ b[p]!, 0x01000193);
-  return h >>> 0;
+  return h;
+}
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
 function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
   if (e1 - s1 !== e2 - s2) return false;
@@ -177,16 +188,18 @@ function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number
   return true;
 }
 
-/** id of the vocab key whose raw bytes are b[s1,e1) ++ b[s2,e2), or -1. */
-function findRaw(v: VocabIndex, s1: number, e1: number, s2: number, e2: number): number {
-  const b = v.bytes;
-  const len = e1 - s1 + (e2 - s2);
-  let i = fnv(b, s2, e2, fnv(b, s1, e1, FNV_SEED)) & v.mask;
+/** id of the vocab key whose raw bytes are b[s1,e1) ++ b[s2,e2) with FNV hash `h`, or -1. */
+function findRaw(v: VocabIndex, h: number, s1: number, e1: number, s2: number, e2: number): number {
+  const b = v.bytes, table = v.table, span = v.span;
+  const len1 = e1 - s1, len = len1 + (e2 - s2);
+  let i = mix(h) & v.mask;
   for (;;) {
-    const id = v.table[i]! - 1;
+    const id = table[2 * i]! - 1;
     if (id < 0) return -1;
-    const st = v.rawStart[id]!, en = v.rawEnd[id]!;
-    if (en - st === len && sameBytes(b, st, st + (e1 - s1), s1, e1) && sameBytes(b, st + (e1 - s1), en, s2, e2)) return id;
+    if (table[2 * i + 1] === h) {
+      const st = span[2 * id]!, en = span[2 * id + 1]!;
+      if (en - st === len && sameBytes(b, st, st + len1, s1, e1) && sameBytes(b, st + len1, en, s2, e2)) return id;
+    }
     i = (i + 1) & v.mask;
   }
 }
@@ -222,7 +235,10 @@ function scanMerges(s: JsonScanner, v: VocabIndex): NonNullable<ModelFields['mer
         if (sp >= en) s.fail('merge string without a space');
         s1 = st; e1 = sp; s2 = sp + 1; e2 = en;
       }
-      let l = findRaw(v, s1, e1, 0, 0), r = findRaw(v, s2, e2, 0, 0), m = findRaw(v, s1, e1, s2, e2);
+      const h1 = fnv(s.b, s1, e1, FNV_SEED);
+      let l = findRaw(v, h1, s1, e1, 0, 0);
+      let r = findRaw(v, fnv(s.b, s2, e2, FNV_SEED), s2, e2, 0, 0);
+      let m = findRaw(v, fnv(s.b, s2, e2, h1), s1, e1, s2, e2);
       if ((l < 0 || r < 0 || m < 0) && escaped) {
         // escaping differs from the vocab keys': compare decoded text instead
         const map = vocabMap(v);

@@ -7,15 +7,13 @@
  */
 import { GemmaError } from '../errors.js';
 
-const EMPTY = -1;
 /** Largest table we grow to (entries); past it a lazily filled table is cleared. */
 const MAX_CAPACITY = 1 << 23;
 
 export class PairTable {
-  private left: Int32Array;
-  private right: Int32Array;
-  private merged: Int32Array;
-  private cost: Float32Array;
+  /** slot i: [4i] left id + 1 (0 when free), [4i+1] right id, [4i+2] merged id, [4i+3] cost (float32 bits) */
+  private slots: Int32Array;
+  private costs: Float32Array; // view of `slots`
   private mask: number;
   size = 0;
 
@@ -23,54 +21,59 @@ export class PairTable {
     let cap = 1024;
     while (cap < expected * 2) cap *= 2;
     if (cap > MAX_CAPACITY * 2) throw new GemmaError('LIMIT', `too many merges (${expected})`);
-    this.left = new Int32Array(cap).fill(EMPTY);
-    this.right = new Int32Array(cap);
-    this.merged = new Int32Array(cap);
-    this.cost = new Float32Array(cap);
+    this.slots = PairTable.alloc(cap);
+    this.costs = new Float32Array(this.slots.buffer);
     this.mask = cap - 1;
+  }
+
+  private static alloc(cap: number): Int32Array {
+    return new Int32Array(cap * 4); // zeroed: every slot free
   }
 
   get capacity(): number { return this.mask + 1; }
 
   /** Slot holding (l, r), or -1. */
   find(l: number, r: number): number {
-    const left = this.left;
+    const s = this.slots;
+    const key = l + 1;
     let i = hashPair(l, r) & this.mask;
     for (;;) {
-      const k = left[i]!;
-      if (k === EMPTY) return -1;
-      if (k === l && this.right[i] === r) return i;
+      const k = s[i * 4]!;
+      if (k === 0) return -1;
+      if (k === key && s[i * 4 + 1] === r) return i;
       i = (i + 1) & this.mask;
     }
   }
 
-  mergedAt(slot: number): number { return this.merged[slot]!; }
-  costAt(slot: number): number { return this.cost[slot]!; }
+  mergedAt(slot: number): number { return this.slots[slot * 4 + 2]!; }
+  costAt(slot: number): number { return this.costs[slot * 4 + 3]!; }
 
   /** Insert (l, r) unless present; returns false when it was already there (first insert wins). */
   insert(l: number, r: number, merged: number, cost: number): boolean {
     if ((this.size + 1) * 2 > this.capacity) this.grow();
-    const left = this.left;
+    const s = this.slots;
+    const key = l + 1;
     let i = hashPair(l, r) & this.mask;
     for (;;) {
-      const k = left[i]!;
-      if (k === EMPTY) break;
-      if (k === l && this.right[i] === r) return false;
+      const k = s[i * 4]!;
+      if (k === 0) break;
+      if (k === key && s[i * 4 + 1] === r) return false;
       i = (i + 1) & this.mask;
     }
-    left[i] = l; this.right[i] = r; this.merged[i] = merged; this.cost[i] = cost;
+    s[i * 4] = key; s[i * 4 + 1] = r; s[i * 4 + 2] = merged; this.costs[i * 4 + 3] = cost;
     this.size++;
     return true;
   }
 
   /** Every stored pair, for writing merges back out. */
   forEach(fn: (l: number, r: number, merged: number, cost: number) => void): void {
+    const s = this.slots;
     for (let i = 0; i <= this.mask; i++) {
-      if (this.left[i] !== EMPTY) fn(this.left[i]!, this.right[i]!, this.merged[i]!, this.cost[i]!);
+      if (s[i * 4] !== 0) fn(s[i * 4]! - 1, s[i * 4 + 1]!, s[i * 4 + 2]!, this.costs[i * 4 + 3]!);
     }
   }
 
-  clear(): void { this.left.fill(EMPTY); this.size = 0; }
+  clear(): void { this.slots.fill(0); this.size = 0; }
 
   /** Whether a cache-like table may take more entries without passing MAX_CAPACITY. */
   get full(): boolean { return this.capacity >= MAX_CAPACITY && (this.size + 1) * 2 > this.capacity; }
@@ -78,14 +81,12 @@ export class PairTable {
   private grow(): void {
     const cap = this.capacity * 2;
     if (cap > MAX_CAPACITY) throw new GemmaError('LIMIT', `pair table over ${MAX_CAPACITY} slots`);
-    const { left, right, merged, cost } = this;
-    this.left = new Int32Array(cap).fill(EMPTY);
-    this.right = new Int32Array(cap);
-    this.merged = new Int32Array(cap);
-    this.cost = new Float32Array(cap);
+    const old = this.slots, oldCosts = this.costs;
+    this.slots = PairTable.alloc(cap);
+    this.costs = new Float32Array(this.slots.buffer);
     this.mask = cap - 1;
     this.size = 0;
-    for (let i = 0; i < left.length; i++) if (left[i] !== EMPTY) this.insert(left[i]!, right[i]!, merged[i]!, cost[i]!);
+    for (let i = 0; i < old.length; i += 4) if (old[i] !== 0) this.insert(old[i]! - 1, old[i + 1]!, old[i + 2]!, oldCosts[i + 3]!);
   }
 }
 

@@ -29,7 +29,8 @@ export const MAX_PIECE_CHARS = 1 << 16;
 const CONTROL_TEXT = /^(?:<unused\d+>|<(?:pad|bos|eos|unk|mask|2mass)>|<(?:start|end)_of_(?:turn|image|audio)>|<(?:image|audio)_soft_token>|\[multimodal\]|\[@BOS@\]|\[toxicity=0\])$/;
 
 export function looksLikeControlText(piece: string): boolean {
-  return CONTROL_TEXT.test(piece);
+  const c = piece.charCodeAt(0);
+  return (c === 60 /* < */ || c === 91 /* [ */) && CONTROL_TEXT.test(piece);
 }
 
 /** Markup pieces that should be matched whole even when a vocabulary file forgets to say so. */

@@ -14,6 +14,7 @@ import { GemmaError } from '../errors.js';
 import { BpeEncoder, type BpeVocab } from './bpe.js';
 import { AtomicMatcher } from './matcher.js';
 import { PairTable } from './pair-table.js';
+import { PieceIndex } from './piece-index.js';
 import { PieceType, SPACE_SYMBOL, MAX_VOCAB, MAX_PIECE_CHARS, bytePieceValue, toWellFormed } from './pieces.js';
 
 export interface TokenizerSpec {
@@ -85,7 +86,7 @@ export class TokenizerCore {
   readonly scores: Float32Array;
   readonly types: Uint8Array;
   readonly special: Uint8Array;
-  readonly pieceToIdMap: Map<string, number>;
+  private readonly index: PieceIndex;
   readonly vocabSize: number;
   readonly bosId: number;
   readonly eosId: number;
@@ -126,25 +127,23 @@ export class TokenizerCore {
       atomicIds.add(a.id);
     }
 
-    // piece → id (one map for the whole vocabulary), code point → id, byte → id
-    const map = new Map<string, number>();
+    // piece → id (one index for the whole vocabulary), code point → id, byte → id
+    for (let id = 0; id < n; id++) {
+      const p = spec.pieces[id];
+      if (typeof p !== 'string' || p.length === 0) throw new GemmaError('TOKENIZER', `piece ${id} is empty or missing`);
+      if (p.length > MAX_PIECE_CHARS) throw new GemmaError('LIMIT', `piece ${id} is ${p.length} characters long`);
+    }
+    const index = new PieceIndex(spec.pieces, (prior, id) => {
+      if (spec.duplicates === 'prefer-atomic' && (atomicIds.has(id) || atomicIds.has(prior))) return atomicIds.has(id) ? id : prior;
+      throw new GemmaError('DUPLICATE', `piece ${JSON.stringify(spec.pieces[id])} appears twice (ids ${prior} and ${id})`, { field: 'vocab' });
+    });
     const bmpCharId = new Int32Array(65536).fill(-1);
     const astralCharId = new Map<number, number>();
     const byteId = new Int32Array(256).fill(-1);
     const byteValue = new Int16Array(n).fill(-1);
     const mergeable = new Uint8Array(n);
     for (let id = 0; id < n; id++) {
-      const p = spec.pieces[id];
-      if (typeof p !== 'string' || p.length === 0) throw new GemmaError('TOKENIZER', `piece ${id} is empty or missing`);
-      if (p.length > MAX_PIECE_CHARS) throw new GemmaError('LIMIT', `piece ${id} is ${p.length} characters long`);
-      const prior = map.get(p);
-      if (prior !== undefined) {
-        if (spec.duplicates === 'prefer-atomic' && (atomicIds.has(id) || atomicIds.has(prior))) {
-          if (atomicIds.has(id)) map.set(p, id);
-        } else {
-          throw new GemmaError('DUPLICATE', `piece ${JSON.stringify(p)} appears twice (ids ${prior} and ${id})`, { field: 'vocab' });
-        }
-      } else map.set(p, id);
+      const p = spec.pieces[id]!;
       const t = spec.types[id]!;
       if (t < 1 || t > 6) throw new GemmaError('TOKENIZER', `piece ${id} has unknown type ${t}`);
       if (t === PieceType.BYTE) {
@@ -162,7 +161,7 @@ export class TokenizerCore {
         else if (!astralCharId.has(cp)) astralCharId.set(cp, id);
       }
     }
-    this.pieceToIdMap = map;
+    this.index = index;
     this.byteValue = byteValue;
 
     const checkId = (id: number, what: string): number => {
@@ -175,7 +174,7 @@ export class TokenizerCore {
     this.padId = checkId(spec.padId, 'pad');
     const stops = new Set<number>();
     if (this.eosId >= 0) stops.add(this.eosId);
-    const eot = map.get('<end_of_turn>');
+    const eot = index.get('<end_of_turn>');
     if (eot !== undefined) stops.add(eot);
     for (const id of spec.extraStopIds ?? []) if (id >= 0 && id < n) stops.add(id);
     this.stops = Object.freeze([...stops]);
@@ -183,7 +182,7 @@ export class TokenizerCore {
     this.matcher = new AtomicMatcher(spec.atomic);
     this.maxAtomicLength = spec.atomic.reduce((m, a) => Math.max(m, a.text.length), 0);
     const vocab: BpeVocab = {
-      pieces: spec.pieces, pieceToId: map, mergeable, special: spec.special, scores: spec.scores,
+      pieces: spec.pieces, pieceToId: index, mergeable, special: spec.special, scores: spec.scores,
       bmpCharId, astralCharId, byteId, byteFallback: spec.byteFallback, unkId: this.unkId,
     };
     this.bpe = new BpeEncoder(vocab, spec.ranked);
@@ -276,7 +275,7 @@ export class TokenizerCore {
       if (this.matcher.isWhole(seg, allowSpecial)) { out.push(this.matcher.lastId); return; }
     }
     if (spec.ignoreMerges) {
-      const id = this.pieceToIdMap.get(norm.slice(start, end));
+      const id = this.index.get(norm.slice(start, end));
       if (id !== undefined && (allowSpecial || !this.special[id])) { out.push(id); return; }
     }
     this.bpe.encode(norm, start, end, out, !allowSpecial);
@@ -370,7 +369,7 @@ export class TokenizerCore {
   }
 
   pieceToId(piece: string): number | undefined {
-    return this.pieceToIdMap.get(piece);
+    return typeof piece === 'string' ? this.index.get(piece) : undefined;
   }
 
   /** Whether this vocabulary merges by HF ranks (tokenizer.json) rather than by scores. */
