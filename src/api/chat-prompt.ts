@@ -47,11 +47,25 @@ function atWholeTokenBoundary(tok: GemmaTokenizer, before: string, after: string
   return false;
 }
 
+/**
+ * ids of `rest` as they appear after a whole token inside a longer text: encoded behind an
+ * anchor token (so a dummy-prefix tokenizer treats it as mid-text), anchor dropped.
+ */
+function encodeTail(tok: GemmaTokenizer, rest: string): number[] | undefined {
+  const anchor = tok.atomicTokens.find((a) => a.special && a.id === tok.bosId) ?? tok.atomicTokens.find((a) => a.special);
+  if (!anchor) return tok.addDummyPrefix ? undefined : tok.encode(rest, { allowSpecial: true });
+  const head = tok.encode(anchor.text, { allowSpecial: true });
+  const ids = tok.encode(anchor.text + rest, { allowSpecial: true });
+  for (let i = 0; i < head.length; i++) if (ids[i] !== head[i]) return undefined;
+  return ids.slice(head.length);
+}
+
 /** Token ids of a rendered chat prompt, re-using `history` when it is a prefix at a token boundary. */
 export function chatPromptIds(tok: GemmaTokenizer, text: string, history?: ChatHistory): number[] {
-  if (history && !tok.addDummyPrefix && text.length > history.text.length && text.startsWith(history.text)) {
+  if (history && text.length > history.text.length && text.startsWith(history.text)) {
     const rest = text.slice(history.text.length);
-    if (atWholeTokenBoundary(tok, history.text, rest)) return [...history.ids, ...tok.encode(rest, { allowSpecial: true })];
+    const tail = atWholeTokenBoundary(tok, history.text, rest) ? encodeTail(tok, rest) : undefined;
+    if (tail) return [...history.ids, ...tail];
   }
   const ids = tok.encode(text, { allowSpecial: true });
   if (ids.length === 0) throw new GemmaError('BAD_ARGUMENT', 'the chat prompt is empty');

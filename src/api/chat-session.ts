@@ -84,6 +84,9 @@ export class ChatSession {
     this.history = undefined;
   }
 
+  /** the token ids held in the KV cache (the conversation as the model has seen it) */
+  get contextTokens(): readonly number[] { return [...(this.ctx?.ids ?? [])]; }
+
   /** tokens held in the KV cache */
   get cachedTokens(): number { return this.ctx?.ids.length ?? 0; }
 
