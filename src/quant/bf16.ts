@@ -5,7 +5,11 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks } from './codec.js';
-import { f32ToBf16 } from '../tensor/half.js';
+import { f32ToBf16 as f32ToBf16_ } from '../tensor/half.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const f32ToBf16 = f32ToBf16_;
 
 // bf16 -> f32 through a shared word: the bf16 bits are the high half of the f32 bits
 const word = new Float32Array(1);

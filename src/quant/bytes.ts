@@ -3,7 +3,11 @@
  * is 34 bytes, so its f16 scale sits at odd addresses), hence byte-wise reads instead of
  * typed views. No allocation: f16 decodes through the shared 65536-entry table.
  */
-import { f16Table, f32ToF16 } from '../tensor/half.js';
+import { f16Table as f16Table_, f32ToF16 as f32ToF16_ } from '../tensor/half.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const f16Table = f16Table_, f32ToF16 = f32ToF16_;
 
 /** all 65536 f16 values as f32 */
 export const F16: Float32Array = f16Table();

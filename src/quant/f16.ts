@@ -5,7 +5,11 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks } from './codec.js';
-import { F16, writeF16 } from './bytes.js';
+import { F16 as F16_, writeF16 as writeF16_ } from './bytes.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_, writeF16 = writeF16_;
 
 export function dequantizeRowF16(src: Uint8Array, srcOff: number, out: Float32Array, outOff: number, n: number): void {
   checkBlocks('f16', 1, 2, src, srcOff, out, outOff, n);

@@ -4,7 +4,11 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks } from './codec.js';
-import { readF32, writeF32 } from './bytes.js';
+import { readF32 as readF32_, writeF32 as writeF32_ } from './bytes.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const readF32 = readF32_, writeF32 = writeF32_;
 
 export const F32_BLOCK_BYTES = 4;
 

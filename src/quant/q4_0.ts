@@ -14,9 +14,18 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite, checkImportance } from './codec.js';
-import { F16, writeF16 } from './bytes.js';
-import { fround, importanceWeights, sumSquaresF32 } from './f32-math.js';
-import { makeQxQuants } from './scale-search.js';
+import { F16 as F16_, writeF16 as writeF16_ } from './bytes.js';
+import { fround as fround_, importanceWeights as importanceWeights_, sumSquaresF32 as sumSquaresF32_ } from './f32-math.js';
+import { makeQxQuants as makeQxQuants_ } from './scale-search.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_,
+  writeF16 = writeF16_,
+  fround = fround_,
+  importanceWeights = importanceWeights_,
+  sumSquaresF32 = sumSquaresF32_,
+  makeQxQuants = makeQxQuants_;
 
 export const QK4_0 = 32;
 export const Q4_0_BLOCK_BYTES = 18;

@@ -22,10 +22,25 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite, checkImportance } from './codec.js';
-import { F16, writeF16 } from './bytes.js';
-import { fround, importanceWeights, nearestInt, sumSquaresF32 } from './f32-math.js';
-import { kMin, kScale, packScalesMinsK4 } from './k-scales.js';
-import { makeQkx2Quants, makeQkx3Quants, makeQpQuants, type MinOut } from './scale-search.js';
+import { F16 as F16_, writeF16 as writeF16_ } from './bytes.js';
+import { fround as fround_, importanceWeights as importanceWeights_, nearestInt as nearestInt_, sumSquaresF32 as sumSquaresF32_ } from './f32-math.js';
+import { kMin as kMin_, kScale as kScale_, packScalesMinsK4 as packScalesMinsK4_ } from './k-scales.js';
+import { makeQkx2Quants as makeQkx2Quants_, makeQkx3Quants as makeQkx3Quants_, makeQpQuants as makeQpQuants_, type MinOut } from './scale-search.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_,
+  writeF16 = writeF16_,
+  fround = fround_,
+  importanceWeights = importanceWeights_,
+  nearestInt = nearestInt_,
+  sumSquaresF32 = sumSquaresF32_,
+  kMin = kMin_,
+  kScale = kScale_,
+  packScalesMinsK4 = packScalesMinsK4_,
+  makeQkx2Quants = makeQkx2Quants_,
+  makeQkx3Quants = makeQkx3Quants_,
+  makeQpQuants = makeQpQuants_;
 
 export const QK_K = 256;
 export const Q4_K_BLOCK_BYTES = 144;

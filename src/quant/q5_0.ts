@@ -14,9 +14,20 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite, checkImportance } from './codec.js';
-import { F16, readU32, writeF16, writeU32 } from './bytes.js';
-import { fround, importanceWeights, sumSquaresF32 } from './f32-math.js';
-import { makeQxQuants } from './scale-search.js';
+import { F16 as F16_, readU32 as readU32_, writeF16 as writeF16_, writeU32 as writeU32_ } from './bytes.js';
+import { fround as fround_, importanceWeights as importanceWeights_, sumSquaresF32 as sumSquaresF32_ } from './f32-math.js';
+import { makeQxQuants as makeQxQuants_ } from './scale-search.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_,
+  readU32 = readU32_,
+  writeF16 = writeF16_,
+  writeU32 = writeU32_,
+  fround = fround_,
+  importanceWeights = importanceWeights_,
+  sumSquaresF32 = sumSquaresF32_,
+  makeQxQuants = makeQxQuants_;
 
 export const QK5_0 = 32;
 export const Q5_0_BLOCK_BYTES = 22;

@@ -17,10 +17,19 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite, checkImportance } from './codec.js';
-import { F16 } from './bytes.js';
-import { fround } from './f32-math.js';
-import { kMin, kScale } from './k-scales.js';
-import { QK_K, quantizeSuperBlockScalesK, requantizeLevelsK } from './q4_k.js';
+import { F16 as F16_ } from './bytes.js';
+import { fround as fround_ } from './f32-math.js';
+import { kMin as kMin_, kScale as kScale_ } from './k-scales.js';
+import { QK_K, quantizeSuperBlockScalesK as quantizeSuperBlockScalesK_, requantizeLevelsK as requantizeLevelsK_ } from './q4_k.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_,
+  fround = fround_,
+  kMin = kMin_,
+  kScale = kScale_,
+  quantizeSuperBlockScalesK = quantizeSuperBlockScalesK_,
+  requantizeLevelsK = requantizeLevelsK_;
 
 export const Q5_K_BLOCK_BYTES = 176;
 

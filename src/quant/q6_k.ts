@@ -19,10 +19,18 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite, checkImportance } from './codec.js';
-import { F16, writeF16 } from './bytes.js';
-import { fround, nearestInt } from './f32-math.js';
-import { GROUP_MAX_EPS, makeQxQuants } from './scale-search.js';
+import { F16 as F16_, writeF16 as writeF16_ } from './bytes.js';
+import { fround as fround_, nearestInt as nearestInt_ } from './f32-math.js';
+import { GROUP_MAX_EPS, makeQxQuants as makeQxQuants_ } from './scale-search.js';
 import { QK_K } from './q4_k.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_,
+  writeF16 = writeF16_,
+  fround = fround_,
+  nearestInt = nearestInt_,
+  makeQxQuants = makeQxQuants_;
 
 export const Q6_K_BLOCK_BYTES = 210;
 

@@ -14,8 +14,12 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite } from './codec.js';
-import { F16, writeF16 } from './bytes.js';
-import { fround, roundHalfAway } from './f32-math.js';
+import { F16 as F16_, writeF16 as writeF16_ } from './bytes.js';
+import { fround as fround_, roundHalfAway as roundHalfAway_ } from './f32-math.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const F16 = F16_, writeF16 = writeF16_, fround = fround_, roundHalfAway = roundHalfAway_;
 
 export const QK8_0 = 32;
 export const Q8_0_BLOCK_BYTES = 34;

@@ -16,9 +16,13 @@
  */
 import type { BlockCodec } from './codec.js';
 import { checkBlocks, checkFinite } from './codec.js';
-import { readF32, writeF32 } from './bytes.js';
-import { fround, nearestInt } from './f32-math.js';
+import { readF32 as readF32_, writeF32 as writeF32_ } from './bytes.js';
+import { fround as fround_, nearestInt as nearestInt_ } from './f32-math.js';
 import { QK_K } from './q4_k.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const readF32 = readF32_, writeF32 = writeF32_, fround = fround_, nearestInt = nearestInt_;
 
 export const Q8_K_BLOCK_BYTES = 292;
 

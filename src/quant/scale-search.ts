@@ -16,7 +16,11 @@
  * nmax/max, rounds x to levels with each, refits, and keeps the best. Outputs go to caller
  * arrays at given offsets; nothing is allocated.
  */
-import { fround, nearestInt } from './f32-math.js';
+import { fround as fround_, nearestInt as nearestInt_ } from './f32-math.js';
+
+// hot loops call these through local bindings, not through the import (test runners that
+// rewrite imports into module-object reads would turn every call into a getter call)
+const fround = fround_, nearestInt = nearestInt_;
 
 /** GROUP_MAX_EPS: groups with max |x| below this quantize to all zeros */
 export const GROUP_MAX_EPS = fround(1e-15);
