@@ -56,7 +56,7 @@ export class BpeEncoder {
 
   constructor(private readonly v: BpeVocab, ranked: PairTable | undefined) {
     this.ranked = ranked !== undefined;
-    this.table = ranked ?? new PairTable(1 << 16);
+    this.table = ranked ?? new PairTable(1 << 12, 1 << 20); // score mode: a cache of looked-up pairs, 16 MiB at most
   }
 
   /** Appends the ids of `text[start, end)` to `out`. `literal` forbids producing special ids. */

@@ -17,10 +17,11 @@ export class PairTable {
   private mask: number;
   size = 0;
 
-  constructor(expected = 1024) {
+  /** `maxCapacity`: slots the table may grow to (a lazily filled cache is cleared there instead). */
+  constructor(expected = 1024, private readonly maxCapacity = MAX_CAPACITY) {
     let cap = 1024;
-    while (cap < expected * 2) cap *= 2;
-    if (cap > MAX_CAPACITY * 2) throw new GemmaError('LIMIT', `too many merges (${expected})`);
+    while (cap * 5 < expected * 8) cap *= 2; // load factor at most 5/8
+    if (cap > maxCapacity) throw new GemmaError('LIMIT', `too many merges (${expected})`);
     this.slots = PairTable.alloc(cap);
     this.costs = new Float32Array(this.slots.buffer);
     this.mask = cap - 1;
@@ -50,7 +51,7 @@ export class PairTable {
 
   /** Insert (l, r) unless present; returns false when it was already there (first insert wins). */
   insert(l: number, r: number, merged: number, cost: number): boolean {
-    if ((this.size + 1) * 2 > this.capacity) this.grow();
+    if ((this.size + 1) * 8 > this.capacity * 5) this.grow();
     const s = this.slots;
     const key = l + 1;
     let i = hashPair(l, r) & this.mask;
@@ -76,11 +77,11 @@ export class PairTable {
   clear(): void { this.slots.fill(0); this.size = 0; }
 
   /** Whether a cache-like table may take more entries without passing MAX_CAPACITY. */
-  get full(): boolean { return this.capacity >= MAX_CAPACITY && (this.size + 1) * 2 > this.capacity; }
+  get full(): boolean { return this.capacity >= this.maxCapacity && (this.size + 1) * 8 > this.capacity * 5; }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    if (cap > MAX_CAPACITY) throw new GemmaError('LIMIT', `pair table over ${MAX_CAPACITY} slots`);
+    if (cap > this.maxCapacity) throw new GemmaError('LIMIT', `pair table over ${this.maxCapacity} slots`);
     const old = this.slots, oldCosts = this.costs;
     this.slots = PairTable.alloc(cap);
     this.costs = new Float32Array(this.slots.buffer);
