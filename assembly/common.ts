@@ -1,0 +1,138 @@
+// Shared SIMD helpers of the WASM kernels (AssemblyScript).
+//
+// Two builds come from these sources (scripts/build-wasm.mjs): SIMD128, and SIMD128 +
+// relaxed SIMD. `ASC_FEATURE_RELAXED_SIMD` is a compile-time constant, so every
+// `if (ASC_FEATURE_RELAXED_SIMD)` below keeps exactly one branch in each build.
+//
+// Rule for the whole module: no static data (no strings, no constant arrays). With a
+// shared memory every instance would re-apply data segments when a worker instantiates
+// it; the build script checks that the binary has no data section.
+
+/** f16 bits -> f32, exact for normal and subnormal halves (not for inf/NaN).
+ *  Shifting exponent+mantissa left by 13 gives an f32 whose exponent is biased by 15
+ *  instead of 127; multiplying by 2^112 rebiases it, and also normalises subnormals. */
+@inline export function f16(h: u32): f32 {
+  const v = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  return reinterpret<f32>(reinterpret<u32>(v) | ((h & 0x8000) << 16));
+}
+
+/** four f16 lanes (i32x4 holding 16-bit values) -> f32x4, same trick as f16() */
+@inline export function f16x4i(h: v128): v128 {
+  const m = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const v = f32x4.mul(m, f32x4.splat(reinterpret<f32>(0x77800000)));
+  return v128.or(v, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** four consecutive f16 values at p -> f32x4 */
+@inline export function f16x4(p: usize): v128 {
+  return f16x4i(v128.load_ext<u16>(p));
+}
+
+/** a * b + c (fused where relaxed SIMD allows it) */
+@inline export function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline export function hsum(a: v128): f32 {
+  const b = f32x4.add(a, v128.shuffle<f32>(a, a, 2, 3, 0, 1));
+  return f32x4.extract_lane(b, 0) + f32x4.extract_lane(b, 1);
+}
+
+@inline export function hsumi(a: v128): i32 {
+  const b = i32x4.add(a, v128.shuffle<i32>(a, a, 2, 3, 0, 1));
+  return i32x4.extract_lane(b, 0) + i32x4.extract_lane(b, 1);
+}
+
+/** (sum a, sum b, sum c, sum d) of four i32x4 vectors */
+@inline export function hadd4i(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
+}
+
+/** (sum a, sum b, sum c, sum d) of four f32x4 vectors */
+@inline export function hadd4f(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/**
+ * Integer dot of 16 unsigned weight levels w (each 0..63) with 16 int8 activations.
+ * Returns i32x4 partial sums. x8: the int8 activations, x16: the same widened to int16.
+ * Relaxed: i16x8.relaxed_dot_i8x16_i7x16_s(x, w) is deterministic because w < 128 (the
+ * i7 operand); pairs of products fit int16 (2 * 63 * 127 < 32767).
+ * (Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler gets it wrong.)
+ */
+@inline export function dotU16(w: v128, x8: usize, x16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), w));
+  }
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), v128.load(x16)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(w), v128.load(x16, 16)),
+  );
+}
+
+/**
+ * As dotU16 for 32 elements (a: elements 0..15, b: 16..31). In the relaxed build the two
+ * int16 dot results are added before widening: 4 products per lane, 4 * 63 * 127 < 32767.
+ */
+@inline export function dotU32(a: v128, b: v128, x8: usize, x16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b),
+    ));
+  }
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(a), v128.load(x16)),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(a), v128.load(x16, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(b), v128.load(x16, 32)),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(b), v128.load(x16, 48))),
+  );
+}
+
+/** exp(x) on four lanes: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n by
+ *  building the exponent bits. Relative error ~2 ulp; inputs are clamped to [-87, 88]. */
+@inline export function expx4(x0: v128): v128 {
+  const x = f32x4.min(f32x4.max(x0, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // r = x - n*ln2 in two parts (Cody-Waite) to keep r exact
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  // e^r = 1 + r + r^2 (1/2 + r (1/6 + r (1/24 + r (1/120 + r/720))))   (Cephes expf coefficients)
+  let p = f32x4.splat(1.9875691500e-4);
+  p = fma(p, r, f32x4.splat(1.3981999507e-3));
+  p = fma(p, r, f32x4.splat(8.3334519073e-3));
+  p = fma(p, r, f32x4.splat(4.1665795894e-2));
+  p = fma(p, r, f32x4.splat(1.6666665459e-1));
+  p = fma(p, r, f32x4.splat(5.0000001201e-1));
+  p = fma(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1.0)));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}
+
+/** tanh on four lanes: sign(x) (1 - 2 / (e^{2|x|} + 1)); for |x| < 0.125 the odd Taylor
+ *  series x - x^3/3 + 2x^5/15 - 17x^7/315 keeps the relative error small near 0. */
+@inline export function tanhx4(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const e = expx4(f32x4.mul(ax, f32x4.splat(2.0)));
+  const big = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(-17.0 / 315.0);
+  p = fma(p, x2, f32x4.splat(2.0 / 15.0));
+  p = fma(p, x2, f32x4.splat(-1.0 / 3.0));
+  const small = fma(f32x4.mul(p, x2), x, x);
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.125)));
+}
+
+/** first lane of a scalar pushed through a vector function */
+@inline export function lane0(v: v128): f32 { return f32x4.extract_lane(v, 0); }
+
+/** (a, b, c, d) from four scalars (the f32x4(...) literal needs constants) */
+@inline export function vec4(a: f32, b: f32, c: f32, d: f32): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(a), 1, b), 2, c), 3, d);
+}

@@ -1,0 +1,179 @@
+// Row-wise and element-wise ops on f32 activations: RMSNorm, RoPE rotation, GeGLU,
+// residual add, soft-capping, scaling. Each is a SIMD loop over 4 lanes plus a scalar tail
+// that goes through the same vector maths (lane 0), so tails round like the body.
+
+import { expx4, fma, lane0, tanhx4 } from './common';
+
+/**
+ * RMSNorm over `groups` consecutive chunks of n values (n = cols, or headDim for QK-norm):
+ *   out = x * (1 / sqrt(mean(x^2) + eps)) * w        (w holds the full multiplier 1 + w_hf)
+ * out may alias x.
+ */
+export function rmsNorm(out: usize, x: usize, w: usize, groups: i32, n: i32, eps: f32): void {
+  const n4 = n & ~3;
+  for (let g = 0; g < groups; g++) {
+    const xp = x + ((<usize>g * <usize>n) << 2), op = out + ((<usize>g * <usize>n) << 2);
+    let s0 = f32x4.splat(0), s1 = s0;
+    let i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const a = v128.load(xp + (<usize>i << 2)), b = v128.load(xp + (<usize>i << 2), 16);
+      s0 = fma(a, a, s0);
+      s1 = fma(b, b, s1);
+    }
+    s0 = f32x4.add(s0, s1);
+    for (; i < n4; i += 4) { const a = v128.load(xp + (<usize>i << 2)); s0 = fma(a, a, s0); }
+    const t = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 2, 3, 0, 1));
+    let ss = f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1);
+    for (; i < n; i++) { const v = load<f32>(xp + (<usize>i << 2)); ss += v * v; }
+    const inv: f32 = <f32>1.0 / sqrt<f32>(ss / <f32>n + eps);
+    const iv = f32x4.splat(inv);
+    i = 0;
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(op + o, f32x4.mul(f32x4.mul(v128.load(xp + o), iv), v128.load(w + o)));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(op + o, load<f32>(xp + o) * inv * load<f32>(w + o));
+    }
+  }
+}
+
+/**
+ * RoPE on half-split pairs, in place: for row r, head h, i < D/2,
+ *   (a, b) = (x[i], x[i + D/2]) -> (a cos - b sin, a sin + b cos)
+ * cos/sin come from the host (computed in f64 per position): cos at cs + (r*half + i)*4,
+ * sin at cs + (rows*half + r*half + i)*4.
+ */
+export function ropeApply(x: usize, rows: i32, heads: i32, D: i32, cs: usize): void {
+  const half = D >> 1, h4 = half & ~3;
+  const sinBase = cs + ((<usize>rows * <usize>half) << 2);
+  for (let r = 0; r < rows; r++) {
+    const cr = cs + ((<usize>r * <usize>half) << 2), sr = sinBase + ((<usize>r * <usize>half) << 2);
+    for (let h = 0; h < heads; h++) {
+      const p = x + ((<usize>(r * heads + h) * <usize>D) << 2);
+      const q = p + (<usize>half << 2);
+      let i = 0;
+      for (; i < h4; i += 4) {
+        const o = <usize>i << 2;
+        const a = v128.load(p + o), b = v128.load(q + o), c = v128.load(cr + o), s = v128.load(sr + o);
+        v128.store(p + o, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, s)));
+        v128.store(q + o, f32x4.add(f32x4.mul(a, s), f32x4.mul(b, c)));
+      }
+      for (; i < half; i++) {
+        const o = <usize>i << 2;
+        const a = load<f32>(p + o), b = load<f32>(q + o), c = load<f32>(cr + o), s = load<f32>(sr + o);
+        store<f32>(p + o, a * c - b * s);
+        store<f32>(q + o, a * s + b * c);
+      }
+    }
+  }
+}
+
+/** gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))) */
+@inline function gelu4(g: v128): v128 {
+  const u = f32x4.mul(f32x4.splat(0.7978845608028654), fma(f32x4.mul(f32x4.mul(g, g), g), f32x4.splat(0.044715), g));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), g), f32x4.add(f32x4.splat(1.0), tanhx4(u)));
+}
+
+/** out = gelu_tanh(gate) * up over n elements (out may alias either input) */
+export function geglu(out: usize, gate: usize, up: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(gelu4(v128.load(gate + o)), v128.load(up + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, lane0(gelu4(f32x4.splat(load<f32>(gate + o)))) * load<f32>(up + o));
+  }
+}
+
+/** out = a + b over n elements (out may alias a) */
+export function add(out: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+@inline function cap4(x: v128, cap: f32): v128 {
+  return f32x4.mul(f32x4.splat(cap), tanhx4(f32x4.mul(x, f32x4.splat(<f32>1.0 / cap))));
+}
+
+/** in place: x = cap * tanh(x / cap) */
+export function softcap(x: usize, n: i32, cap: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, cap4(v128.load(x + o), cap));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, lane0(cap4(f32x4.splat(load<f32>(x + o)), cap)));
+  }
+}
+
+/** in place: x *= s */
+export function scale(x: usize, n: i32, s: f32): void {
+  let i = 0;
+  const sv = f32x4.splat(s);
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.mul(v128.load(x + o), sv));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, load<f32>(x + o) * s);
+  }
+}
+
+/** exp(x - mx) in place over n values; returns their sum */
+export function expShift(x: usize, n: i32, mx: f32): f32 {
+  const m = f32x4.splat(mx);
+  let s = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const e = expx4(f32x4.sub(v128.load(x + o), m));
+    v128.store(x + o, e);
+    s = f32x4.add(s, e);
+  }
+  const t = f32x4.add(s, v128.shuffle<f32>(s, s, 2, 3, 0, 1));
+  let sum = f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1);
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const e = lane0(expx4(f32x4.splat(load<f32>(x + o) - mx)));
+    store<f32>(x + o, e);
+    sum += e;
+  }
+  return sum;
+}
+
+/** soft-cap n scores in place (cap > 0) and return their maximum */
+export function capMax(x: usize, n: i32, cap: f32): f32 {
+  let mx: f32 = -Infinity;
+  let i = 0;
+  if (cap > 0) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(x + o, cap4(v128.load(x + o), cap));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(x + o, lane0(cap4(f32x4.splat(load<f32>(x + o)), cap)));
+    }
+  }
+  let mv = f32x4.splat(-Infinity);
+  i = 0;
+  for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, v128.load(x + (<usize>i << 2)));
+  const t = f32x4.max(mv, v128.shuffle<f32>(mv, mv, 2, 3, 0, 1));
+  mx = max(f32x4.extract_lane(t, 0), f32x4.extract_lane(t, 1));
+  for (; i < n; i++) mx = max(mx, load<f32>(x + (<usize>i << 2)));
+  return mx;
+}

@@ -1,0 +1,435 @@
+/**
+ * The WASM SIMD backend: kernels in AssemblyScript (assembly/), one WebAssembly.Memory
+ * holding weights, activations and KV caches, and a pool of worker threads on that memory.
+ *
+ * Ops run synchronously when called (download/argmax only wrap the result in a promise),
+ * except matmuls: consecutive matmuls reading the same input (q/k/v, gate/up) are held and
+ * run as one job, so the input is quantized once and the threads meet at one barrier
+ * instead of three. Any other op, download or free runs the held matmuls first.
+ *
+ * Numerics (what the tests hold it to):
+ * - float weights (f32/f16/bf16): f32 products and sums of the exact stored weights;
+ * - quantized weights: activations quantized to int8 per 32 (Q8_0/Q4_x/Q5_x weights) or per
+ *   256 (K-quants), exact integer dots per block, like llama.cpp's vec_dot types; the
+ *   activation rounding error is at most amax/254 per element (quantize.ts);
+ * - attention, norms, RoPE, GeGLU in f32 with ~2 ulp exp/tanh (assembly/common.ts).
+ */
+import { GemmaError } from '../../errors.js';
+import { getCodec } from '../../quant/index.js';
+import { byteSize, rowBytes as dtypeRowBytes } from '../../tensor/dtype.js';
+import {
+  type AttentionParams, type Backend, type KvLayer, type RopeParams, type Tensor, type Weight, type WeightData, expectShape,
+} from '../backend.js';
+import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
+import { CTRL_PTR, JOB_BYTES, JOB_PTR, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_QUANT } from './jobs.js';
+import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
+import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
+import { ThreadPool } from './pool.js';
+
+export interface WasmBackendOptions {
+  /** threads including the calling one (default: hardware concurrency, at most 8) */
+  threads?: number;
+  /** use the relaxed-SIMD build: 'auto' (default) when supported and self-tested */
+  relaxed?: RelaxedChoice;
+  /** use a shared memory (default: when SharedArrayBuffer exists); false forces one thread */
+  shared?: boolean;
+  /** barrier spin time before sleeping, ms (default 2) */
+  spinMs?: number;
+}
+
+/** what the backend ended up using */
+export interface WasmBackendInfo {
+  threads: number;
+  relaxed: boolean;
+  shared: boolean;
+  /** reasons for fallbacks (single thread, no relaxed SIMD), empty if none */
+  notes: string[];
+}
+
+interface Exports {
+  run(job: number, ith: number, nth: number): void;
+  rmsNorm(out: number, x: number, w: number, groups: number, n: number, eps: number): void;
+  ropeApply(x: number, rows: number, heads: number, D: number, cs: number): void;
+  geglu(out: number, gate: number, up: number, n: number): void;
+  add(out: number, a: number, b: number, n: number): void;
+  softcap(x: number, n: number, cap: number): void;
+  scale(x: number, n: number, s: number): void;
+  repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
+  q8aRowBytes(k: number): number;
+  q8kRowBytes(k: number): number;
+}
+
+export class WasmTensor implements Tensor {
+  constructor(readonly rows: number, readonly cols: number, readonly ptr: number) {}
+}
+
+export class WasmWeight implements Weight {
+  constructor(
+    readonly name: string, readonly dtype: Weight['dtype'], readonly shape: readonly number[], readonly ptr: number,
+    /** matrices: their x4 layout; vectors (norms) are plain f32 */
+    readonly layout: Layout | null,
+  ) {}
+  get rows(): number { return this.shape.length === 1 ? 1 : this.shape[0]!; }
+  get cols(): number { return this.shape[this.shape.length - 1]!; }
+}
+
+export class WasmKvLayer implements KvLayer {
+  constructor(readonly capacity: number, readonly kvDim: number, readonly k: number, readonly v: number) {}
+}
+
+const T = (t: Tensor) => t as WasmTensor;
+const W = (w: Weight) => w as WasmWeight;
+
+async function defaultThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  let n = nav?.hardwareConcurrency;
+  if (n === undefined && (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node) {
+    n = (await import('node:os')).availableParallelism();
+  }
+  return Math.max(1, Math.min(8, n ?? 1));
+}
+
+/** rows per staging chunk when repacking a matrix at upload (a multiple of 4) */
+const STAGE_BYTES = 8 << 20;
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  private readonly heap: WasmHeap;
+  private readonly ex: Exports;
+  private pending: { out: WasmTensor; x: WasmTensor; w: WasmWeight }[] = [];
+  private scratch = new Map<string, { ptr: number; bytes: number }>();
+  private ropeKey = '';
+  private disposed = false;
+  private readonly jobI32: () => Int32Array;
+
+  private constructor(
+    readonly info: WasmBackendInfo,
+    private readonly memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    private readonly pool: ThreadPool | null,
+  ) {
+    this.heap = new WasmHeap(memory);
+    this.ex = instance.exports as unknown as Exports;
+    this.jobI32 = () => new Int32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
+  }
+
+  static async create(o: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const notes: string[] = [];
+    let threads = Math.floor(o.threads ?? await defaultThreads());
+    if (!(threads >= 1 && threads <= 256)) throw new GemmaError('BAD_ARGUMENT', `threads must be 1..256, got ${o.threads}`);
+    const sabOk = typeof SharedArrayBuffer !== 'undefined' &&
+      (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+    let shared = o.shared ?? sabOk;
+    if (shared && !sabOk) throw new GemmaError('BACKEND', 'shared memory requested but SharedArrayBuffer is unavailable (the page must be cross-origin isolated)');
+    if (!shared && threads > 1) {
+      notes.push(sabOk ? 'single-threaded: shared memory disabled by option'
+        : 'single-threaded: SharedArrayBuffer is unavailable (serve the page cross-origin isolated: COOP/COEP headers)');
+      threads = 1;
+    }
+    const build: KernelBuild = await loadKernels(o.relaxed ?? 'auto', shared);
+    if (build.note) notes.push(build.note);
+    const memory = new WebAssembly.Memory({ initial: RESERVED / PAGE + 16, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+    const instance = await WebAssembly.instantiate(build.module, { env: { memory } });
+    const run = (instance.exports as unknown as Exports).run;
+    const pool = threads > 1
+      ? await ThreadPool.create(build.module, memory, CTRL_PTR, threads, run, { spinMs: o.spinMs ?? 2, timeoutMs: 60_000 })
+      : null;
+    return new WasmBackend({ threads, relaxed: build.relaxed, shared, notes }, memory, instance, pool);
+  }
+
+  // ------------------------------------------------------------------ memory
+
+  uploadWeight(w: WeightData): Weight {
+    this.alive();
+    const need = byteSize(w.dtype, w.shape);
+    if (need === undefined || need !== w.data.byteLength) {
+      throw new GemmaError('BAD_TENSOR', `${w.dtype} [${w.shape}] needs ${need ?? '?'} bytes, got ${w.data.byteLength}`, { tensor: w.name });
+    }
+    if (w.shape.length === 1) {
+      // vectors (norm multipliers) are kept as plain f32, whatever their storage type
+      const n = w.shape[0]!;
+      const f = new Float32Array(n);
+      getCodec(w.dtype).dequantizeRow(w.data, 0, f, 0, n);
+      const ptr = this.heap.alloc(n * 4, 'weight', w.name);
+      this.heap.f32.set(f, ptr / 4);
+      return new WasmWeight(w.name, w.dtype, [...w.shape], ptr, null);
+    }
+    if (w.shape.length !== 2) throw new GemmaError('BAD_SHAPE', `weights must be 1-D or 2-D, got [${w.shape}]`, { tensor: w.name });
+    const [rows, k] = w.shape as [number, number];
+    const layout = layoutOf(w.dtype, w.name);
+    const ptr = this.heap.alloc(packedBytes(layout, rows, k), 'weight', w.name);
+    try {
+      this.repack(layout, w.data, rows, k, ptr);
+    } catch (e) {
+      this.heap.release(ptr);
+      throw e;
+    }
+    return new WasmWeight(w.name, w.dtype, [...w.shape], ptr, layout);
+  }
+
+  /** copy rows through a staging buffer in wasm memory and repack them into x4 groups at dst */
+  private repack(l: Layout, data: Uint8Array, rows: number, k: number, dst: number): void {
+    const rb = dtypeRowBytes(l.dtype, k);
+    const chunkRows = Math.max(4, Math.floor(STAGE_BYTES / rb / 4) * 4);
+    const stageRows = Math.min(chunkRows, Math.ceil(rows / 4) * 4);
+    const stage = this.heap.alloc(stageRows * rb, 'scratch', 'upload staging');
+    try {
+      const gb = 4 * rb;
+      for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+        const n = Math.min(chunkRows, rows - r0);
+        this.heap.u8.set(data.subarray(r0 * rb, (r0 + n) * rb), stage);
+        for (const c of repackPlan(l, k)) {
+          this.ex.repackX4(stage, rb, c.srcOff, n, dst + (r0 / 4) * gb, gb, c.dstOff, c.units, c.unit, c.fields);
+        }
+      }
+    } finally {
+      this.heap.release(stage);
+    }
+  }
+
+  freeWeight(w: Weight): void { this.flush(); this.heap.release(W(w).ptr); }
+
+  tensor(rows: number, cols: number): Tensor {
+    this.alive();
+    if (!(Number.isInteger(rows) && rows >= 1 && Number.isInteger(cols) && cols >= 1)) throw new GemmaError('BAD_SHAPE', `tensor [${rows}, ${cols}]`);
+    const ptr = this.heap.alloc(rows * cols * 4, 'tensor', `a [${rows}, ${cols}] activation`);
+    this.heap.u8.fill(0, ptr, ptr + rows * cols * 4);
+    return new WasmTensor(rows, cols, ptr);
+  }
+
+  freeTensor(t: Tensor): void { this.flush(); this.heap.release(T(t).ptr); }
+
+  upload(t: Tensor, data: Float32Array): void {
+    this.flush();
+    if (data.length !== t.rows * t.cols) throw new GemmaError('BAD_SHAPE', `upload of ${data.length} floats into [${t.rows}, ${t.cols}]`);
+    this.heap.f32.set(data, T(t).ptr / 4);
+  }
+
+  async download(t: Tensor): Promise<Float32Array> {
+    this.flush();
+    const p = T(t).ptr / 4;
+    return this.heap.f32.slice(p, p + t.rows * t.cols);
+  }
+
+  createKvLayer(capacity: number, kvDim: number): KvLayer {
+    this.alive();
+    const bytes = capacity * kvDim * 4;
+    const k = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`);
+    let v: number;
+    try { v = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`); } catch (e) { this.heap.release(k); throw e; }
+    this.heap.u8.fill(0, k, k + bytes);
+    this.heap.u8.fill(0, v, v + bytes);
+    return new WasmKvLayer(capacity, kvDim, k, v);
+  }
+
+  freeKvLayer(l: KvLayer): void {
+    this.flush();
+    const c = l as WasmKvLayer;
+    this.heap.release(c.k);
+    this.heap.release(c.v);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    try { this.flush(); } finally {
+      this.disposed = true;
+      this.pool?.dispose();
+    }
+  }
+
+  /** bytes of wasm memory in use, by kind */
+  memoryUse(): Record<AllocKind, number> & { total: number } {
+    return { ...this.heap.inUse, total: this.heap.totalBytes };
+  }
+
+  // ------------------------------------------------------------------ ops
+
+  embed(out: Tensor, table: Weight, tokens: Int32Array, scale: number): void {
+    this.flush();
+    const tw = W(table);
+    if (!tw.layout) throw new GemmaError('BAD_SHAPE', 'embed needs a 2-D table', { tensor: tw.name });
+    const k = tw.cols;
+    expectShape('embed out', out, tokens.length, k);
+    const codec = getCodec(tw.dtype);
+    const rb = dtypeRowBytes(tw.dtype, k);
+    const rowBytes = new Uint8Array(rb);
+    const vals = new Float32Array(k);
+    const gb = 4 * rb;
+    for (let r = 0; r < tokens.length; r++) {
+      const id = tokens[r]!;
+      if (!(id >= 0 && id < tw.rows)) throw new GemmaError('BAD_ARGUMENT', `token id ${id} outside the vocabulary (0..${tw.rows - 1})`);
+      unpackRow(tw.layout, this.heap.u8, tw.ptr + (id >> 2) * gb, id & 3, k, rowBytes);
+      codec.dequantizeRow(rowBytes, 0, vals, 0, k);
+      for (let c = 0; c < k; c++) vals[c] = Math.fround(vals[c]! * scale);
+      this.heap.f32.set(vals, T(out).ptr / 4 + r * k);
+    }
+  }
+
+  rmsNorm(out: Tensor, x: Tensor, w: Weight, eps: number): void {
+    this.flush();
+    const ww = W(w);
+    const n = ww.shape[0]!;
+    if (ww.shape.length !== 1 || x.cols % n !== 0) throw new GemmaError('BAD_SHAPE', `rmsNorm weight [${ww.shape}] does not divide ${x.cols} columns`, { tensor: ww.name });
+    expectShape('rmsNorm out', out, x.rows, x.cols);
+    this.ex.rmsNorm(T(out).ptr, T(x).ptr, ww.ptr, x.rows * (x.cols / n), n, eps);
+  }
+
+  matmul(out: Tensor, x: Tensor, w: Weight): void {
+    this.alive();
+    const ww = W(w);
+    if (!ww.layout) throw new GemmaError('BAD_SHAPE', `matmul weight must be 2-D, got [${ww.shape}]`, { tensor: ww.name });
+    expectShape('matmul x', x, x.rows, ww.cols);
+    expectShape('matmul out', out, x.rows, ww.rows);
+    if (out === x) throw new GemmaError('BAD_ARGUMENT', 'matmul output must not alias its input');
+    if (this.pending.length && (this.pending[0]!.x !== x || this.pending.length >= MAX_FUSED || this.pending.some((p) => p.out === out))) this.flush();
+    this.pending.push({ out: T(out), x: T(x), w: ww });
+  }
+
+  /** run the held matmuls as one job: quantize the shared input once, then all products */
+  private flush(): void {
+    if (!this.pending.length) return;
+    const list = this.pending;
+    this.pending = [];
+    const x = list[0]!.x;
+    const k = x.cols, rows = x.rows;
+    const acts = new Map<string, { ptr: number; stride: number }>();
+    for (const { w } of list) {
+      const s = w.layout!.act;
+      if (s === 'f32' || acts.has(s)) continue;
+      const stride = Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
+      const ptr = this.scratchBuf(s, rows * stride);
+      const j = this.jobI32();
+      j[0] = OP_QUANT; j[1] = s === 'q8a' ? 0 : 1; j[2] = x.ptr; j[3] = k; j[4] = ptr; j[5] = stride; j[6] = rows;
+      this.runJob(rows > 1);
+      acts.set(s, { ptr, stride });
+    }
+    const j = this.jobI32();
+    j[0] = OP_MATMUL; j[1] = list.length;
+    list.forEach(({ out, w }, i) => {
+      const a = acts.get(w.layout!.act);
+      const o = 2 + 8 * i;
+      j[o] = w.layout!.kind; j[o + 1] = w.ptr; j[o + 2] = a ? a.ptr : x.ptr; j[o + 3] = a ? a.stride : 0;
+      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows;
+    });
+    this.runJob(true);
+  }
+
+  /** run the job at JOB_PTR on the pool, or on this thread alone */
+  private runJob(parallel: boolean): void {
+    if (this.pool && parallel) this.pool.run(JOB_PTR);
+    else this.ex.run(JOB_PTR, 0, 1);
+  }
+
+  /** a reusable scratch buffer of at least `bytes` (contents not kept across calls) */
+  private scratchBuf(key: string, bytes: number): number {
+    const s = this.scratch.get(key);
+    if (s && s.bytes >= bytes) return s.ptr;
+    if (s) this.heap.release(s.ptr);
+    const size = Math.max(bytes, s ? s.bytes * 2 : 0);
+    const ptr = this.heap.alloc(size, 'scratch', `scratch (${key})`);
+    this.scratch.set(key, { ptr, bytes: size });
+    if (key === 'rope') this.ropeKey = '';
+    return ptr;
+  }
+
+  rope(x: Tensor, p: RopeParams): void {
+    this.flush();
+    if (x.cols % p.headDim !== 0 || p.headDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `rope: ${x.cols} columns are not whole heads of ${p.headDim}`);
+    const half = p.headDim / 2, rows = x.rows;
+    const key = `${rows}/${p.headDim}/${p.startPos}/${p.theta}/${p.scaling}`;
+    const cs = this.scratchBuf('rope', rows * half * 2 * 4);
+    if (key !== this.ropeKey) {
+      // angle = (pos / scaling) * theta^(-2i/D), in f64 like the reference
+      const f = this.heap.f32, c0 = cs / 4, s0 = c0 + rows * half;
+      for (let i = 0; i < half; i++) {
+        const inv = Math.pow(p.theta, -(2 * i) / p.headDim);
+        for (let r = 0; r < rows; r++) {
+          const a = ((p.startPos + r) / p.scaling) * inv;
+          f[c0 + r * half + i] = Math.cos(a);
+          f[s0 + r * half + i] = Math.sin(a);
+        }
+      }
+      this.ropeKey = key;
+    }
+    this.ex.ropeApply(T(x).ptr, rows, x.cols / p.headDim, p.headDim, cs);
+  }
+
+  kvStore(cache: KvLayer, k: Tensor, v: Tensor, startPos: number): void {
+    this.flush();
+    const c = cache as WasmKvLayer;
+    expectShape('kvStore k', k, k.rows, c.kvDim);
+    expectShape('kvStore v', v, k.rows, c.kvDim);
+    const u8 = this.heap.u8, rb = c.kvDim * 4;
+    for (let r = 0; r < k.rows; r++) {
+      const slot = (startPos + r) % c.capacity;
+      u8.copyWithin(c.k + slot * rb, T(k).ptr + r * rb, T(k).ptr + (r + 1) * rb);
+      u8.copyWithin(c.v + slot * rb, T(v).ptr + r * rb, T(v).ptr + (r + 1) * rb);
+    }
+  }
+
+  attention(out: Tensor, q: Tensor, cache: KvLayer, p: AttentionParams): void {
+    this.flush();
+    const c = cache as WasmKvLayer;
+    expectShape('attention q', q, q.rows, p.numHeads * p.headDim);
+    expectShape('attention out', out, q.rows, p.numHeads * p.headDim);
+    if (c.kvDim !== p.numKvHeads * p.headDim) throw new GemmaError('BAD_SHAPE', `attention: cache kvDim ${c.kvDim} != ${p.numKvHeads} x ${p.headDim}`);
+    if (p.numHeads % p.numKvHeads !== 0) throw new GemmaError('BAD_SHAPE', `attention: ${p.numHeads} heads are not a multiple of ${p.numKvHeads} KV heads`);
+    if (p.startPos < 0) throw new GemmaError('BAD_ARGUMENT', `attention: startPos ${p.startPos}`);
+    const nth = this.pool?.threads ?? 1;
+    const perThread = Math.ceil(c.capacity / 4) * 16 + 64;
+    const scratch = this.scratchBuf('attn', nth * perThread);
+    const j = this.jobI32(), jf = new Float32Array(j.buffer, j.byteOffset, j.length);
+    j[0] = OP_ATTN; j[1] = T(out).ptr; j[2] = T(q).ptr; j[3] = c.k; j[4] = c.v; j[5] = q.rows; j[6] = p.numHeads;
+    j[7] = p.numKvHeads; j[8] = p.headDim; j[9] = c.capacity; j[10] = p.startPos; j[11] = p.window ?? 0;
+    jf[12] = p.scale; jf[13] = p.softcap ?? 0; j[14] = scratch; j[15] = perThread;
+    this.runJob(q.rows * p.numHeads > 1);
+  }
+
+  geglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    this.flush();
+    expectShape('geglu up', up, gate.rows, gate.cols);
+    expectShape('geglu out', out, gate.rows, gate.cols);
+    this.ex.geglu(T(out).ptr, T(gate).ptr, T(up).ptr, gate.rows * gate.cols);
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    this.flush();
+    expectShape('add b', b, a.rows, a.cols);
+    expectShape('add out', out, a.rows, a.cols);
+    this.ex.add(T(out).ptr, T(a).ptr, T(b).ptr, a.rows * a.cols);
+  }
+
+  softcap(x: Tensor, cap: number): void {
+    this.flush();
+    if (!(cap > 0)) throw new GemmaError('BAD_ARGUMENT', `softcap: cap must be > 0, got ${cap}`);
+    this.ex.softcap(T(x).ptr, x.rows * x.cols, cap);
+  }
+
+  copyRows(out: Tensor, x: Tensor, srcRow: number): void {
+    this.flush();
+    if (out.cols !== x.cols || srcRow < 0 || srcRow + out.rows > x.rows) throw new GemmaError('BAD_SHAPE', `copyRows: rows ${srcRow}..${srcRow + out.rows} of [${x.rows}, ${x.cols}] into [${out.rows}, ${out.cols}]`);
+    const s = T(x).ptr + srcRow * x.cols * 4;
+    this.heap.u8.copyWithin(T(out).ptr, s, s + out.rows * out.cols * 4);
+  }
+
+  async argmax(x: Tensor): Promise<Int32Array> {
+    this.flush();
+    const f = this.heap.f32, base = T(x).ptr / 4;
+    const res = new Int32Array(x.rows);
+    for (let r = 0; r < x.rows; r++) {
+      let best = 0, bv = -Infinity;
+      const o = base + r * x.cols;
+      for (let i = 0; i < x.cols; i++) if (f[o + i]! > bv) { bv = f[o + i]!; best = i; }
+      res[r] = best;
+    }
+    return res;
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new GemmaError('BACKEND', 'the wasm backend was disposed');
+  }
+}
+
+export function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  return WasmBackend.create(opts);
+}

@@ -1,0 +1,6 @@
+// Declarations of the module scripts/build-wasm.mjs generates next to this file
+// (kernels.ts, gitignored), so the project type-checks before the first build.
+/** SIMD128 build of the kernels */
+export declare const SIMD_WASM_BASE64: string;
+/** SIMD128 + relaxed-SIMD build */
+export declare const RELAXED_WASM_BASE64: string;

@@ -1,0 +1,106 @@
+/**
+ * Weight layouts of the WASM backend. Matrices are repacked at upload into "x4" groups:
+ * four rows per group (the last group padded with zero rows), and column unit u of the
+ * four rows stored together, the unit's header fields interleaved field by field
+ * (assembly/repack.ts). One thread then reads a single sequential stream, and the four
+ * block scales of a unit load as one vector (assembly/matmul-*.ts document each format).
+ *
+ *   float types: unit = 8 elements (the k % 8 tail of the four rows at the end)
+ *   block types: unit = one ggml block; fields = the f16/u32 header fields before the quants
+ *
+ * A repacked matrix takes ceil(rows/4) * 4 * rowBytes bytes: the storage format is
+ * unchanged, only reordered (so the byte count of a model is what its file says).
+ */
+import { GemmaError } from '../../errors.js';
+import { DTYPE_INFO, type DType, rowBytes } from '../../tensor/dtype.js';
+
+export type ActScheme = 'f32' | 'q8a' | 'q8k';
+
+export interface Layout {
+  dtype: DType;
+  /** kernel id (assembly/index.ts matmulOne) */
+  kind: number;
+  /** elements per unit (8 for floats, the block size otherwise) */
+  unitElems: number;
+  /** bytes per unit of one row */
+  unitBytes: number;
+  /** header field sizes in bytes (interleaved across the four rows) */
+  fields: number[];
+  /** activation format the kernel reads */
+  act: ActScheme;
+}
+
+function blocks(dtype: DType, kind: number, fields: number[], act: ActScheme): Layout {
+  const { blockSize, blockBytes } = DTYPE_INFO[dtype];
+  return { dtype, kind, unitElems: blockSize, unitBytes: blockBytes, fields, act };
+}
+
+export const LAYOUTS: Partial<Record<DType, Layout>> = {
+  f32: { dtype: 'f32', kind: 0, unitElems: 8, unitBytes: 32, fields: [], act: 'f32' },
+  f16: { dtype: 'f16', kind: 1, unitElems: 8, unitBytes: 16, fields: [], act: 'f32' },
+  bf16: { dtype: 'bf16', kind: 2, unitElems: 8, unitBytes: 16, fields: [], act: 'f32' },
+  q8_0: blocks('q8_0', 3, [2], 'q8a'),          // d | qs[32]
+  q4_0: blocks('q4_0', 4, [2], 'q8a'),          // d | qs[16]
+  q4_1: blocks('q4_1', 5, [2, 2], 'q8a'),       // d, m | qs[16]
+  q5_0: blocks('q5_0', 6, [2, 4], 'q8a'),       // d, qh | qs[16]
+  q5_1: blocks('q5_1', 7, [2, 2, 4], 'q8a'),    // d, m, qh | qs[16]
+  q4_k: blocks('q4_k', 8, [], 'q8k'),           // whole blocks, unchanged
+  q5_k: blocks('q5_k', 9, [], 'q8k'),
+  q6_k: blocks('q6_k', 10, [], 'q8k'),
+};
+
+export function layoutOf(dtype: DType, name?: string): Layout {
+  const l = LAYOUTS[dtype];
+  if (!l) throw new GemmaError('UNSUPPORTED_DTYPE', `the wasm backend has no matmul kernel for ${dtype}`, { tensor: name });
+  return l;
+}
+
+/** bytes of one x4 group of rows with k columns */
+export function groupBytes(l: Layout, k: number): number {
+  return 4 * rowBytes(l.dtype, k);
+}
+
+/** bytes of a repacked [rows, k] matrix */
+export function packedBytes(l: Layout, rows: number, k: number): number {
+  return Math.ceil(rows / 4) * groupBytes(l, k);
+}
+
+/** fields packed for repackX4: f1 | f2 << 8 | f3 << 16 */
+export function packedFields(l: Layout): number {
+  return (l.fields[0] ?? 0) | ((l.fields[1] ?? 0) << 8) | ((l.fields[2] ?? 0) << 16);
+}
+
+/**
+ * The repackX4 calls for one matrix, as (srcOff, dstOff, units, unit, fields) per call:
+ * one call for the units, plus one for the tail of float rows (k % 8 elements).
+ */
+export function repackPlan(l: Layout, k: number): { srcOff: number; dstOff: number; units: number; unit: number; fields: number }[] {
+  if (l.act !== 'f32') return [{ srcOff: 0, dstOff: 0, units: k / l.unitElems, unit: l.unitBytes, fields: packedFields(l) }];
+  const es = l.unitBytes / 8, nc = k >> 3, tail = k & 7;
+  const plan = [{ srcOff: 0, dstOff: 0, units: nc, unit: l.unitBytes, fields: 0 }];
+  if (tail) plan.push({ srcOff: nc * 8 * es, dstOff: nc * 32 * es, units: 1, unit: tail * es, fields: 0 });
+  return plan;
+}
+
+/**
+ * Undo the repacking for one row (the embedding lookup): lane `lane` (0..3) of the group at
+ * mem[group..] back into standard row bytes `out` (rowBytes(dtype, k) long).
+ */
+export function unpackRow(l: Layout, mem: Uint8Array, group: number, lane: number, k: number, out: Uint8Array): void {
+  for (const c of repackPlan(l, k)) {
+    const hdr = l.fields.reduce((a, b) => a + b, 0);
+    const pay = c.unit - (c.fields ? hdr : 0);
+    for (let u = 0; u < c.units; u++) {
+      const d = group + c.dstOff + u * 4 * c.unit;
+      const s = c.srcOff + u * c.unit;
+      let pre = 0;
+      if (c.fields) {
+        for (const f of l.fields) {
+          out.set(mem.subarray(d + 4 * pre + lane * f, d + 4 * pre + lane * f + f), s + pre);
+          pre += f;
+        }
+      }
+      out.set(mem.subarray(d + 4 * pre + lane * pay, d + 4 * pre + lane * pay + pay), s + pre);
+    }
+  }
+}
