@@ -44,12 +44,13 @@ export class BpeEncoder {
   private prev = new Int32Array(256);
   private next = new Int32Array(256);
   private cpos = new Int32Array(256);
-  // candidate records and the heap of record indices
+  // candidate pairs ("records": cost, left/right symbol, their ids, the merged id) and a heap of record indices
   private rCost = new Float64Array(512);
   private rLeft = new Int32Array(512);
   private rRight = new Int32Array(512);
   private rLid = new Int32Array(512);
   private rRid = new Int32Array(512);
+  private rMerged = new Int32Array(512);
   private heap = new Int32Array(512);
   private heapSize = 0;
   private nRecords = 0;
@@ -92,7 +93,7 @@ export class BpeEncoder {
       const rec = this.pop();
       const l = this.rLeft[rec]!, r = this.rRight[rec]!;
       if (ids[l] !== this.rLid[rec] || ids[r] !== this.rRid[rec] || next[l] !== r) continue; // stale
-      ids[l] = this.lastMerged(rec);
+      ids[l] = this.rMerged[rec]!;
       ids[r] = DEAD;
       const nr = next[r]!;
       next[l] = nr;
@@ -102,10 +103,6 @@ export class BpeEncoder {
       if (nr >= 0) this.addCandidate(l, nr, literal);
     }
   }
-
-  // merged id of a record, kept in rRid's sibling slot to avoid another array
-  private rMerged = new Int32Array(512);
-  private lastMerged(rec: number): number { return this.rMerged[rec]!; }
 
   /** Push (l, r) when the two symbols form a mergeable piece. */
   private addCandidate(l: number, r: number, literal: boolean): void {
@@ -138,11 +135,12 @@ export class BpeEncoder {
   }
 
   private emit(text: string, n: number, out: number[]): void {
-    const v = this.v, ids = this.ids, next = this.next;
-    for (let k = 0; k >= 0 && k < n; k = n > 1 ? next[k]! : -1) {
+    const ids = this.ids, next = this.next;
+    // symbol 0 always survives (merges keep the left index); follow the links from it
+    for (let k = 0; k >= 0; k = n > 1 ? next[k]! : -1) {
       const id = ids[k]!;
-      if (id >= 0) { out.push(id); continue; }
-      this.fallback(text.codePointAt(this.cpos[k]!)!, out);
+      if (id >= 0) out.push(id);
+      else this.fallback(text.codePointAt(this.cpos[k]!)!, out);
     }
   }
 

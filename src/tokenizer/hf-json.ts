@@ -204,10 +204,6 @@ function findRaw(v: VocabIndex, h: number, s1: number, e1: number, s2: number, e
   }
 }
 
-function slowId(v: VocabIndex, s: JsonScanner, st: number, en: number): string {
-  return s.decodeSpan(st, en);
-}
-
 function vocabMap(v: VocabIndex): Map<string, number> {
   if (!v.map) {
     v.map = new Map();
@@ -242,7 +238,7 @@ function scanMerges(s: JsonScanner, v: VocabIndex): NonNullable<ModelFields['mer
       if ((l < 0 || r < 0 || m < 0) && escaped) {
         // escaping differs from the vocab keys': compare decoded text instead
         const map = vocabMap(v);
-        const a = slowId(v, s, s1, e1), c = slowId(v, s, s2, e2);
+        const a = s.decodeSpan(s1, e1), c = s.decodeSpan(s2, e2);
         l = map.get(a) ?? -1; r = map.get(c) ?? -1; m = map.get(a + c) ?? -1;
       }
       if (l < 0 || r < 0) bad(`merge #${n} uses a piece missing from the vocab`, 'model.merges');

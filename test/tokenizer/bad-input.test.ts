@@ -88,6 +88,15 @@ describe('tokenizer.json', () => {
     expect(GemmaTokenizer.fromTokenizerJson(JSON.parse(json)).encode('ab a<start_of_turn>')).toEqual(want);
   });
 
+  it('merges written with other JSON escapes than the vocab keys still resolve', () => {
+    const vocab = JSON.stringify({ 'é': 0, a: 1, 'éa': 2, '\\': 3, '\\a': 4 });
+    const text = `{"model":{"type":"BPE","vocab":${vocab},"merges":[["\\u00e9","a"],["\\u005c","a"]]}}`;
+    expect(text).toContain('\\u00e9');
+    const t = GemmaTokenizer.fromTokenizerJson(text);
+    expect(t.encode('éa')).toEqual([2]);
+    expect(t.encode('\\a')).toEqual([4]);
+  });
+
   it('every truncation and random corruption is a TOKENIZER error (or still valid)', () => {
     for (let n = 0; n < json.length; n += 3) {
       const t = outcome(() => GemmaTokenizer.fromTokenizerJson(json.slice(0, n)));
