@@ -9,6 +9,7 @@
 import { GemmaError } from '../errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { backendNames, createBackend } from '../kernels/index.js';
+import { defaultGpu } from '../kernels/webgpu/gpu-provider.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'reference' | (string & {}) | Backend;
 
@@ -43,16 +44,20 @@ export function loadOptionalBackends(): Promise<string[]> {
   return optionalLoaded;
 }
 
-interface GpuLike { requestAdapter(o?: unknown): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean } } | null> }
+interface AdapterLike { isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean; architecture?: string } }
 
-/** Whether a WebGPU adapter that is not a software fallback is available here. */
+/**
+ * Whether a WebGPU adapter that is not a software fallback (llvmpipe, SwiftShader) is available:
+ * navigator.gpu in browsers and Deno, or the provider a platform installed (Node: Dawn).
+ */
 export async function hasWebGpuAdapter(): Promise<boolean> {
-  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
-  if (!gpu) return false;
   try {
-    const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    const gpu = await defaultGpu();
+    if (!gpu) return false;
+    const a = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as AdapterLike | null;
     if (!a) return false;
-    return !(a.isFallbackAdapter ?? a.info?.isFallbackAdapter ?? false);
+    const fallback = a.isFallbackAdapter ?? a.info?.isFallbackAdapter ?? false;
+    return !fallback && a.info?.architecture !== 'software';
   } catch {
     return false;
   }
@@ -60,8 +65,8 @@ export async function hasWebGpuAdapter(): Promise<boolean> {
 
 export interface PickOptions {
   threads?: number;
-  /** platform hook run before WebGPU is probed (Node: install navigator.gpu from the webgpu package) */
-  prepareWebGpu?: () => Promise<void>;
+  /** platform hook run before WebGPU is probed (Node: install Dawn from the webgpu package); explicit = backend 'webgpu' was asked for */
+  prepareWebGpu?: (explicit: boolean) => Promise<void>;
 }
 
 export async function pickBackend(choice: BackendChoice = 'auto', o: PickOptions = {}): Promise<PickedBackend> {
@@ -70,7 +75,7 @@ export async function pickBackend(choice: BackendChoice = 'auto', o: PickOptions
   const notes = await loadOptionalBackends();
   const opts = o.threads !== undefined ? { threads: o.threads } : {};
   if (choice !== 'auto') {
-    if (choice === 'webgpu') await o.prepareWebGpu?.().catch(() => {});
+    if (choice === 'webgpu') await o.prepareWebGpu?.(true).catch(() => {});
     if (!backendNames().includes(choice)) {
       const why = notes.find((n) => n.startsWith(choice + ':'));
       throw new GemmaError('BACKEND', `backend ${JSON.stringify(choice)} is not available here (have: ${backendNames().join(', ')})${why ? `; ${why}` : ''}`);
@@ -79,7 +84,7 @@ export async function pickBackend(choice: BackendChoice = 'auto', o: PickOptions
   }
   const tried: string[] = [];
   if (backendNames().includes('webgpu')) {
-    await o.prepareWebGpu?.().catch(() => {});
+    await o.prepareWebGpu?.(false).catch(() => {});
     if (await hasWebGpuAdapter()) {
       try {
         return { backend: await createBackend('webgpu', opts), name: 'webgpu', reason: 'auto: WebGPU adapter found' };

@@ -6,7 +6,12 @@
 import { GemmaError } from '../errors.js';
 import { type Loaded, loadFileSet, loadGgufSource } from '../load.js';
 import type { WeightTransform } from '../model/load-weights.js';
-import * as quant from '../quant/index.js';
+import { readGguf } from '../format/gguf.js';
+import { readText } from '../format/store.js';
+import { configFromHf, type GemmaConfig } from '../model/config.js';
+import { configFromGguf } from '../model/gguf-config.js';
+import { quantizeTransform } from '../quant/quantize-model.js';
+import type { QuantPolicy } from '../quant/policy.js';
 import { type BackendChoice, pickBackend } from './backend-select.js';
 import { Gemma } from './gemma.js';
 import { type LoadProgressEvent, modelNameOf, type ModelSource, resolveSource, type ResolvedSource, type SourceOptions } from './sources.js';
@@ -14,8 +19,8 @@ import { type LoadProgressEvent, modelNameOf, type ModelSource, resolveSource, t
 export interface LoadModelOptions {
   /** 'auto' (default): WebGPU when an adapter exists, else WASM (else the reference backend) */
   backend?: BackendChoice;
-  /** re-encode weights while loading, e.g. 'q8_0' or 'q4_k' (needs the quantization module) */
-  quantize?: string | Record<string, unknown>;
+  /** re-encode weights while loading: a type or llama.cpp recipe ('q8_0', 'q4_k_m', ...) or a QuantPolicy */
+  quantize?: string | QuantPolicy;
   /** KV cache size in tokens (default min(model maximum, 4096)) */
   contextLength?: number;
   /** prompt tokens evaluated per forward pass (default 128) */
@@ -38,21 +43,31 @@ export interface LoadModelOptions {
 
 export interface Platform {
   openPath?: SourceOptions['openPath'];
-  prepareWebGpu?: () => Promise<void>;
+  prepareWebGpu?: (explicit: boolean) => Promise<void>;
   baseUrl?: string;
   defaultCache?: boolean;
 }
 
 function now(): number { return globalThis.performance?.now() ?? Date.now(); }
 
-/** The quantize-on-load transform from src/quant, when that module provides one. */
-export function quantizeTransformFor(spec: LoadModelOptions['quantize']): WeightTransform | undefined {
+/**
+ * The quantize-on-load transform (src/quant/quantize-model.ts) for a policy such as 'q8_0',
+ * 'q4_k_m' or a QuantPolicy object. The recipes mix types by layer, so the config is read first.
+ */
+async function quantizeTransformFor(spec: LoadModelOptions['quantize'], r: ResolvedSource): Promise<WeightTransform | undefined> {
   if (spec === undefined) return undefined;
-  const make = (quant as Record<string, unknown>)['quantizeTransform'];
-  if (typeof make !== 'function') throw new GemmaError('BAD_ARGUMENT', 'quantize not available yet (this build has no quantize-on-load transform)', { field: 'quantize' });
-  const t = (make as (s: unknown) => unknown)(spec);
-  if (typeof t !== 'function') throw new GemmaError('INTERNAL', 'quantizeTransform did not return a transform');
-  return t as WeightTransform;
+  if (typeof spec !== 'string' && (typeof spec !== 'object' || spec === null)) throw new GemmaError('BAD_ARGUMENT', 'quantize must be a type/recipe name or a policy object', { field: 'quantize' });
+  let config: GemmaConfig;
+  if (r.kind === 'gguf') config = configFromGguf(await readGguf(r.source));
+  else {
+    let json: unknown;
+    try { json = JSON.parse(await readText(r.files, 'config.json', 1 << 20)); } catch (cause) {
+      if (cause instanceof GemmaError) throw cause;
+      throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${r.files.name}/config.json`, cause });
+    }
+    config = configFromHf(json, `${r.files.name}/config.json`);
+  }
+  return quantizeTransform(spec as Parameters<typeof quantizeTransform>[0], config);
 }
 
 export async function loadModelWith(platform: Platform, source: ModelSource, opts: LoadModelOptions = {}): Promise<Gemma> {
@@ -61,7 +76,6 @@ export async function loadModelWith(platform: Platform, source: ModelSource, opt
   if (opts.contextLength !== undefined && !(Number.isInteger(opts.contextLength) && opts.contextLength >= 1)) {
     throw new GemmaError('BAD_ARGUMENT', `contextLength must be a positive integer, got ${opts.contextLength}`, { field: 'contextLength' });
   }
-  const transform = quantizeTransformFor(opts.quantize);
   const picked = await pickBackend(opts.backend ?? 'auto', { threads: opts.threads, prepareWebGpu: platform.prepareWebGpu });
   opts.onProgress?.({ phase: 'backend', backend: picked.name, reason: picked.reason });
   let resolved: ResolvedSource | undefined;
@@ -71,6 +85,7 @@ export async function loadModelWith(platform: Platform, source: ModelSource, opt
       fetch: opts.fetch, cache: opts.cache ?? platform.defaultCache ?? false, onProgress: opts.onProgress,
       signal: opts.signal, openPath: platform.openPath, baseUrl: platform.baseUrl,
     });
+    const transform = await quantizeTransformFor(opts.quantize, resolved);
     const lo = {
       backend: picked.backend, contextLength: opts.contextLength, prefillChunk: opts.prefillChunk, transform,
       signal: opts.signal, noTokenizer: opts.tokenizer === false,

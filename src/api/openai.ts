@@ -8,7 +8,7 @@
  *     process.stdout.write(c.choices[0]?.delta.content ?? '');
  *
  * Sampling fields not given fall back to this library's defaults (sampler.ts), not OpenAI's.
- * Extensions: top_k, min_p, repetition_penalty. n must be 1. An aborted request rejects with
+ * Extensions: top_k, min_p, repetition_penalty, ignore_eos. n must be 1. An aborted request rejects with
  * GemmaError('ABORTED') (OpenAI has no finish reason for it).
  */
 import { GemmaError } from '../errors.js';
@@ -28,6 +28,8 @@ interface SamplingFields {
   presence_penalty?: number | null;
   frequency_penalty?: number | null;
   repetition_penalty?: number | null;
+  /** extension (llama.cpp server): keep generating through <eos>/<end_of_turn> */
+  ignore_eos?: boolean | null;
   n?: number | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
@@ -127,6 +129,7 @@ export function generateOptionsFrom(req: SamplingFields & { max_completion_token
     stop,
     signal,
   };
+  if (req.ignore_eos) o.ignoreEos = true;
   for (const k of Object.keys(o) as (keyof GenerateOptions)[]) if (o[k] === undefined) delete o[k];
   return o;
 }

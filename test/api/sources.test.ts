@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynth } from '../../src/cli/commands/synth.js';
-import * as quant from '../../src/quant/index.js';
 import { isGemmaError, loadModel, type LoadProgressEvent } from '../../src/index.js';
 // @ts-expect-error plain JS module without types
 import { startWebServer } from '../../scripts/web.mjs';
@@ -97,11 +96,19 @@ describe('model sources', () => {
     expect(isGemmaError(e4, 'BAD_ARGUMENT')).toBe(true);
     const e5 = await loadModel(ggufPath, { backend: 'no-such-backend' }).catch((e) => e);
     expect(isGemmaError(e5, 'BACKEND')).toBe(true);
-    if (!('quantizeTransform' in quant)) {
-      const e6 = await loadModel(ggufPath, { quantize: 'q8_0' }).catch((e) => e);
-      expect(isGemmaError(e6, 'BAD_ARGUMENT')).toBe(true);
-      expect(String(e6.message)).toMatch(/quantize not available/);
-    }
+    const e6 = await loadModel(ggufPath, { quantize: 'q9_z' }).catch((e) => e);
+    expect(isGemmaError(e6)).toBe(true);
+  });
+
+  it('quantize re-encodes the weights while loading (q8_0: small logit error)', async () => {
+    const m = await loadModel(hfDir, { backend: 'reference', contextLength: 32, quantize: 'q8_0' });
+    expect(m.engine.weights.layers[0]!.wq.dtype).toBe('q8_0');
+    expect(m.engine.weights.finalNorm.dtype).toBe('f32');
+    const q = await m.logits(ids);
+    await m.dispose();
+    const d = maxDiff(q, reference);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(0.05 * Math.max(...Array.from(reference, Math.abs)));
   });
 
   it("backend 'auto' reports what it picked and why", async () => {
