@@ -33,8 +33,10 @@ export interface WasmBackendOptions {
   relaxed?: RelaxedChoice;
   /** use a shared memory (default: when SharedArrayBuffer exists); false forces one thread */
   shared?: boolean;
-  /** barrier spin time before sleeping, ms (default 2) */
+  /** workers: spin time after a job before they sleep, ms (default 2) */
   spinMs?: number;
+  /** calling thread: spin time waiting for workers before it sleeps, ms (default 0.2) */
+  mainSpinMs?: number;
 }
 
 /** what the backend ended up using */
@@ -132,7 +134,7 @@ export class WasmBackend implements Backend {
     const instance = await WebAssembly.instantiate(build.module, { env: { memory } });
     const run = (instance.exports as unknown as Exports).run;
     const pool = threads > 1
-      ? await ThreadPool.create(build.module, memory, CTRL_PTR, threads, run, { spinMs: o.spinMs ?? 2, timeoutMs: 60_000 })
+      ? await ThreadPool.create(build.module, memory, CTRL_PTR, threads, run, { spinMs: o.spinMs ?? 2, mainSpinMs: o.mainSpinMs ?? 0.2, timeoutMs: 60_000 })
       : null;
     return new WasmBackend({ threads, relaxed: build.relaxed, shared, notes }, memory, instance, pool);
   }

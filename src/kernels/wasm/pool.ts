@@ -24,8 +24,10 @@ interface AnyWorker {
 }
 
 export interface PoolOptions {
-  /** spin time before sleeping (ms) */
+  /** workers: spin time after a job before sleeping (ms) */
   spinMs: number;
+  /** calling thread: spin time waiting for the workers before sleeping (ms) */
+  mainSpinMs: number;
   /** a job that makes no progress for this long fails instead of hanging (ms) */
   timeoutMs: number;
 }
@@ -134,18 +136,19 @@ export class ThreadPool {
     for (;;) {
       const done = Atomics.load(c, CTRL.DONE);
       if (done >= others) return;
-      if (++spins < 2048) continue;
+      if ((++spins & 255) !== 0) continue;
       // spinning for a while: look at the clock now and then
-      if ((spins & 255) !== 0) continue;
       const now = performance.now();
       if (t0 === 0) { t0 = now; lastProgress = now; }
       if (done !== lastDone) { lastDone = done; lastProgress = now; }
       if (now - lastProgress > this.opts.timeoutMs) {
         throw new GemmaError('BACKEND', `wasm workers made no progress for ${this.opts.timeoutMs} ms (${done}/${others} done)`);
       }
-      if (this.blockOk && now - t0 > this.opts.spinMs) {
+      // a worker that is this late is probably descheduled (more runnable threads than
+      // cores): stop competing for the core and sleep until it reports (or 1 ms)
+      if (this.blockOk && now - t0 > this.opts.mainSpinMs) {
         Atomics.store(c, CTRL.MAIN_SLEEP, 1);
-        if (Atomics.load(c, CTRL.DONE) === done) Atomics.wait(c, CTRL.DONE, done, 5);
+        if (Atomics.load(c, CTRL.DONE) === done) Atomics.wait(c, CTRL.DONE, done, 1);
         Atomics.store(c, CTRL.MAIN_SLEEP, 0);
       }
     }

@@ -1,0 +1,220 @@
+// Kernel-level checks of the wasm backend beyond the shared conformance suite:
+// - quantized matmuls against an independent model of their arithmetic (activations
+//   quantized per the spec in assembly/quantize.ts, weights dequantized by the reference
+//   codecs, exact sums in f64): agreement to f32 rounding, not just to the int8 tolerance;
+// - float matmuls with odd k (tails) and odd row counts;
+// - element-wise ops, RoPE and attention on odd sizes (vector tails), saturation;
+// - builds: relaxed vs SIMD128, shared vs unshared memory; self-test; errors.
+import { describe, expect, it } from 'vitest';
+import { isGemmaError } from '../../src/errors.js';
+import { ReferenceBackend } from '../../src/kernels/reference/index.js';
+import { getCodec } from '../../src/quant/index.js';
+import type { DType } from '../../src/tensor/dtype.js';
+import { Pair, maxRelErr, randn, randomWeight } from '../helpers/backend-conformance.js';
+import { wasmBackend } from './helpers.js';
+
+const f = Math.fround;
+
+function roundEven(v: number): number {
+  const fl = Math.floor(v), r = v - fl;
+  if (r < 0.5) return fl;
+  if (r > 0.5) return fl + 1;
+  return fl % 2 === 0 ? fl : fl + 1;
+}
+
+/** the activation quantization spec: blocks of B, d = amax/127, q = round_even(x * (127/amax)) in f32 */
+function quantizeActs(x: Float32Array, off: number, k: number, B: number): { q: Int32Array; d: Float64Array } {
+  const q = new Int32Array(k), d = new Float64Array(k / B);
+  for (let b = 0; b < k / B; b++) {
+    let amax = 0;
+    for (let j = 0; j < B; j++) amax = Math.max(amax, Math.abs(x[off + b * B + j]!));
+    const id = amax > 0 ? f(127 / amax) : 0;
+    d[b] = f(amax / 127);
+    for (let j = 0; j < B; j++) q[b * B + j] = roundEven(f(x[off + b * B + j]! * id));
+  }
+  return { q, d };
+}
+
+/** out[t, r] = sum_b d_b sum_j w[r, j] q[t, j] in f64, w from the reference codec */
+function modelMatmul(dtype: DType, wdata: Uint8Array, m: number, k: number, x: Float32Array, T: number): Float32Array {
+  const c = getCodec(dtype);
+  const B = dtype.endsWith('_k') ? 256 : 32;
+  const rb = (k / c.blockSize) * c.blockBytes;
+  const w = new Float32Array(k);
+  const out = new Float32Array(T * m);
+  const acts = Array.from({ length: T }, (_, t) => quantizeActs(x, t * k, k, B));
+  for (let r = 0; r < m; r++) {
+    c.dequantizeRow(wdata, r * rb, w, 0, k);
+    for (let t = 0; t < T; t++) {
+      const { q, d } = acts[t]!;
+      let s = 0;
+      for (let b = 0; b < k / B; b++) {
+        let sb = 0;
+        for (let j = b * B; j < (b + 1) * B; j++) sb += w[j]! * q[j]!;
+        s += d[b]! * sb;
+      }
+      out[t * m + r] = s;
+    }
+  }
+  return out;
+}
+
+const QUANT: DType[] = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k'];
+
+describe('wasm quantized matmul = its integer arithmetic (exact activation model)', () => {
+  for (const dtype of QUANT) {
+    it(dtype, async () => {
+      const be = await wasmBackend({ threads: 1 });
+      const B = dtype.endsWith('_k') ? 256 : 32;
+      for (const [T, k, m] of [[1, 2 * B, 37], [5, 3 * B, 6], [2, B, 1]] as const) {
+        const w = randomWeight(dtype, m, k, 100 + m + k);
+        const x = randn(T * k, 7 + T, 1.5);
+        // a block of zeros (d = 0) and an outlier, per row
+        for (let t = 0; t < T; t++) {
+          x.fill(0, t * k, t * k + B);
+          x[t * k + k - 1] = 40;
+        }
+        const wt = be.uploadWeight({ ...w, data: w.data.slice() });
+        const xt = be.tensor(T, k), ot = be.tensor(T, m);
+        be.upload(xt, x);
+        be.matmul(ot, xt, wt);
+        const got = await be.download(ot);
+        const want = modelMatmul(dtype, w.data, m, k, x, T);
+        expect(maxRelErr(got, want), `${dtype} T=${T} k=${k} m=${m}`).toBeLessThan(1e-5);
+      }
+      be.dispose();
+    });
+  }
+});
+
+describe('wasm float matmul: odd k (tails), odd rows, several activation rows', () => {
+  for (const dtype of ['f32', 'f16', 'bf16'] as DType[]) {
+    it(dtype, async () => {
+      const P = new Pair(await wasmBackend({ threads: 1 }), new ReferenceBackend());
+      for (const [T, k, m] of [[1, 7, 5], [3, 33, 9], [2, 100, 3], [1, 1, 2], [4, 257, 13]] as const) {
+        const w = P.weight(randomWeight(dtype, m, k, k + m));
+        const x = P.tensor(T, k, randn(T * k, k));
+        const out = P.tensor(T, m);
+        P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+        expect(await P.compare(out), `${dtype} [${T}x${k}] x [${m}x${k}]^T`).toBeLessThan(2e-6);
+      }
+    });
+  }
+});
+
+describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
+  it('rmsNorm with a vector tail; geglu and softcap with saturating inputs', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    for (const [rows, cols, n] of [[2, 33, 33], [3, 42, 6], [1, 5, 5]] as const) {
+      const w = P.weight({ name: 'n', dtype: 'f32', shape: [n], data: new Uint8Array(randn(n, 2, 0.3).map((v) => 1 + v).buffer) });
+      const x = P.tensor(rows, cols, randn(rows * cols, 3, 3));
+      const out = P.tensor(rows, cols);
+      P.be.rmsNorm(out[0], x[0], w[0], 1e-6); P.ref.rmsNorm(out[1], x[1], w[1], 1e-6);
+      expect(await P.compare(out)).toBeLessThan(1e-6);
+    }
+    const big = Float32Array.from([-40, -12, -9.5, -3, -0.5, -1e-4, 0, 1e-4, 0.3, 2, 7.5, 11, 35]);
+    const g = P.tensor(1, big.length, big), u = P.tensor(1, big.length, randn(big.length, 4));
+    P.be.geglu(g[0], g[0], u[0]); P.ref.geglu(g[1], g[1], u[1]);
+    expect(await P.compare(g)).toBeLessThan(1e-6);
+    const s = P.tensor(1, big.length, big.map((v) => v * 30));
+    P.be.softcap(s[0], 30); P.ref.softcap(s[1], 30);
+    expect(await P.compare(s)).toBeLessThan(1e-6);
+  });
+
+  it('rope with half-dims that are not multiples of 4', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    for (const [rows, heads, D, start] of [[3, 2, 6, 5], [2, 3, 18, 100], [1, 1, 2, 7]] as const) {
+      const x = P.tensor(rows, heads * D, randn(rows * heads * D, D));
+      const p = { headDim: D, startPos: start, theta: 10000, scaling: 2 };
+      P.be.rope(x[0], p); P.ref.rope(x[1], p);
+      expect(await P.compare(x)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('attention: head size with a tail, window 1, long ring buffer, soft-cap', async () => {
+    const P = new Pair(await wasmBackend({ threads: 2 }), new ReferenceBackend());
+    for (const c of [{ H: 3, G: 1, D: 18, window: 1, softcap: null, cap: 8 }, { H: 2, G: 2, D: 10, window: 30, softcap: 5, cap: 40 }]) {
+      const kvDim = c.G * c.D;
+      const caches = [P.be.createKvLayer(c.cap, kvDim), P.ref.createKvLayer(c.cap, kvDim)] as const;
+      let pos = 0;
+      for (const rows of [7, 1, 1, 33, 2, 1, 20, 1]) {
+        if (rows > c.cap) continue;
+        const k = P.tensor(rows, kvDim, randn(rows * kvDim, pos + 1, 2));
+        const v = P.tensor(rows, kvDim, randn(rows * kvDim, pos + 2));
+        const q = P.tensor(rows, c.H * c.D, randn(rows * c.H * c.D, pos + 3, 2));
+        const out = P.tensor(rows, c.H * c.D);
+        const p = { numHeads: c.H, numKvHeads: c.G, headDim: c.D, scale: 0.3, softcap: c.softcap, window: c.window, startPos: pos };
+        P.be.kvStore(caches[0], k[0], v[0], pos); P.ref.kvStore(caches[1], k[1], v[1], pos);
+        P.be.attention(out[0], q[0], caches[0], p); P.ref.attention(out[1], q[1], caches[1], p);
+        expect(await P.compare(out), JSON.stringify({ ...c, pos, rows })).toBeLessThan(2e-6);
+        pos += rows;
+      }
+    }
+  });
+});
+
+describe('wasm builds and memory', () => {
+  it('relaxed SIMD build is chosen on this engine and agrees with the SIMD128 build', async () => {
+    const rel = await wasmBackend({ relaxed: 'auto' });
+    const simd = await wasmBackend({ relaxed: false });
+    expect(simd.info.relaxed).toBe(false);
+    // Node 20 needs --experimental-wasm-relaxed-simd; the loader sets it at run time
+    expect(rel.info.relaxed, rel.info.notes.join('; ')).toBe(true);
+    const P = new Pair(rel, simd);
+    for (const dtype of [...QUANT, 'f16', 'f32'] as DType[]) {
+      const bs = getCodec(dtype).blockSize, k = bs === 256 ? 512 : bs === 32 ? 96 : 40;
+      const w = P.weight(randomWeight(dtype, 11, k, 3));
+      const x = P.tensor(3, k, randn(3 * k, 5));
+      const out = P.tensor(3, 11);
+      P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+      // same integer sums; only fused multiply-adds may round differently
+      expect(await P.compare(out), dtype).toBeLessThan(1e-6);
+    }
+  });
+
+  it('unshared memory (no SharedArrayBuffer) runs single-threaded with the same results', async () => {
+    const a = await wasmBackend({ shared: false, threads: 4 });
+    expect(a.info.threads).toBe(1);
+    expect(a.info.shared).toBe(false);
+    expect(a.info.notes.join(' ')).toMatch(/single-threaded/);
+    const P = new Pair(a, await wasmBackend({ shared: true }));
+    const w = P.weight(randomWeight('q4_0', 9, 64, 1));
+    const x = P.tensor(2, 64, randn(128, 2));
+    const out = P.tensor(2, 9);
+    P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+    expect(await P.compare(out)).toBe(0);
+  });
+
+  it('the relaxed self-test fails a build whose dot products are wrong', async () => {
+    const { relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
+    // a module importing a shared memory and exporting selfTestDot(...) = 0
+    const bytes = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x01, 0x09, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f,               // type (i32 x4) -> i32
+      0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04, // env.memory shared 1..65536
+      0x03, 0x02, 0x01, 0x00,                                                         // one function of type 0
+      0x07, 0x0f, 0x01, 0x0b, ...new TextEncoder().encode('selfTestDot'), 0x00, 0x00, // export
+      0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x00, 0x0b,                                 // body: i32.const 0
+    ]);
+    const bad = await WebAssembly.compile(bytes);
+    expect(await relaxedSelfTest(bad, true)).toBe(false);
+  });
+
+  it('past 4 GiB: a clear error, and the backend keeps working', async () => {
+    const be = await wasmBackend();
+    let err: unknown;
+    try { be.createKvLayer(1 << 20, 1024); } catch (e) { err = e; }
+    expect(isGemmaError(err, 'BACKEND')).toBe(true);
+    expect(String((err as Error).message)).toMatch(/4 GiB/);
+    const t = be.tensor(2, 3);
+    be.upload(t, Float32Array.from([1, 2, 3, 4, 5, 6]));
+    expect(Array.from(await be.download(t))).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('rejects weights it has no kernel for, and bad byte counts', async () => {
+    const be = await wasmBackend();
+    const w = randomWeight('q8_k', 4, 256, 1);
+    expect(() => be.uploadWeight(w)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_DTYPE' }));
+    expect(() => be.uploadWeight({ ...randomWeight('q8_0', 4, 64, 1), shape: [4, 96] })).toThrow(expect.objectContaining({ code: 'BAD_TENSOR' }));
+  });
+});

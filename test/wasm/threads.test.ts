@@ -1,0 +1,79 @@
+// Threads: the same kernels split across workers must give bit-identical results to one
+// thread (each output is computed by exactly one thread, in the same order), for every
+// kernel and for a whole model; the pool survives many jobs and shuts down.
+import { describe, expect, it } from 'vitest';
+import type { DType } from '../../src/tensor/dtype.js';
+import { getCodec } from '../../src/quant/index.js';
+import { Pair, randn, randomWeight } from '../helpers/backend-conformance.js';
+import { wasmBackend } from './helpers.js';
+import { TOKENS, loadTestModel } from './models.js';
+
+const DTYPES: DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k'];
+
+describe('wasm threads == one thread, bit for bit', () => {
+  it('matmul of every type, decode (1 row) and prefill (9 rows), fused q/k/v-style groups', async () => {
+    for (const threads of [2, 3]) {
+      const P = new Pair(await wasmBackend({ threads }), await wasmBackend({ threads: 1 }));
+      expect((P.be as { info: { threads: number } }).info.threads).toBe(threads);
+      for (const dtype of DTYPES) {
+        const bs = getCodec(dtype).blockSize, k = bs === 256 ? 512 : bs === 32 ? 128 : 72;
+        const ws = [P.weight(randomWeight(dtype, 67, k, 1)), P.weight(randomWeight(dtype, 9, k, 2)), P.weight(randomWeight(dtype, 130, k, 3))];
+        for (const rows of [1, 9]) {
+          const x = P.tensor(rows, k, randn(rows * k, rows));
+          const outs = ws.map((w) => P.tensor(rows, (w[0] as { shape: number[] }).shape[0]!));
+          // three matmuls on the same input: held and run as one job
+          ws.forEach((w, i) => { P.be.matmul(outs[i]![0], x[0], w[0]); P.ref.matmul(outs[i]![1], x[1], w[1]); });
+          for (const o of outs) expect(await P.compare(o), `${dtype} rows=${rows} threads=${threads}`).toBe(0);
+        }
+      }
+      P.be.dispose();
+    }
+  });
+
+  it('attention over many steps', async () => {
+    const P = new Pair(await wasmBackend({ threads: 2 }), await wasmBackend({ threads: 1 }));
+    const H = 4, G = 2, D = 32, cap = 24;
+    const caches = [P.be.createKvLayer(cap, G * D), P.ref.createKvLayer(cap, G * D)] as const;
+    let pos = 0;
+    for (const rows of [5, 1, 1, 16, 1, 3]) {
+      const k = P.tensor(rows, G * D, randn(rows * G * D, pos + 1));
+      const v = P.tensor(rows, G * D, randn(rows * G * D, pos + 2));
+      const q = P.tensor(rows, H * D, randn(rows * H * D, pos + 3));
+      const out = P.tensor(rows, H * D);
+      const p = { numHeads: H, numKvHeads: G, headDim: D, scale: 0.2, softcap: 20, window: 10, startPos: pos };
+      P.be.kvStore(caches[0], k[0], v[0], pos); P.ref.kvStore(caches[1], k[1], v[1], pos);
+      P.be.attention(out[0], q[0], caches[0], p); P.ref.attention(out[1], q[1], caches[1], p);
+      expect(await P.compare(out)).toBe(0);
+      pos += rows;
+    }
+    P.be.dispose();
+  });
+
+  it('whole model logits (tiny-gemma-3, q8_0 and f16), prefill then decode', async () => {
+    for (const dtype of ['q8_0', 'f16'] as DType[]) {
+      const a = await loadTestModel('tiny-gemma-3', dtype, await wasmBackend({ threads: 2 }));
+      const b = await loadTestModel('tiny-gemma-3', dtype, await wasmBackend({ threads: 1 }));
+      const ca = a.newCache(), cb = b.newCache();
+      for (const chunk of [TOKENS.slice(0, 30), [TOKENS[30]!], [TOKENS[31]!], TOKENS.slice(32)]) {
+        const la = await a.eval(chunk, ca), lb = await b.eval(chunk, cb);
+        expect(Array.from(la)).toEqual(Array.from(lb));
+      }
+      a.dispose(); b.dispose();
+    }
+  });
+
+  it('a pool runs thousands of small jobs and is disposed cleanly', async () => {
+    const be = await wasmBackend({ threads: 2 });
+    const w = be.uploadWeight(randomWeight('q8_0', 8, 32, 1));
+    const x = be.tensor(1, 32), o = be.tensor(1, 8);
+    be.upload(x, randn(32, 1));
+    const t0 = performance.now();
+    for (let i = 0; i < 3000; i++) be.matmul(o, x, w), await be.download(o);
+    const perJob = (performance.now() - t0) / 3000;
+    be.dispose();
+    expect(() => be.tensor(1, 1)).toThrow(/disposed/);
+    // a barrier round plus a download: far below the ~40 µs of a sleeping Atomics.wait round
+    // trip on a quiet machine; the bound is loose because the test machine is shared
+    expect(perJob).toBeLessThan(2);
+  });
+});
