@@ -5,7 +5,8 @@
 // with HTTP Range support so the page streams them tensor by tensor.
 //
 //   npm run web [-- --port 8080] [--host 127.0.0.1] [--models DIR] [--no-build]
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +116,16 @@ function argValue(argv, name) {
   return argv[i].includes('=') ? argv[i].slice(argv[i].indexOf('=') + 1) : argv[i + 1];
 }
 
+/** Make sure a demo model exists to serve: models/demo (trained) or .cache/demo-synth (synthetic, written once). */
+export function ensureDemoModel() {
+  if (existsSync(join(ROOT, 'models', 'demo', 'config.json')) || existsSync(join(ROOT, '.cache', 'demo-synth', '.complete'))) return;
+  const tmp = join(ROOT, '.cache', `demo-synth.tmp-${process.pid}`);
+  execFileSync(process.execPath, [join(ROOT, 'bin', 'gemma-ts.js'), 'synth', '--preset', 'demo', '--out', tmp, '--seed', '0'], { stdio: 'inherit', env: { ...process.env, GEMMA_TS_FROM_SOURCE: '1' } });
+  writeFileSync(join(tmp, '.complete'), '');
+  rmSync(join(ROOT, '.cache', 'demo-synth'), { recursive: true, force: true });
+  renameSync(tmp, join(ROOT, '.cache', 'demo-synth'));
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) {
@@ -123,6 +134,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   if (!argv.includes('--no-build')) await buildWeb();
   const models = argValue(argv, 'models');
+  if (!models) ensureDemoModel();
   const s = await startWebServer({ port: Number(argValue(argv, 'port') ?? 8080), host: argValue(argv, 'host') ?? '127.0.0.1', models: models ? [models] : [] });
   console.log(`gemma-ts web page: ${s.url}  (models under ${s.url}models/)`);
 }

@@ -94,5 +94,5 @@ export async function clearModelCache(match?: string, cacheName = DEFAULT_CACHE_
 export async function isCached(url: string, cacheName = DEFAULT_CACHE_NAME): Promise<boolean> {
   const storage = cacheStorage();
   if (!storage) return false;
-  return !!(await (await storage.open(cacheName)).match(url));
+  try { return !!(await (await storage.open(cacheName)).match(url)); } catch { return false; }
 }

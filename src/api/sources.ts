@@ -12,7 +12,7 @@
 import { GemmaError } from '../errors.js';
 import type { FileSet } from '../format/store.js';
 import { BlobSource, BufferSource, type ByteSource, UrlSource } from '../io/source.js';
-import { cachedUrlSource } from './browser-cache.js';
+import { cachedUrlSource, isCached } from './browser-cache.js';
 
 export type ModelSource =
   | string | URL | ArrayBuffer | ArrayBufferView | Blob | ByteSource | FileSet
@@ -98,7 +98,8 @@ export function blobFileSet(blobs: Iterable<Blob> | ArrayLike<Blob>, name = 'fil
 /** A model directory behind a base URL (…/resolve/main/ on the Hugging Face hub works). */
 export function urlFileSet(base: string, o: SourceOptions): FileSet {
   const root = base.endsWith('/') ? base : base + '/';
-  const f = o.fetch ?? fetch;
+  const f = unboundFetch(o);
+  const cacheName = typeof o.cache === 'string' ? o.cache : undefined;
   const safe = (file: string) => {
     if (file.includes('/') || file.includes('\\') || file === '..' || file === '.') throw new GemmaError('BAD_ARGUMENT', `not a plain file name: ${file}`, { file: root });
     return new URL(encodeURIComponent(file), root).href;
@@ -106,6 +107,7 @@ export function urlFileSet(base: string, o: SourceOptions): FileSet {
   return {
     name: root,
     has: async (file) => {
+      if (o.cache && await isCached(safe(file), cacheName)) return true;
       try {
         const r = await f(safe(file), { headers: { Range: 'bytes=0-0' }, signal: o.signal });
         await r.body?.cancel().catch(() => {});
@@ -118,13 +120,22 @@ export function urlFileSet(base: string, o: SourceOptions): FileSet {
   };
 }
 
+/**
+ * fetch as a plain function: browsers throw "Illegal invocation" when window.fetch is called
+ * as a method of another object (UrlSource keeps it as a field).
+ */
+function unboundFetch(o: SourceOptions): typeof fetch {
+  const f = o.fetch;
+  return f ? (input, init) => f(input, init) : (input, init) => globalThis.fetch(input, init);
+}
+
 async function openUrl(url: string, o: SourceOptions): Promise<ByteSource> {
   const report = (cached: boolean) => (loaded: number, total: number) => o.onProgress?.({ phase: 'download', file: url, loaded, total, cached });
   if (o.cache) {
-    const c = await cachedUrlSource(url, { cacheName: typeof o.cache === 'string' ? o.cache : undefined, fetch: o.fetch, signal: o.signal, onProgress: report(false) });
+    const c = await cachedUrlSource(url, { cacheName: typeof o.cache === 'string' ? o.cache : undefined, fetch: unboundFetch(o), signal: o.signal, onProgress: report(false) });
     if (c) return c;
   }
-  return new CountingSource(await UrlSource.open(url, o.fetch ?? fetch), report(false));
+  return new CountingSource(await UrlSource.open(url, unboundFetch(o)), report(false));
 }
 
 async function startsWithGguf(src: ByteSource): Promise<boolean> {
