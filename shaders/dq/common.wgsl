@@ -1,0 +1,22 @@
+// Weight access shared by the dequantizers. A weight chunk is one storage buffer `wbuf`
+// (array<u32>) holding rows [row_base, row_base + rows) of the weight, repacked on upload
+// (src/kernels/webgpu/weight-layout.ts) so every block starts on a u32:
+//   quant section: row r at words [r * P.row_words, (r + 1) * P.row_words)
+//   scale section: one f16 per block at word P.scale_off + gb / 2 (gb = r * P.nb + b),
+//                  for the formats whose f16 scale would break u32 alignment (q8_0, q4_0, q6_k)
+// Each format defines dq4(r, k4): elements 4*k4 .. 4*k4+3 of chunk row r, dequantized
+// exactly as ggml does (src/quant/*.ts).
+
+fn half_at(gb: u32) -> f32 {
+  let w = unpack2x16float(wbuf[P.scale_off + (gb >> 1u)]);
+  return select(w.x, w.y, (gb & 1u) == 1u);
+}
+
+// the 4 bytes of a word as unsigned / sign-extended values
+fn bytes_u(w: u32) -> vec4<u32> {
+  return vec4<u32>(w & 0xffu, (w >> 8u) & 0xffu, (w >> 16u) & 0xffu, w >> 24u);
+}
+fn bytes_i(w: u32) -> vec4<f32> {
+  let s = i32(w);
+  return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)), f32(extractBits(s, 16u, 8u)), f32(extractBits(s, 24u, 8u)));
+}

@@ -1,0 +1,313 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU backend: weights, activations and the KV cache live in GPU buffers; ops record
+ * dispatches into one command encoder (recorder.ts) that is submitted when a result is read
+ * back, so a greedy decode step is one submit and a 4-byte readback (argmax on the GPU).
+ *
+ * Faults are typed: no adapter / device lost / out of memory / WebGPU validation errors all
+ * become GemmaError('BACKEND'). A lost or failed backend stays failed (every later call
+ * throws); dispose() destroys every GPU buffer, and the caller can load on another backend.
+ */
+import { GemmaError } from '../../errors.js';
+import { byteSize } from '../../tensor/dtype.js';
+import type { AttentionParams, Backend, KvLayer, RopeParams, Tensor, Weight, WeightData } from '../backend.js';
+import { acquireDevice, type GpuContext, type WebGpuOptions } from './device.js';
+import { BufferUsage } from './gpu-consts.js';
+import { argmax } from './ops/argmax.js';
+import { attention, kvStore } from './ops/attention.js';
+import type { OpContext } from './ops/context.js';
+import { add, geglu, softcap } from './ops/elementwise.js';
+import { embed } from './ops/embed.js';
+import { matmul } from './ops/matmul.js';
+import { rmsNorm } from './ops/norm.js';
+import { rope } from './ops/rope.js';
+import { Pipelines } from './pipelines.js';
+import { Recorder } from './recorder.js';
+import { BufferPool, GpuKvLayer, GpuTensor, GpuWeight, type WeightChunk } from './resources.js';
+import { chunkBytes, packRows, rowsPerChunk, scaleOffset, weightLayout } from './weight-layout.js';
+
+export type { WebGpuOptions } from './device.js';
+
+export interface WebGpuInfo {
+  adapter: GpuContext['adapterInfo'];
+  f16: boolean;
+  subgroups: boolean;
+  subgroupSize: number;
+  timestamps: boolean;
+  maxBindingBytes: number;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  private readonly c: OpContext;
+  private readonly pool: BufferPool;
+  private readonly weights = new Set<GpuWeight>();
+  private readonly kv = new Set<GpuKvLayer>();
+  private failure: GemmaError | null = null;
+  private disposed = false;
+
+  static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await acquireDevice(opts), opts);
+  }
+
+  private constructor(private readonly ctx: GpuContext, opts: WebGpuOptions) {
+    const device = ctx.device;
+    this.pool = new BufferPool(device);
+    this.c = {
+      gpu: ctx,
+      rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true),
+      kernels: new Pipelines(device, { F16: ctx.f16, SUBGROUPS: ctx.subgroups }),
+    };
+    void device.lost.then((info) => {
+      if (!this.disposed) this.fail(new GemmaError('BACKEND', `the GPU device was lost (${info.reason}): ${info.message}`));
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      const oom = typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError;
+      this.fail(new GemmaError('BACKEND', `${oom ? 'GPU out of memory' : 'WebGPU error'}: ${err.message}`));
+    });
+  }
+
+  get info(): WebGpuInfo {
+    const g = this.ctx;
+    return { adapter: g.adapterInfo, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding };
+  }
+
+  /** the GPU device (tests and tools) */
+  get device(): GPUDevice { return this.ctx.device; }
+
+  /** queue submits so far: a decode step should add exactly one */
+  get submits(): number { return this.c.rec.submits; }
+
+  /** kernels built so far, with their WGSL (tests check their compilation) */
+  kernels() { return this.c.kernels.all(); }
+
+  /**
+   * GPU milliseconds per kernel class (matvec, matmul, attention, rmsnorm, rope, embed, kv, add,
+   * geglu, softcap, argmax) since the last reset; empty unless created with { profile: true } on
+   * an adapter with timestamp-query. Complete once a download/argmax has returned.
+   */
+  profile(): Record<string, number> { return { ...this.c.rec.gpuTimeMs }; }
+  /** dispatches per kernel class since the last reset */
+  dispatchCounts(): Record<string, number> { return { ...this.c.rec.dispatchCount }; }
+  resetProfile(): void {
+    for (const k of Object.keys(this.c.rec.gpuTimeMs)) delete this.c.rec.gpuTimeMs[k];
+    for (const k of Object.keys(this.c.rec.dispatchCount)) delete this.c.rec.dispatchCount[k];
+  }
+
+  private fail(e: GemmaError): void { this.failure ??= e; }
+
+  /** throw if the backend can no longer be used */
+  private check(): void {
+    if (this.disposed) throw new GemmaError('BACKEND', 'the WebGPU backend was disposed');
+    if (this.failure) throw this.failure;
+  }
+
+  private T(t: Tensor): GpuTensor {
+    if (!(t instanceof GpuTensor)) throw new GemmaError('BAD_ARGUMENT', 'not a WebGPU tensor');
+    if (t.freed) throw new GemmaError('BAD_ARGUMENT', `tensor [${t.rows}, ${t.cols}] was freed`);
+    return t;
+  }
+  private W(w: Weight): GpuWeight {
+    if (!(w instanceof GpuWeight)) throw new GemmaError('BAD_ARGUMENT', 'not a WebGPU weight');
+    if (w.freed) throw new GemmaError('BAD_ARGUMENT', `weight ${w.name} was freed`);
+    return w;
+  }
+  private K(l: KvLayer): GpuKvLayer {
+    if (!(l instanceof GpuKvLayer)) throw new GemmaError('BAD_ARGUMENT', 'not a WebGPU KV layer');
+    if (l.freed) throw new GemmaError('BAD_ARGUMENT', 'KV layer was freed');
+    return l;
+  }
+
+  /** createBuffer with out-of-memory turned into a typed error */
+  private createBuffer(desc: GPUBufferDescriptor, what: string): GPUBuffer {
+    const device = this.ctx.device;
+    device.pushErrorScope('out-of-memory');
+    let buf: GPUBuffer;
+    try {
+      buf = device.createBuffer(desc);
+    } catch (e) {
+      void device.popErrorScope();
+      throw new GemmaError('BACKEND', `GPU out of memory creating ${what} (${desc.size} bytes): ${(e as Error).message}`, { cause: e });
+    }
+    void device.popErrorScope().then((err) => {
+      if (err) this.fail(new GemmaError('BACKEND', `GPU out of memory creating ${what} (${desc.size} bytes): ${err.message}`));
+    }, () => {});
+    return buf;
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  uploadWeight(w: WeightData): Weight {
+    this.check();
+    const need = byteSize(w.dtype, w.shape);
+    if (need === undefined || need !== w.data.byteLength) {
+      throw new GemmaError('BAD_TENSOR', `${w.dtype} [${w.shape}] needs ${need ?? '?'} bytes, got ${w.data.byteLength}`, { tensor: w.name });
+    }
+    if (w.shape.length < 1 || w.shape.length > 2) throw new GemmaError('BAD_SHAPE', `weights are 1-D or 2-D, got [${w.shape}]`, { tensor: w.name });
+    const cols = w.shape[w.shape.length - 1]!;
+    const rows = w.shape.length === 1 ? 1 : w.shape[0]!;
+    const layout = weightLayout(w.dtype, cols);
+    const perChunk = rowsPerChunk(layout, this.ctx.maxBinding, w.name);
+    const srcRowBytes = need / rows;
+    const chunks: WeightChunk[] = [];
+    try {
+      for (let r0 = 0; r0 < rows; r0 += perChunk) {
+        const r1 = Math.min(rows, r0 + perChunk);
+        const size = chunkBytes(layout, r1 - r0);
+        const buffer = this.createBuffer({ label: w.name, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, mappedAtCreation: true }, `weight ${w.name}`);
+        chunks.push({ buffer, rowBase: r0, rows: r1 - r0, scaleOff: scaleOffset(layout, r1 - r0) });
+        packRows(w.dtype, layout, w.data, srcRowBytes, r0, r1, new Uint8Array(buffer.getMappedRange()));
+        buffer.unmap();
+      }
+    } catch (e) {
+      for (const ch of chunks) ch.buffer.destroy();
+      if (e instanceof GemmaError) throw e;
+      throw new GemmaError('BACKEND', `uploading ${w.name} failed: ${(e as Error).message}`, { tensor: w.name, cause: e });
+    }
+    const gw = new GpuWeight(w.name, w.dtype, [...w.shape], layout, chunks);
+    this.weights.add(gw);
+    return gw;
+  }
+
+  freeWeight(w: Weight): void {
+    if (!(w instanceof GpuWeight) || w.freed || this.disposed) return;
+    this.c.rec.flush(); // recorded work may still read it
+    for (const ch of w.chunks) ch.buffer.destroy();
+    w.freed = true;
+    this.weights.delete(w);
+    this.c.rec.forgetBindGroups();
+  }
+
+  tensor(rows: number, cols: number): Tensor {
+    this.check();
+    if (!(Number.isInteger(rows) && rows >= 0 && Number.isInteger(cols) && cols >= 0)) throw new GemmaError('BAD_SHAPE', `tensor [${rows}, ${cols}]`);
+    const bytes = rows * cols * 4;
+    if (bytes > this.ctx.maxBinding) {
+      throw new GemmaError('BACKEND', `a [${rows}, ${cols}] f32 tensor (${bytes} bytes) exceeds the GPU's storage binding limit of ${this.ctx.maxBinding} bytes (use smaller prefill chunks)`);
+    }
+    const t = new GpuTensor(rows, cols, this.pool.acquire(bytes));
+    this.c.rec.clear(t.buffer, 0, Math.ceil(Math.max(4, bytes) / 4) * 4);
+    return t;
+  }
+
+  freeTensor(t: Tensor): void {
+    if (!(t instanceof GpuTensor) || t.freed || this.disposed) return;
+    t.freed = true;
+    this.pool.release(t.buffer); // later work is ordered after earlier work on the queue
+  }
+
+  upload(t: Tensor, data: Float32Array): void {
+    this.check();
+    const g = this.T(t);
+    if (data.length !== g.rows * g.cols) throw new GemmaError('BAD_SHAPE', `upload of ${data.length} floats into [${g.rows}, ${g.cols}]`);
+    this.c.rec.write(g.buffer, 0, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  async download(t: Tensor): Promise<Float32Array> {
+    this.check();
+    const g = this.T(t);
+    if (g.bytes === 0) return new Float32Array(0);
+    const out = new Float32Array(await this.c.rec.readback(g.buffer, 0, g.bytes));
+    await this.afterReadback();
+    return out;
+  }
+
+  private async afterReadback(): Promise<void> {
+    await this.c.rec.settleProfile();
+    // errors raised while the work ran (validation, OOM, loss) surface here
+    this.check();
+  }
+
+  createKvLayer(capacity: number, kvDim: number): KvLayer {
+    this.check();
+    if (!(Number.isInteger(capacity) && capacity >= 1 && Number.isInteger(kvDim) && kvDim >= 1)) throw new GemmaError('BAD_SHAPE', `KV layer [${capacity}, ${kvDim}]`);
+    const f16 = this.ctx.f16;
+    const bytes = Math.ceil((capacity * kvDim * (f16 ? 2 : 4)) / 4) * 4;
+    if (bytes > this.ctx.maxBinding) {
+      throw new GemmaError('BACKEND', `a KV cache layer of ${capacity} x ${kvDim} (${bytes} bytes) exceeds the GPU's storage binding limit of ${this.ctx.maxBinding} bytes (use a shorter context)`);
+    }
+    const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+    const k = this.createBuffer({ label: 'kv.k', size: bytes, usage }, 'KV cache');
+    let v: GPUBuffer;
+    try { v = this.createBuffer({ label: 'kv.v', size: bytes, usage }, 'KV cache'); } catch (e) { k.destroy(); throw e; }
+    const l = new GpuKvLayer(capacity, kvDim, k, v, f16);
+    this.kv.add(l);
+    return l;
+  }
+
+  freeKvLayer(l: KvLayer): void {
+    if (!(l instanceof GpuKvLayer) || l.freed || this.disposed) return;
+    this.c.rec.flush();
+    l.k.destroy();
+    l.v.destroy();
+    l.freed = true;
+    this.kv.delete(l);
+    this.c.rec.forgetBindGroups();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.c.rec.destroy();
+    for (const w of this.weights) { for (const ch of w.chunks) ch.buffer.destroy(); w.freed = true; }
+    for (const l of this.kv) { l.k.destroy(); l.v.destroy(); l.freed = true; }
+    this.weights.clear();
+    this.kv.clear();
+    this.pool.destroyAll();
+    this.ctx.device.destroy();
+  }
+
+  // ---------------------------------------------------------------- ops
+
+  embed(out: Tensor, table: Weight, tokens: Int32Array, scale: number): void {
+    this.check();
+    embed(this.c, this.T(out), this.W(table), tokens, scale);
+  }
+  rmsNorm(out: Tensor, x: Tensor, w: Weight, eps: number): void {
+    this.check();
+    rmsNorm(this.c, this.T(out), this.T(x), this.W(w), eps);
+  }
+  matmul(out: Tensor, x: Tensor, w: Weight): void {
+    this.check();
+    matmul(this.c, this.T(out), this.T(x), this.W(w));
+  }
+  rope(x: Tensor, p: RopeParams): void {
+    this.check();
+    rope(this.c, this.T(x), p);
+  }
+  kvStore(cache: KvLayer, k: Tensor, v: Tensor, startPos: number): void {
+    this.check();
+    kvStore(this.c, this.K(cache), this.T(k), this.T(v), startPos);
+  }
+  attention(out: Tensor, q: Tensor, cache: KvLayer, p: AttentionParams): void {
+    this.check();
+    attention(this.c, this.T(out), this.T(q), this.K(cache), p);
+  }
+  geglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    this.check();
+    geglu(this.c, this.T(out), this.T(gate), this.T(up));
+  }
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    this.check();
+    add(this.c, this.T(out), this.T(a), this.T(b));
+  }
+  softcap(x: Tensor, cap: number): void {
+    this.check();
+    softcap(this.c, this.T(x), cap);
+  }
+  copyRows(out: Tensor, x: Tensor, srcRow: number): void {
+    this.check();
+    const o = this.T(out), s = this.T(x);
+    if (o.cols !== s.cols || !(Number.isInteger(srcRow) && srcRow >= 0) || srcRow + o.rows > s.rows) {
+      throw new GemmaError('BAD_SHAPE', `copyRows: rows ${srcRow}..${srcRow + o.rows} of [${s.rows}, ${s.cols}] into [${o.rows}, ${o.cols}]`);
+    }
+    this.c.rec.copy(s.buffer, srcRow * s.cols * 4, o.buffer, 0, o.bytes);
+  }
+  async argmax(x: Tensor): Promise<Int32Array> {
+    this.check();
+    const r = await argmax(this.c, this.pool, this.T(x));
+    await this.afterReadback();
+    return r;
+  }
+}

@@ -1,0 +1,40 @@
+/** kvStore (rows into ring-buffer slots) and attention over the GPU-resident cache. */
+import { GemmaError } from '../../../errors.js';
+import { type AttentionParams, expectShape } from '../../backend.js';
+import { Params } from '../recorder.js';
+import type { GpuKvLayer, GpuTensor } from '../resources.js';
+import { bind, grid, type OpContext, WG } from './context.js';
+
+/** largest head dimension attention.wgsl holds in workgroup memory */
+export const MAX_HEAD_DIM = 256;
+
+export function kvStore(c: OpContext, cache: GpuKvLayer, k: GpuTensor, v: GpuTensor, startPos: number): void {
+  expectShape('kvStore k', k, k.rows, cache.kvDim);
+  expectShape('kvStore v', v, k.rows, cache.kvDim);
+  if (!(Number.isInteger(startPos) && startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `kvStore: startPos ${startPos}`);
+  const n = k.rows * cache.kvDim;
+  if (n === 0) return;
+  const kern = c.kernels.get({ shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' });
+  const g = grid(Math.ceil(n / WG));
+  const p = new Params().u32(k.rows).u32(cache.kvDim).u32(cache.capacity).u32(startPos).u32(g[0]);
+  c.rec.dispatch(kern, [bind(k), bind(v), { buffer: cache.k }, { buffer: cache.v }], p, g);
+}
+
+export function attention(c: OpContext, out: GpuTensor, q: GpuTensor, cache: GpuKvLayer, p: AttentionParams): void {
+  const { numHeads: H, numKvHeads: G, headDim: D } = p;
+  expectShape('attention q', q, q.rows, H * D);
+  expectShape('attention out', out, q.rows, H * D);
+  if (cache.kvDim !== G * D) throw new GemmaError('BAD_SHAPE', `attention: cache kvDim ${cache.kvDim} != ${G} x ${D}`);
+  if (H % G !== 0) throw new GemmaError('BAD_SHAPE', `attention: ${H} query heads are not a multiple of ${G} KV heads`);
+  if (D > MAX_HEAD_DIM) throw new GemmaError('BAD_SHAPE', `attention: head dimension ${D} > ${MAX_HEAD_DIM} is not supported on WebGPU`);
+  if (!(Number.isInteger(p.startPos) && p.startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `attention: startPos ${p.startPos}`);
+  if (p.window !== null && !(Number.isInteger(p.window) && p.window >= 1)) throw new GemmaError('BAD_ARGUMENT', `attention: window ${p.window}`);
+  if (p.softcap !== null && !(p.softcap > 0)) throw new GemmaError('BAD_ARGUMENT', `attention: softcap ${p.softcap}`);
+  if (q.rows === 0) return;
+  if (q.rows > 65535 || H > 65535) throw new GemmaError('LIMIT', `attention: ${q.rows} rows x ${H} heads is too large for one dispatch`);
+  const k = c.kernels.get({ shader: 'attention', defines: { WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' });
+  const prm = new Params()
+    .u32(q.rows).u32(H).u32(D).u32(cache.kvDim).u32(cache.capacity).u32(p.startPos).u32(H / G)
+    .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0);
+  c.rec.dispatch(k, [bind(q), { buffer: cache.k }, { buffer: cache.v }, bind(out)], prm, [H, q.rows]);
+}

@@ -1,0 +1,35 @@
+/**
+ * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
+ * - 1..MV_MAX_ROWS tokens (decode): matvec.wgsl, one workgroup per weight row
+ * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
+ */
+import { GemmaError } from '../../../errors.js';
+import { expectShape } from '../../backend.js';
+import { Params } from '../recorder.js';
+import type { GpuTensor, GpuWeight } from '../resources.js';
+import { bind, grid, type OpContext } from './context.js';
+
+export const MV_MAX_ROWS = 4;
+const TILE = 64;
+
+export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight): void {
+  if (w.shape.length !== 2) throw new GemmaError('BAD_SHAPE', `matmul weight must be 2-D, got [${w.shape}]`, { tensor: w.name });
+  expectShape('matmul x', x, x.rows, w.cols);
+  expectShape('matmul out', out, x.rows, w.rows);
+  if (x.rows === 0) return;
+  const L = w.layout;
+  const tiled = x.rows > MV_MAX_ROWS;
+  const k = c.kernels.get({
+    shader: tiled ? 'matmul_tiled' : 'matvec',
+    defines: { DTYPE: L.gpuDtype, WG: 64 },
+    bindings: ['read', 'read', 'rw'],
+    kind: tiled ? 'matmul' : 'matvec',
+  });
+  for (const ch of w.chunks) {
+    const g: [number, number] = tiled ? [Math.ceil(ch.rows / TILE), Math.ceil(x.rows / TILE)] : grid(ch.rows);
+    const p = new Params()
+      .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
+      .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]);
+    c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
+  }
+}

@@ -1,0 +1,23 @@
+/** rmsNorm over chunks of n = w.length columns (whole rows, or heads for QK-norm); out may alias x. */
+import { GemmaError } from '../../../errors.js';
+import { expectShape } from '../../backend.js';
+import { Params } from '../recorder.js';
+import type { GpuTensor, GpuWeight } from '../resources.js';
+import { bind, grid, type OpContext, WG } from './context.js';
+
+export function rmsNorm(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight, eps: number): void {
+  const n = w.shape[0]!;
+  if (w.shape.length !== 1 || x.cols % n !== 0) throw new GemmaError('BAD_SHAPE', `rmsNorm weight [${w.shape}] does not divide ${x.cols} columns`, { tensor: w.name });
+  expectShape('rmsNorm out', out, x.rows, x.cols);
+  const groups = x.rows * (x.cols / n);
+  if (groups === 0) return;
+  const inplace = out === x;
+  const k = c.kernels.get({
+    shader: 'rmsnorm', defines: { DTYPE: w.layout.gpuDtype, WG, INPLACE: inplace },
+    bindings: inplace ? ['read', 'rw'] : ['read', 'read', 'rw'], kind: 'rmsnorm',
+  });
+  const ch = w.chunks[0]!;
+  const g = grid(groups);
+  const p = new Params().u32(groups).u32(n).f32(eps).u32(g[0]).u32(w.layout.rowWords).u32(ch.scaleOff).u32(w.layout.nb);
+  c.rec.dispatch(k, inplace ? [{ buffer: ch.buffer }, bind(out)] : [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
+}
