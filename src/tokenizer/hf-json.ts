@@ -158,7 +158,7 @@ function scanVocab(s: JsonScanner): VocabIndex {
     if (st < 0) continue;
     const en = rawEnd[id]!;
     span[2 * id] = st; span[2 * id + 1] = en;
-    const h = fnv(b, st, en, FNV_SEED);
+    const h = polyHash(b, st, en);
     let i = mix(h) & mask;
     for (;;) {
       const other = table[2 * i]! - 1;
@@ -172,9 +172,15 @@ function scanVocab(s: JsonScanner): VocabIndex {
   return { pieces, rawStart, rawEnd, table, span, mask, bytes: b };
 }
 
-const FNV_SEED = 0x811c9dc5 | 0;
-function fnv(b: Uint8Array, st: number, en: number, h: number): number {
-  for (let p = st; p < en; p++) h = Math.imul(h ^ b[p]!, 0x01000193);
+/**
+ * Polynomial hash of raw bytes, h = h·P + byte (mod 2^32), so that
+ * H(a ++ b) = H(a)·P^|b| + H(b): a merge's two halves are hashed once and their
+ * concatenation's hash follows without another pass.
+ */
+const P = 0x01000193;
+function polyHash(b: Uint8Array, st: number, en: number): number {
+  let h = 0;
+  for (let p = st; p < en; p++) h = (Math.imul(h, P) + b[p]!) | 0;
   return h;
 }
 function mix(h: number): number {
@@ -188,7 +194,7 @@ function sameBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number
   return true;
 }
 
-/** id of the vocab key whose raw bytes are b[s1,e1) ++ b[s2,e2) with FNV hash `h`, or -1. */
+/** id of the vocab key whose raw bytes are b[s1,e1) ++ b[s2,e2), whose polyHash is `h`; or -1. */
 function findRaw(v: VocabIndex, h: number, s1: number, e1: number, s2: number, e2: number): number {
   const b = v.bytes, table = v.table, span = v.span;
   const len1 = e1 - s1, len = len1 + (e2 - s2);
@@ -212,40 +218,89 @@ function vocabMap(v: VocabIndex): Map<string, number> {
   return v.map;
 }
 
+/**
+ * The merges array, ["a", "b"] pairs or "a b" strings, in one tight pass: each string is
+ * hashed while it is scanned, then its halves and their concatenation are looked up.
+ */
 function scanMerges(s: JsonScanner, v: VocabIndex): NonNullable<ModelFields['merges']> {
   let left = new Int32Array(1 << 16), right = new Int32Array(1 << 16), result = new Int32Array(1 << 16);
   let n = 0;
-  if (s.openArray()) {
-    do {
-      let s1: number, e1: number, s2: number, e2: number, escaped: boolean;
-      if (s.peek() === 0x5b) {
-        s.openArray();
-        s1 = s.stringSpan(); e1 = s.pos - 1; escaped = s.spanEscaped;
-        if (!s.more(0x5d)) s.fail('merge needs two pieces');
-        s2 = s.stringSpan(); e2 = s.pos - 1; escaped ||= s.spanEscaped;
-        if (s.more(0x5d)) s.fail('merge has more than two pieces');
-      } else {
-        const st = s.stringSpan(); const en = s.pos - 1; escaped = s.spanEscaped;
-        let sp = st;
-        while (sp < en && s.b[sp] !== 0x20) sp++;
-        if (sp >= en) s.fail('merge string without a space');
-        s1 = st; e1 = sp; s2 = sp + 1; e2 = en;
+  const b = s.b;
+  const end = b.length;
+  // string scanner state: hash, P^length, escape seen; returns the index of the closing quote
+  let h = 0, pw = 1, escaped = false;
+  const scanString = (p: number): number => {
+    h = 0; pw = 1; escaped = false;
+    for (;;) {
+      if (p >= end) { s.pos = p; s.fail('unterminated string'); }
+      const c = b[p]!;
+      if (c === 0x22) return p;
+      if (c < 0x20) { s.pos = p; s.fail('control character in string'); }
+      h = (Math.imul(h, P) + c) | 0; pw = Math.imul(pw, P);
+      if (c === 0x5c) {
+        escaped = true;
+        if (++p >= end) break;
+        h = (Math.imul(h, P) + b[p]!) | 0; pw = Math.imul(pw, P);
       }
-      const h1 = fnv(s.b, s1, e1, FNV_SEED);
-      let l = findRaw(v, h1, s1, e1, 0, 0);
-      let r = findRaw(v, fnv(s.b, s2, e2, FNV_SEED), s2, e2, 0, 0);
-      let m = findRaw(v, fnv(s.b, s2, e2, h1), s1, e1, s2, e2);
-      if ((l < 0 || r < 0 || m < 0) && escaped) {
-        // escaping differs from the vocab keys': compare decoded text instead
-        const map = vocabMap(v);
-        const a = s.decodeSpan(s1, e1), c = s.decodeSpan(s2, e2);
-        l = map.get(a) ?? -1; r = map.get(c) ?? -1; m = map.get(a + c) ?? -1;
-      }
-      if (l < 0 || r < 0) bad(`merge #${n} uses a piece missing from the vocab`, 'model.merges');
-      if (m < 0) bad(`merge #${n} produces a piece missing from the vocab`, 'model.merges');
-      if (n === left.length) { left = grow(left); right = grow(right); result = grow(result); }
-      left[n] = l; right[n] = r; result[n] = m; n++;
-    } while (s.more(0x5d));
+      p++;
+    }
+    s.pos = p;
+    return s.fail('unterminated string');
+  };
+  const skipWs = (p: number): number => {
+    while (p < end) { const c = b[p]!; if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break; p++; }
+    return p;
+  };
+  const expectAt = (p: number, c: number, what: string): number => {
+    p = skipWs(p);
+    if (b[p] !== c) { s.pos = p; s.fail(`expected ${what}`); }
+    return p + 1;
+  };
+
+  let p = expectAt(s.pos, 0x5b, "'['");
+  p = skipWs(p);
+  if (b[p] === 0x5d) { s.pos = p + 1; return { left, right, result, count: 0 }; }
+  for (;;) {
+    let s1: number, e1: number, s2: number, e2: number, h1: number, h2: number, pw2: number, esc: boolean;
+    p = skipWs(p);
+    if (b[p] === 0x5b) {
+      p = expectAt(p + 1, 0x22, 'a string');
+      s1 = p; e1 = scanString(p); h1 = h; esc = escaped;
+      p = expectAt(e1 + 1, 0x2c, "','");
+      p = expectAt(p, 0x22, 'a string');
+      s2 = p; e2 = scanString(p); h2 = h; pw2 = pw; esc ||= escaped;
+      p = expectAt(e2 + 1, 0x5d, "']' (a merge has two pieces)");
+    } else {
+      p = expectAt(p, 0x22, 'a string');
+      const st = p, en = scanString(p);
+      esc = escaped;
+      let sp = st;
+      while (sp < en && b[sp] !== 0x20) sp++;
+      if (sp >= en) { s.pos = st; s.fail('merge string without a space'); }
+      s1 = st; e1 = sp; s2 = sp + 1; e2 = en;
+      h1 = polyHash(b, s1, e1); h2 = polyHash(b, s2, e2);
+      pw2 = 1;
+      for (let k = s2; k < e2; k++) pw2 = Math.imul(pw2, P);
+      p = en + 1;
+    }
+    let l = findRaw(v, h1, s1, e1, 0, 0);
+    let r = findRaw(v, h2, s2, e2, 0, 0);
+    let m = findRaw(v, (Math.imul(h1, pw2) + h2) | 0, s1, e1, s2, e2);
+    if ((l < 0 || r < 0 || m < 0) && esc) {
+      // escaping differs from the vocab keys': compare decoded text instead
+      const map = vocabMap(v);
+      const a = s.decodeSpan(s1, e1), c = s.decodeSpan(s2, e2);
+      l = map.get(a) ?? -1; r = map.get(c) ?? -1; m = map.get(a + c) ?? -1;
+    }
+    if (l < 0 || r < 0) { s.pos = s1; bad(`merge #${n} uses a piece missing from the vocab`, 'model.merges'); }
+    if (m < 0) { s.pos = s1; bad(`merge #${n} produces a piece missing from the vocab`, 'model.merges'); }
+    if (n === left.length) { left = grow(left); right = grow(right); result = grow(result); }
+    left[n] = l; right[n] = r; result[n] = m; n++;
+    p = skipWs(p);
+    if (b[p] === 0x2c) { p++; continue; }
+    if (b[p] === 0x5d) { s.pos = p + 1; break; }
+    s.pos = p;
+    s.fail("expected ',' or ']'");
   }
   return { left, right, result, count: n };
 }
