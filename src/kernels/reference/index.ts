@@ -52,7 +52,8 @@ export interface ReferenceOptions {
    * Emulate ggml's CPU arithmetic where it departs from exact f32 maths, to tell
    * architecture bugs from rounding when comparing with llama.cpp:
    * - activations are rounded to the weight's "vec_dot type" before a product
-   *   (f16 weights: f16; bf16 weights: bf16), as ggml converts them;
+   *   (f16 weights: f16; bf16 weights: bf16; Q4_0/Q5_0/Q8_0: Q8_0; Q4_1/Q5_1: Q8_1;
+   *   K-quants: Q8_K), as ggml converts them (see ops.ggmlActivations);
    * - GELU goes through ggml's f16 lookup table (input and output rounded to f16).
    * Off by default: the reference is exact maths.
    */
@@ -112,11 +113,17 @@ export class ReferenceBackend implements Backend {
     let xd = T(x).data;
     const od = T(out).data;
     const k = ww.cols, m = ww.rows;
-    if (this.opts.ggmlCompat && (ww.dtype === 'f16' || ww.dtype === 'bf16')) xd = ops.roundActivations(xd, ww.dtype);
+    let q8_1Sums: Float64Array | undefined;
+    if (this.opts.ggmlCompat) {
+      const vt = ops.ggmlVecDotType(ww.dtype);
+      if (vt === 'q8_1') xd = ops.roundActivationsQ8_0(xd, (q8_1Sums = new Float64Array(xd.length / 32)));
+      else xd = ops.ggmlActivations(xd, x.rows, k, vt);
+    }
     // hot loop of the reference backend: one weight row at a time, dotted with every activation row
     for (let j = 0; j < m; j++) {
       for (let r = 0; r < x.rows; r++) {
         od[r * m + j] = ww.codec.dotRow(ww.data, j * ww.rowBytes, xd, r * k, k);
+        if (q8_1Sums) od[r * m + j] += ops.q8_1MinCorrection(ww.data, j * ww.rowBytes, ww.codec.blockBytes, k / 32, q8_1Sums, (r * k) / 32);
       }
     }
   }
