@@ -12,6 +12,7 @@ const ui = {
   messages: $<HTMLDivElement>('messages'), composer: $<HTMLFormElement>('composer'), system: $<HTMLInputElement>('system'),
   prompt: $<HTMLTextAreaElement>('prompt'), send: $<HTMLButtonElement>('send'), stop: $<HTMLButtonElement>('stop'), reset: $<HTMLButtonElement>('reset'),
   maxTokens: $<HTMLInputElement>('max-tokens'), temperature: $<HTMLInputElement>('temperature'), seed: $<HTMLInputElement>('seed'), stats: $<HTMLSpanElement>('stats'),
+  raw: $<HTMLInputElement>('raw'),
 };
 
 let model: Gemma | undefined;
@@ -113,7 +114,10 @@ async function send(): Promise<void> {
   const out = addMessage('assistant', '');
   out.classList.add('streaming');
   const seed = ui.seed.value === '' ? undefined : Number(ui.seed.value);
-  const g = currentSession().send(text, { maxTokens: Number(ui.maxTokens.value) || 256, temperature: Number(ui.temperature.value), seed });
+  const opts = { maxTokens: Number(ui.maxTokens.value) || 256, temperature: Number(ui.temperature.value), seed };
+  // raw completion: the text continues the prompt (base models); else a chat turn
+  if (ui.raw.checked) out.textContent = text;
+  const g = ui.raw.checked ? model.generate(text, opts) : currentSession().send(text, opts);
   running = g;
   ui.stop.disabled = false;
   ui.send.disabled = true;

@@ -88,6 +88,13 @@ describe.skipIf(!CHROMIUM)('web page in headless Chromium', () => {
     expect(want.text.trim().length).toBeGreaterThan(3);
     expect(reply).toBe(want.text);
     expect(await page.textContent('#stats')).toContain(`${want.usage.completionTokens} tokens`);
+    // raw completion (no chat template) continues the text like model.generate
+    await page.setChecked('#raw', true);
+    const raw = await chat(page, 'The quick brown fox');
+    const m2 = await loadModel(join(models, 'tiny'), { backend: 'reference', contextLength: 2048 });
+    const want2 = await m2.generate('The quick brown fox', { temperature: 1, seed: 2, maxTokens: 12 });
+    await m2.dispose();
+    expect(raw).toBe('The quick brown fox' + want2.text);
     await page.screenshot({ path: join(SHOTS, 'web-reference.png'), fullPage: true });
     await page.close();
   });
