@@ -19,7 +19,7 @@ import type { StoredTensor, TensorStore } from '../format/store.js';
 import type { GemmaConfig } from '../model/config.js';
 import { lookupTensor, normMultiplier, type WeightTransform } from '../model/load-weights.js';
 import { type TensorSpec, tensorSpecs } from '../model/weights.js';
-import { DTYPE_INFO, type DType } from '../tensor/dtype.js';
+import { DTYPE_INFO, type DType, ggmlTypeName } from '../tensor/dtype.js';
 import { getCodec } from './index.js';
 import { chooseScheme, type QuantPolicy, type ResolvedPolicy, resolvePolicy, type SchemeChoice } from './policy.js';
 
@@ -210,11 +210,17 @@ export interface QuantizedGguf {
   stream(): AsyncGenerator<Uint8Array>;
 }
 
+/** the ggml name of a GGUF type the store could not map ('ggml type 16' -> 'IQ2_XXS') */
+function fileTypeName(t: StoredTensor): string {
+  const m = /^ggml type (\d+)$/.exec(t.fileType);
+  return m ? `${ggmlTypeName(Number(m[1]))} (ggml type ${m[1]})` : t.fileType;
+}
+
 function checkedSource(store: TensorStore, spec: TensorSpec): StoredTensor {
   const t = lookupTensor(store, spec);
   const name = store.format === 'gguf' ? spec.gguf : spec.hf;
   if (!t) throw new GemmaError('MISSING_TENSOR', 'the model needs this tensor but the file does not have it', { file: store.name, tensor: name });
-  if (!t.dtype) throw new GemmaError('UNSUPPORTED_DTYPE', `tensor type ${t.fileType} is not supported`, { file: t.file, tensor: t.name });
+  if (!t.dtype) throw new GemmaError('UNSUPPORTED_DTYPE', `tensor type ${fileTypeName(t)} is not supported (gemma-ts reads ${Object.keys(DTYPE_INFO).join(', ')})`, { file: t.file, tensor: t.name });
   if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
     throw new GemmaError('BAD_SHAPE', `shape [${t.shape}] does not match the config's [${spec.shape}]`, { file: t.file, tensor: t.name });
   }

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ggufToBuffer } from '../../src/format/gguf.js';
 import { type GemmaConfig, getPreset } from '../../src/model/config.js';
-import { type FloatDType, synthGguf } from '../../src/model/synth.js';
+import { type FloatDType, synthGguf, synthHfDir } from '../../src/model/synth.js';
+import { synthTokenizerJson } from '../../src/model/synth-extras.js';
 
 export const SEED = 1;
 export const EMBED_STD = 0.1;
@@ -61,3 +62,24 @@ export const LLAMA_QUANTIZE_CASES: { model: string; dtype: FloatDType; recipes: 
   { model: 'tiny-gemma-3-k256', dtype: 'f32', recipes: [...ALL, 'q4_k_m/pure', 'q5_k_m/pure'] },
   { model: 'tiny-gemma-3-k256', dtype: 'bf16', recipes: ['q4_k_m', 'q6_k'] },
 ];
+
+/** The same model as a Hugging Face directory (config.json, model.safetensors, tokenizer.json). */
+export async function quantTestHfDir(name: string, dtype: FloatDType): Promise<string> {
+  const dir = join(QUANT_TEST_DIR, `${name}-${dtype}-hf`);
+  mkdirSync(dir, { recursive: true });
+  const cfg = quantTestConfig(name);
+  for (const f of synthHfDir(cfg, { seed: SEED, dtype, embedStd: EMBED_STD }, 1, { tokenizerJson: synthTokenizerJson(cfg.vocabSize) })) {
+    const data = typeof f.data === 'function' ? await collect(f.data()) : f.data;
+    await writeFile(join(dir, f.name), data);
+  }
+  return dir;
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c.slice());
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  return out;
+}
