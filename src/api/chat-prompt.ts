@@ -2,20 +2,28 @@
  * Chat messages → prompt token ids, with the model's chat template (or Gemma's published
  * one for its family), and the conversation-so-far shortcut ChatSession uses:
  *
- *   history  = rendered prompt of turn n  +  the reply's text   ↔  prompt ids + reply ids (+ stop id)
- *   turn n+1 = render(all messages); if it starts with `history`, its ids are
- *              history ids + encode(the new suffix)
+ *   history  = prompt text of turn n, and its ids followed by the reply's ids (+ the stop id)
+ *   turn n+1 = render(all messages) = prompt text of turn n + reply (as the template writes it,
+ *              e.g. trimmed) + the new turn; its ids are history ids + encode(the new turn)
  *
- * so the reply keeps the exact ids the model produced and the KV cache is re-used up to the
- * new suffix. The split is only made at a whole-token boundary (BPE never merges across
- * <end_of_turn> etc.); otherwise the whole text is encoded and the cache re-use falls back to
- * the common id prefix.
+ * so the reply keeps the exact ids the model produced (even where the template trims it or its
+ * text does not re-tokenize the same) and the KV cache is re-used up to the new turn. The split
+ * is only made at a whole-token boundary (BPE never merges across <end_of_turn> etc.);
+ * otherwise the whole text is encoded and the cache re-use falls back to the common id prefix.
  */
 import { GemmaError } from '../errors.js';
 import type { GemmaConfig } from '../model/config.js';
 import { type ChatMessage, type GemmaTokenizer, renderChat } from '../tokenizer/index.js';
 
-export interface ChatHistory { text: string; ids: number[] }
+export interface ChatHistory {
+  /** the rendered prompt of the last turn */
+  prompt: string;
+  /** the reply's text as generated, and the stop token's text ('' when it stopped otherwise) */
+  reply: string;
+  stop: string;
+  /** prompt ids + reply ids (+ stop id) */
+  ids: number[];
+}
 
 export interface ChatPromptDeps {
   tokenizer: GemmaTokenizer;
@@ -60,12 +68,19 @@ function encodeTail(tok: GemmaTokenizer, rest: string): number[] | undefined {
   return ids.slice(head.length);
 }
 
-/** Token ids of a rendered chat prompt, re-using `history` when it is a prefix at a token boundary. */
+/** Token ids of a rendered chat prompt, re-using `history` when the text continues it at a token boundary. */
 export function chatPromptIds(tok: GemmaTokenizer, text: string, history?: ChatHistory): number[] {
-  if (history && text.length > history.text.length && text.startsWith(history.text)) {
-    const rest = text.slice(history.text.length);
-    const tail = atWholeTokenBoundary(tok, history.text, rest) ? encodeTail(tok, rest) : undefined;
-    if (tail) return [...history.ids, ...tail];
+  if (history && text.startsWith(history.prompt)) {
+    const rest = text.slice(history.prompt.length);
+    // the reply as the template may have written it: verbatim or trimmed (Jinja `| trim`)
+    for (const reply of new Set([history.reply, history.reply.trim()])) {
+      const done = reply + history.stop;
+      if (!rest.startsWith(done) || rest.length === done.length) continue;
+      const tail = rest.slice(done.length);
+      if (!atWholeTokenBoundary(tok, history.prompt + done, tail)) continue;
+      const ids = encodeTail(tok, tail);
+      if (ids) return [...history.ids, ...ids];
+    }
   }
   const ids = tok.encode(text, { allowSpecial: true });
   if (ids.length === 0) throw new GemmaError('BAD_ARGUMENT', 'the chat prompt is empty');

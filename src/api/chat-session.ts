@@ -106,18 +106,18 @@ export class ChatSession {
   }
 
   /** history for the next turn: only when the reply's ids and text correspond exactly */
-  private nextHistory(promptText: string, promptIds: number[], r: GenerateResult): ChatHistory | undefined {
+  private nextHistory(prompt: string, promptIds: number[], r: GenerateResult): ChatHistory | undefined {
     const tok = this.host.chatDeps().tokenizer;
     if (r.stoppedBy && 'string' in r.stoppedBy) return undefined;
     if (r.tokens.some((id) => tok.special[id])) return undefined;
     const ids = [...promptIds, ...r.tokens];
-    let text = promptText + r.text;
+    let stop = '';
     if (r.stoppedBy && 'token' in r.stoppedBy) {
       const piece = tok.idToPiece(r.stoppedBy.token);
       if (piece === undefined) return undefined;
       ids.push(r.stoppedBy.token);
-      text += piece;
+      stop = piece;
     }
-    return { text, ids };
+    return { prompt, reply: r.text, stop, ids };
   }
 }

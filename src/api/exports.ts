@@ -12,6 +12,7 @@ export { type ModelSource, type LoadProgressEvent, blobFileSet, urlFileSet } fro
 export { type BackendChoice, hasWebGpuAdapter } from './backend-select.js';
 export { clearModelCache, isCached, DEFAULT_CACHE_NAME } from './browser-cache.js';
 export { estimateMemory, type MemoryEstimate } from './memory.js';
+export { recommend, gemmaVariants, type Recommendation, type RecommendOptions } from './recommend.js';
 export { GemmaError, isGemmaError, type GemmaErrorCode } from '../errors.js';
 export { GemmaTokenizer, renderChat, BUILTIN_CHAT_TEMPLATES, type ChatMessage } from '../tokenizer/index.js';
 export type { GemmaConfig } from '../model/config.js';
