@@ -54,6 +54,8 @@ function baseName(p: string): string {
   return s.slice(s.lastIndexOf('/') + 1) || s;
 }
 export function modelNameOf(name: string): string {
+  const hub = /huggingface\.co\/(?:[^/]+)\/([^/]+)\/resolve\//.exec(name);
+  if (hub) return hub[1]!;
   return baseName(name).replace(/\.gguf$/i, '') || 'gemma';
 }
 
@@ -146,18 +148,18 @@ async function startsWithGguf(src: ByteSource): Promise<boolean> {
 
 async function resolveUrl(url: string, o: SourceOptions): Promise<ResolvedSource> {
   const path = new URL(url).pathname;
-  if (path.endsWith('/')) return { kind: 'fileset', files: urlFileSet(url, o), name: baseName(url) };
+  if (path.endsWith('/')) return { kind: 'fileset', files: urlFileSet(url, o), name: url };
   if (/\/config\.json$/i.test(path)) {
     const base = url.slice(0, url.lastIndexOf('/config.json') + 1);
-    return { kind: 'fileset', files: urlFileSet(base, o), name: baseName(base) };
+    return { kind: 'fileset', files: urlFileSet(base, o), name: base };
   }
-  if (/\.gguf$/i.test(path)) return { kind: 'gguf', source: await openUrl(url, o), name: baseName(url) };
+  if (/\.gguf$/i.test(path)) return { kind: 'gguf', source: await openUrl(url, o), name: url };
   // no telling suffix: a GGUF if it starts with the magic, else a directory
   let src: ByteSource | undefined;
   try { src = await openUrl(url, { ...o, cache: false }); } catch { src = undefined; }
-  if (src && await startsWithGguf(src)) return { kind: 'gguf', source: src, name: baseName(url) };
+  if (src && await startsWithGguf(src)) return { kind: 'gguf', source: src, name: url };
   await src?.close?.();
-  return { kind: 'fileset', files: urlFileSet(url, o), name: baseName(url) };
+  return { kind: 'fileset', files: urlFileSet(url, o), name: url };
 }
 
 export async function resolveSource(src: ModelSource, o: SourceOptions = {}): Promise<ResolvedSource> {
