@@ -23,10 +23,10 @@ function catalogConfigs(): { id: string; hf: (it: boolean) => string; config: Ge
   return [
     { id: 'gemma-3-270m', hf: (it) => `google/gemma-3-270m${it ? '-it' : ''}`, config: getPreset('gemma-3-270m') },
     { id: 'gemma-3-1b', hf: (it) => `google/gemma-3-1b-${it ? 'it' : 'pt'}`, config: getPreset('gemma-3-1b') },
-    { id: 'gemma-2b', hf: (it) => `google/gemma-1.1-2b${it ? '-it' : ''}`, config: getPreset('gemma-2b') },
+    { id: 'gemma-2b', hf: (it) => (it ? 'google/gemma-1.1-2b-it' : 'google/gemma-2b'), config: getPreset('gemma-2b') },
     { id: 'gemma-2-2b', hf: (it) => `google/gemma-2-2b${it ? '-it' : ''}`, config: getPreset('gemma-2-2b') },
     { id: 'gemma-3-4b', hf: (it) => `google/gemma-3-4b-${it ? 'it' : 'pt'}`, config: g34 },
-    { id: 'gemma-7b', hf: (it) => `google/gemma-1.1-7b${it ? '-it' : ''}`, config: getPreset('gemma-7b') },
+    { id: 'gemma-7b', hf: (it) => (it ? 'google/gemma-1.1-7b-it' : 'google/gemma-7b'), config: getPreset('gemma-7b') },
     { id: 'gemma-2-9b', hf: (it) => `google/gemma-2-9b${it ? '-it' : ''}`, config: g29 },
     { id: 'gemma-3-12b', hf: (it) => `google/gemma-3-12b-${it ? 'it' : 'pt'}`, config: g3(g34, { hiddenSize: 3840, intermediateSize: 15360, numLayers: 48, numHeads: 16, numKvHeads: 8, headDim: 256, queryPreAttnScalar: 256 }) },
     { id: 'gemma-2-27b', hf: (it) => `google/gemma-2-27b${it ? '-it' : ''}`, config: g2_27 },
@@ -62,7 +62,7 @@ export interface RecommendOptions {
   gpuMemory?: number;
   /** context length to plan the KV cache for (default 8192, clipped to each model) */
   contextLength?: number;
-  /** list every precision that fits, not just the best one per variant */
+  /** list every precision that fits, not just the most precise one per variant and backend */
   all?: boolean;
 }
 
@@ -73,14 +73,16 @@ export function recommend(o: RecommendOptions): Recommendation[] {
   const out: Recommendation[] = [];
   const gpu = o.gpuMemory ?? o.memory;
   for (const v of gemmaVariants()) {
+    const covered = new Set<string>();
     for (const precision of PRECISIONS) {
       const est = estimateMemory(v.config, { dtype: precision, contextLength: o.contextLength ?? 8192 });
       const fits: Recommendation['fits'] = [];
       if (est.total <= gpu) fits.push('webgpu');
       if (est.total <= Math.min(o.memory, WASM32_LIMIT)) fits.push('wasm');
-      if (fits.length === 0) continue;
+      // without `all`: the most precise format per backend (bf16 on WebGPU, q8_0 for WASM, ...)
+      if (fits.length === 0 || (!o.all && fits.every((f) => covered.has(f)))) continue;
+      for (const f of fits) covered.add(f);
       out.push({ variant: v.id, hf: v.hf, it: v.it, precision, parameters: est.parameters, estimate: est, fits });
-      if (!o.all) break;
     }
   }
   return out;

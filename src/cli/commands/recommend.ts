@@ -16,13 +16,13 @@ export const recommendCommand: Command = {
   usage: `usage: gemma-ts recommend --memory 8GB [--gpu-memory 6GB] [--context 8192] [--all] [--json]
 
 Lists the Gemma variants (instruction-tuned first, smallest first) with the most precise
-storage type (${PRECISIONS.join(', ')}) that fits, and the estimated memory: weights + KV cache
+storage type (${PRECISIONS.join(', ')}) that fits each backend, and the estimated memory: weights + KV cache
 (f32, for --context tokens, sliding-window layers as ring buffers) + scratch.
 A variant fits 'webgpu' within --gpu-memory (default: --memory, as for integrated GPUs) and
 'wasm' within --memory and the 4 GiB a wasm32 module can address. Sizes are binary (1 GB = 2^30 B).
 Text model only: Gemma 3 4B+ also ship a ~0.4B-parameter vision tower that is not loaded.
 
-  --all    every precision that fits, not only the best per variant
+  --all    every precision that fits, not only the most precise per variant and backend
   --json   machine-readable output`,
   async run(argv) {
     const p = parseArgs(argv, ['json', 'all']);
