@@ -138,14 +138,41 @@ export function topIndices(x: ArrayLike<number>, k: number): number[] {
   return heap.sort((a, b) => x[b]! - x[a]! || a - b);
 }
 
+/**
+ * Without top-k, sorting a 262k vocabulary every token is slow. Only tokens that can survive
+ * top-p / min-p need sorting: with q_i = exp((l_i - max) / T) (unnormalised), any threshold
+ * t with Σ_{q_i ≥ t} q_i ≥ topP · Σ q_i holds the whole top-p prefix (those tokens sort first
+ * and already reach the mass), and min-p keeps only q_i ≥ minP (q_max = 1). Lower t by 2^-4
+ * until that holds. Returns the ids to sort (all of them when nothing can be cut).
+ */
+function candidatesWithoutTopK(logits: Float32Array, s: ResolvedSampling): { ids: number[]; total: number } | undefined {
+  if (s.topP >= 1 && s.minP <= 0) return undefined;
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
+  const q = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) { q[i] = Math.exp((logits[i]! - max) / s.temperature); total += q[i]!; }
+  for (let t = Math.max(s.minP, 1e-3); ; t /= 16) {
+    const cut = Math.max(t, s.minP);
+    let mass = 0;
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) if (q[i]! >= cut) { ids.push(i); mass += q[i]!; }
+    if (mass >= s.topP * total || cut === s.minP || t < 1e-30) return { ids, total };
+  }
+}
+
 /** The distribution the sampler draws from: candidate ids and their probabilities (sum 1). */
 export function samplingDistribution(logits: Float32Array, s: ResolvedSampling): { ids: number[]; probs: Float64Array } {
-  const ids = topIndices(logits, s.topK);
-  // softmax(l / T) over the candidates (sorted desc, so ids[0] holds the max)
+  // top-k is a real filter (probabilities renormalised over the k); the pre-selection is not
+  const pre = s.topK <= 0 || s.topK >= logits.length ? candidatesWithoutTopK(logits, s) : undefined;
+  const ids = pre ? pre.ids.sort((a, b) => logits[b]! - logits[a]! || a - b) : topIndices(logits, s.topK);
+  // softmax(l / T) (ids sorted desc, so ids[0] holds the max)
   const max = logits[ids[0]!]!;
   let probs = new Float64Array(ids.length);
   let sum = 0;
   for (let i = 0; i < ids.length; i++) { const e = Math.exp((logits[ids[i]!]! - max) / s.temperature); probs[i] = e; sum += e; }
+  if (pre) sum = pre.total;
   for (let i = 0; i < ids.length; i++) probs[i]! /= sum;
   let keep = ids.length;
   if (s.topP < 1) {

@@ -44,6 +44,19 @@ describe('sampler', () => {
     }
   });
 
+  it('without top-k on a 262k vocabulary the pre-selection keeps it exact', () => {
+    const logits = randomLogits(262_144, 77, 6);
+    for (const c of [{ temperature: 1, topK: 0, topP: 0.9, minP: 0 }, { temperature: 0.7, topK: 0, topP: 1, minP: 0.02 }, { temperature: 1.5, topK: 0, topP: 0.5, minP: 0.001 }]) {
+      const want = specDistribution(Array.from(logits), c);
+      const t0 = performance.now();
+      const got = samplingDistribution(logits, resolveSampling({ ...c, seed: 1 }));
+      const ms = performance.now() - t0;
+      expect(got.ids.length).toBe(want.size);
+      got.ids.forEach((id, k) => expect(got.probs[k]!).toBeCloseTo(want.get(id)!, 9));
+      expect(ms).toBeLessThan(5000); // random logits: the top-p set itself is most of the vocabulary
+    }
+  });
+
   it('draws tokens with the frequencies of that distribution', () => {
     const logits = randomLogits(50, 3, 1.5);
     const o = { temperature: 1, topK: 8, topP: 1, minP: 0 };
