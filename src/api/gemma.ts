@@ -204,9 +204,10 @@ export class Gemma implements SessionHost, OpenAIHost {
     this.checkAlive();
     const tQueued = now();
     return new Generation((emit, signal) => this.queue.run(async () => {
+      const queuedMs = now() - tQueued;
       this.checkAlive();
       const ids = prompt();
-      const r = await runGeneration(ids, opts, { ctx: ctx(), tokenizer: this.tokenizer, onLayer: this.layerHook(), queuedMs: now() - tQueued }, emit, signal);
+      const r = await runGeneration(ids, opts, { ctx: ctx(), tokenizer: this.tokenizer, onLayer: this.layerHook(), queuedMs }, emit, signal);
       after?.(r, ids);
       return r;
     }, signal, () => abortedWhileQueued(opts, now() - tQueued)), opts.signal);

@@ -154,7 +154,7 @@ ${LOAD_FLAGS_USAGE}`,
     const { model, demo } = await openModel(p, quiet);
     try {
       let prompt: string | number[] | undefined = flagString(p, 'prompt');
-      if (prompt === '-') prompt = await readStdin();
+      if (prompt === '-') prompt = (await readStdin()).replace(/\r?\n$/, '');
       const tokens = flagString(p, 'tokens');
       if (tokens !== undefined) prompt = parseIdList(tokens);
       if (prompt === undefined) {
