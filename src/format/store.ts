@@ -5,7 +5,7 @@
  */
 import { GemmaError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
-import type { DType } from '../tensor/dtype.js';
+import { type DType, ggmlTypeName } from '../tensor/dtype.js';
 import { type GgufFile, readGgufTensor } from './gguf.js';
 import { parseSafetensorsIndex, readSafetensors, readSafetensorsTensor, type SafetensorsFile } from './safetensors.js';
 
@@ -34,7 +34,7 @@ export function ggufStore(f: GgufFile): TensorStore {
   const map = new Map<string, StoredTensor>();
   for (const t of f.tensors) {
     map.set(t.name, {
-      name: t.name, dtype: t.dtype, fileType: t.dtype ?? `ggml type ${t.ggmlType}`, shape: t.shape,
+      name: t.name, dtype: t.dtype, fileType: t.dtype ?? ggmlTypeName(t.ggmlType), shape: t.shape,
       byteLength: t.byteLength, file: f.source.name, read: () => readGgufTensor(f, t),
     });
   }
