@@ -50,7 +50,9 @@ export class BlobSource implements ByteSource {
 export class UrlSource implements ByteSource {
   private constructor(readonly name: string, readonly size: number, private readonly fetchImpl: typeof fetch) {}
 
-  static async open(url: string, fetchImpl: typeof fetch = fetch): Promise<UrlSource> {
+  static async open(url: string, fetchArg?: typeof fetch): Promise<UrlSource> {
+    // never call a browser's fetch as a method of another object ("Illegal invocation")
+    const fetchImpl: typeof fetch = fetchArg ?? ((input, init) => fetch(input, init));
     let res: Response;
     try {
       res = await fetchImpl(url, { headers: { Range: 'bytes=0-0' } });

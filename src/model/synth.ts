@@ -118,6 +118,8 @@ export function ggufVocabMetadata(v: VocabSpec): Map<string, GgufTypedValue> {
   m.set('tokenizer.ggml.padding_token_id', { type: GgufType.UINT32, value: v.padId });
   m.set('tokenizer.ggml.add_bos_token', { type: GgufType.BOOL, value: true });
   m.set('tokenizer.ggml.add_eos_token', { type: GgufType.BOOL, value: false });
+  // Gemma's SentencePiece model has no dummy prefix (llama.cpp's converter writes this key too)
+  m.set('tokenizer.ggml.add_space_prefix', { type: GgufType.BOOL, value: false });
   return m;
 }
 
