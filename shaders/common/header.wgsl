@@ -7,6 +7,9 @@ enable f16;
 #endif
 #if SUBGROUPS
 enable subgroups;
+// subgroup operations run where every lane of the subgroup agrees (e.g. one row per
+// subgroup), which WGSL's workgroup-level uniformity analysis cannot see
+diagnostic(off, subgroup_uniformity);
 #endif
 #if F16
 alias half_t = f16;

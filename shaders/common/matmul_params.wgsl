@@ -11,6 +11,7 @@ struct Params {
   scale_off: u32,
   nb: u32,
   grid_x: u32,    // workgroups along x
+  rows_per_wg: u32, // matvec: weight rows per workgroup
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> wbuf: array<u32>;

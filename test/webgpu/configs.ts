@@ -2,7 +2,7 @@
  * Which backend configurations the WebGPU suites run, by driver:
  *   swiftshader (no shader-f16, subgroups of 4): the f32 path, with subgroup reductions and
  *                with the workgroup-memory fallback
- *   lavapipe (Mesa >= 25: shader-f16, subgroups of 8): the f16 path
+ *   lavapipe (Mesa >= 25: shader-f16, subgroups of 8): the f16 path, with and without subgroups
  * Any other adapter: whatever it has (f16 when present).
  */
 import type { WebGpuOptions } from '../../src/kernels/webgpu/backend.js';
@@ -31,8 +31,9 @@ const F16: GpuConfig = {
   tol: 5e-4, matmulTol: Object.fromEntries(ALL.map((d) => [d, 4e-3])), modelTol: 2e-2,
 };
 
+/** [main, alternative]: the alternative turns subgroups off (workgroup-memory reductions) */
 export function gpuConfigs(env: GpuEnv): GpuConfig[] {
   if (env.icd === 'swiftshader') return [F32('webgpu-f32', true), F32('webgpu-f32-wgmem', false)];
-  if (env.icd === 'lavapipe') return [F16];
-  return env.hasF16 ? [F16, F32('webgpu-f32', true)] : [F32('webgpu-f32', true)];
+  if (env.icd === 'lavapipe') return [F16, { ...F16, name: 'webgpu-f16-wgmem', opts: { ...F16.opts, subgroups: false } }];
+  return env.hasF16 ? [F16, F32('webgpu-f32-wgmem', false)] : [F32('webgpu-f32', true), F32('webgpu-f32-wgmem', false)];
 }

@@ -184,18 +184,19 @@ export class Recorder {
     if (!this.enc) return;
     this.endPass();
     let profileRead: GPUBuffer | null = null;
+    let resolve: GPUBuffer | null = null;
     const kinds = this.queryKinds;
     if (this.querySet && kinds.length) {
       const bytes = kinds.length * 16;
-      const resolve = this.device.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+      resolve = this.device.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
       profileRead = this.device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
       this.enc.resolveQuerySet(this.querySet, 0, kinds.length * 2, resolve, 0);
       this.enc.copyBufferToBuffer(resolve, 0, profileRead, 0, bytes);
-      resolve.destroy();
     }
     if (this.uniUsed) this.device.queue.writeBuffer(this.uniGpu, 0, this.uniCpu, 0, this.uniUsed);
     if (this.dataUsed) this.device.queue.writeBuffer(this.dataGpu, 0, this.dataCpu, 0, this.dataUsed);
     this.device.queue.submit([this.enc.finish()]);
+    resolve?.destroy(); // after the work that uses it completes
     this.submits++;
     this.enc = null;
     this.uniUsed = 0;

@@ -1,6 +1,6 @@
 /**
  * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
- * - 1..MV_MAX_ROWS tokens (decode): matvec.wgsl, one workgroup per weight row
+ * - 1..MV_MAX_ROWS tokens (decode): matvec.wgsl, a subgroup (or 16 invocations) per weight row
  * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
  */
 import { GemmaError } from '../../../errors.js';
@@ -11,6 +11,7 @@ import { bind, grid, type OpContext } from './context.js';
 
 export const MV_MAX_ROWS = 4;
 const TILE = 64;
+const MV_WG = 64;
 
 export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight): void {
   if (w.shape.length !== 2) throw new GemmaError('BAD_SHAPE', `matmul weight must be 2-D, got [${w.shape}]`, { tensor: w.name });
@@ -21,15 +22,17 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   const tiled = x.rows > MV_MAX_ROWS;
   const k = c.kernels.get({
     shader: tiled ? 'matmul_tiled' : 'matvec',
-    defines: { DTYPE: L.gpuDtype, WG: 64 },
+    defines: { DTYPE: L.gpuDtype, WG: MV_WG },
     bindings: ['read', 'read', 'rw'],
     kind: tiled ? 'matmul' : 'matvec',
   });
+  // matvec: one row per subgroup (probed size), or 16 invocations per row without subgroups
+  const rowsPerWg = c.gpu.subgroups ? Math.max(1, MV_WG / c.gpu.subgroupSize) : MV_WG / 16;
   for (const ch of w.chunks) {
-    const g: [number, number] = tiled ? [Math.ceil(ch.rows / TILE), Math.ceil(x.rows / TILE)] : grid(ch.rows);
+    const g: [number, number] = tiled ? [Math.ceil(ch.rows / TILE), Math.ceil(x.rows / TILE)] : grid(Math.ceil(ch.rows / rowsPerWg));
     const p = new Params()
       .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
-      .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]);
+      .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg);
     c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
   }
 }
