@@ -70,10 +70,14 @@ export function ropeApply(x: usize, rows: i32, heads: i32, D: i32, cs: usize): v
   }
 }
 
-/** gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))) */
+/**
+ * gelu_tanh(g) = 0.5 g (1 + tanh(u)), u = sqrt(2/pi) (g + 0.044715 g^3)
+ *              = g / (1 + e^(-2u))          since 0.5 (1 + tanh(u)) = sigmoid(2u)
+ * (one exp and one division; exact to f32 rounding at both tails: e^(-2u) -> 0 or -> huge)
+ */
 @inline function gelu4(g: v128): v128 {
-  const u = f32x4.mul(f32x4.splat(0.7978845608028654), fma(f32x4.mul(f32x4.mul(g, g), g), f32x4.splat(0.044715), g));
-  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), g), f32x4.add(f32x4.splat(1.0), tanhx4(u)));
+  const m2u = f32x4.mul(f32x4.splat(-1.5957691216057308), fma(f32x4.mul(f32x4.mul(g, g), g), f32x4.splat(0.044715), g));
+  return f32x4.div(g, f32x4.add(f32x4.splat(1.0), expx4(m2u)));
 }
 
 /** out = gelu_tanh(gate) * up over n elements (out may alias either input) */
@@ -117,6 +121,38 @@ export function softcap(x: usize, n: i32, cap: f32): void {
     const o = <usize>i << 2;
     store<f32>(x + o, lane0(cap4(f32x4.splat(load<f32>(x + o)), cap)));
   }
+}
+
+/** x[0..n) = 0 */
+export function zero(x: usize, n: usize): void { memory.fill(x, 0, n); }
+
+/** index of the largest of n values (the first one on ties; NaN never wins) */
+export function argmax(x: usize, n: i32): i32 {
+  if (n <= 0) return 0;
+  let bv = f32x4.splat(-Infinity);
+  let bi = i32x4.splat(0);
+  let idx = i32x4(0, 1, 2, 3);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const gt = f32x4.gt(v, bv);
+    bv = v128.bitselect(v, bv, gt);
+    bi = v128.bitselect(idx, bi, gt);
+    idx = i32x4.add(idx, i32x4.splat(4));
+  }
+  // lanes hold the first maximum of their own indices; pick the largest, then the lowest index
+  let best: f32 = -Infinity, at = 0;
+  const v0 = f32x4.extract_lane(bv, 0), v1 = f32x4.extract_lane(bv, 1), v2 = f32x4.extract_lane(bv, 2), v3 = f32x4.extract_lane(bv, 3);
+  const j0 = i32x4.extract_lane(bi, 0), j1 = i32x4.extract_lane(bi, 1), j2 = i32x4.extract_lane(bi, 2), j3 = i32x4.extract_lane(bi, 3);
+  if (v0 > best) { best = v0; at = j0; }
+  if (v1 > best || (v1 == best && v1 > -Infinity && j1 < at)) { best = v1; at = j1; }
+  if (v2 > best || (v2 == best && v2 > -Infinity && j2 < at)) { best = v2; at = j2; }
+  if (v3 > best || (v3 == best && v3 > -Infinity && j3 < at)) { best = v3; at = j3; }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > best) { best = v; at = i; }
+  }
+  return at;
 }
 
 /** in place: x *= s */

@@ -8,14 +8,16 @@
 //   OP_QUANT   [2, scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows]
 //   OP_ATTN    [3, out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride]
+//   OP_PROBE   [4, ptr, bytes, result slot]    read-bandwidth probe, 64-byte lines split across threads
 
 import { attention } from './attention';
 import { mmBF16, mmF16, mmF32 } from './matmul-f';
 import { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q';
+import { readProbe } from './probe';
 import { quantQ8A, quantQ8K } from './quantize';
 
-export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax } from './elementwise';
+export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
 export { attention } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
 export { repackX4 } from './repack';
@@ -23,6 +25,7 @@ export { mmF32, mmF16, mmBF16 } from './matmul-f';
 export { mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 } from './matmul-q';
 export { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 export { selfTestDot } from './selftest';
+export { readProbe } from './probe';
 
 /** 1 when built with relaxed SIMD */
 export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
@@ -75,6 +78,12 @@ export function run(job: usize, ith: i32, nth: i32): void {
     attention(load<usize>(job, 4), load<usize>(job, 8), load<usize>(job, 12), load<usize>(job, 16), rows, H,
       load<i32>(job, 28), load<i32>(job, 32), load<i32>(job, 36), load<i32>(job, 40), load<i32>(job, 44),
       load<f32>(job, 48), load<f32>(job, 52), load<usize>(job, 56) + <usize>ith * <usize>load<i32>(job, 60), i0, i1);
+  } else if (op == 4) {
+    const lines = load<i32>(job, 8) >>> 6;
+    const l0 = share(lines, ith, nth, 1), l1 = share(lines, ith + 1, nth, 1);
+    const p = load<usize>(job, 4);
+    const r = readProbe(p + (<usize>l0 << 6), p + (<usize>l1 << 6));
+    store<i32>(load<usize>(job, 12) + (<usize>ith << 2), r);
   } else {
     unreachable();
   }

@@ -14,13 +14,13 @@ describe('wasm threads == one thread, bit for bit', () => {
   it('matmul of every type, decode (1 row) and prefill (9 rows), fused q/k/v-style groups', async () => {
     for (const threads of [2, 3]) {
       const P = new Pair(await wasmBackend({ threads }), await wasmBackend({ threads: 1 }));
-      expect((P.be as { info: { threads: number } }).info.threads).toBe(threads);
+      expect((P.be as unknown as { info: { threads: number } }).info.threads).toBe(threads);
       for (const dtype of DTYPES) {
         const bs = getCodec(dtype).blockSize, k = bs === 256 ? 512 : bs === 32 ? 128 : 72;
         const ws = [P.weight(randomWeight(dtype, 67, k, 1)), P.weight(randomWeight(dtype, 9, k, 2)), P.weight(randomWeight(dtype, 130, k, 3))];
         for (const rows of [1, 9]) {
           const x = P.tensor(rows, k, randn(rows * k, rows));
-          const outs = ws.map((w) => P.tensor(rows, (w[0] as { shape: number[] }).shape[0]!));
+          const outs = ws.map((w) => P.tensor(rows, w[0].shape[0]!));
           // three matmuls on the same input: held and run as one job
           ws.forEach((w, i) => { P.be.matmul(outs[i]![0], x[0], w[0]); P.ref.matmul(outs[i]![1], x[1], w[1]); });
           for (const o of outs) expect(await P.compare(o), `${dtype} rows=${rows} threads=${threads}`).toBe(0);

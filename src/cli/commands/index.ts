@@ -1,5 +1,6 @@
 /** The CLI's sub-commands, in `--help` order. Add one import + one entry per command. */
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
 import { chatCommand } from './chat.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
@@ -22,4 +23,5 @@ export const COMMANDS: Command[] = [
   quantReportCommand,
   synthCommand,
   tokenizeCommand,
+  benchCommand,
 ];

@@ -21,7 +21,7 @@ import {
   type AttentionParams, type Backend, type KvLayer, type RopeParams, type Tensor, type Weight, type WeightData, expectShape,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, JOB_BYTES, JOB_PTR, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_QUANT } from './jobs.js';
+import { CTRL_PTR, JOB_BYTES, JOB_PTR, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -56,6 +56,8 @@ interface Exports {
   add(out: number, a: number, b: number, n: number): void;
   softcap(x: number, n: number, cap: number): void;
   scale(x: number, n: number, s: number): void;
+  zero(x: number, n: number): void;
+  argmax(x: number, n: number): number;
   repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
   q8aRowBytes(k: number): number;
   q8kRowBytes(k: number): number;
@@ -195,7 +197,7 @@ export class WasmBackend implements Backend {
     this.alive();
     if (!(Number.isInteger(rows) && rows >= 1 && Number.isInteger(cols) && cols >= 1)) throw new GemmaError('BAD_SHAPE', `tensor [${rows}, ${cols}]`);
     const ptr = this.heap.alloc(rows * cols * 4, 'tensor', `a [${rows}, ${cols}] activation`);
-    this.heap.u8.fill(0, ptr, ptr + rows * cols * 4);
+    this.ex.zero(ptr, rows * cols * 4);
     return new WasmTensor(rows, cols, ptr);
   }
 
@@ -219,8 +221,8 @@ export class WasmBackend implements Backend {
     const k = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`);
     let v: number;
     try { v = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`); } catch (e) { this.heap.release(k); throw e; }
-    this.heap.u8.fill(0, k, k + bytes);
-    this.heap.u8.fill(0, v, v + bytes);
+    this.ex.zero(k, bytes);
+    this.ex.zero(v, bytes);
     return new WasmKvLayer(capacity, kvDim, k, v);
   }
 
@@ -242,6 +244,32 @@ export class WasmBackend implements Backend {
   /** bytes of wasm memory in use, by kind */
   memoryUse(): Record<AllocKind, number> & { total: number } {
     return { ...this.heap.inUse, total: this.heap.totalBytes };
+  }
+
+  /**
+   * Read bandwidth of this machine as the backend sees it: all threads stream over a
+   * `mib` MiB buffer (much larger than the caches) with 16-byte loads; best of `reps`, GB/s.
+   */
+  measureReadBandwidth(mib = 256, reps = 5): number {
+    this.flush();
+    const bytes = mib << 20;
+    const buf = this.heap.alloc(bytes + 4096, 'scratch', 'bandwidth probe');
+    try {
+      const u8 = this.heap.u8;
+      for (let i = 0; i < bytes; i += 4096) u8[buf + i] = i >> 12; // commit every page
+      let best = 0;
+      for (let r = 0; r < reps; r++) {
+        const j = this.jobI32();
+        j[0] = OP_PROBE; j[1] = buf; j[2] = bytes; j[3] = buf + bytes;
+        const t0 = performance.now();
+        this.runJob(true);
+        const s = (performance.now() - t0) / 1000;
+        best = Math.max(best, bytes / s / 1e9);
+      }
+      return best;
+    } finally {
+      this.heap.release(buf);
+    }
   }
 
   // ------------------------------------------------------------------ ops
@@ -416,14 +444,8 @@ export class WasmBackend implements Backend {
 
   async argmax(x: Tensor): Promise<Int32Array> {
     this.flush();
-    const f = this.heap.f32, base = T(x).ptr / 4;
     const res = new Int32Array(x.rows);
-    for (let r = 0; r < x.rows; r++) {
-      let best = 0, bv = -Infinity;
-      const o = base + r * x.cols;
-      for (let i = 0; i < x.cols; i++) if (f[o + i]! > bv) { bv = f[o + i]!; best = i; }
-      res[r] = best;
-    }
+    for (let r = 0; r < x.rows; r++) res[r] = this.ex.argmax(T(x).ptr + r * x.cols * 4, x.cols);
     return res;
   }
 

@@ -7,10 +7,12 @@
  *   OP_QUANT   [2, scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows]
  *   OP_ATTN    [3, out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
  *               scratch, scratchStride]
+ *   OP_PROBE   [4, ptr, bytes, results (one i32 per thread)]
  */
 export const OP_MATMUL = 1;
 export const OP_QUANT = 2;
 export const OP_ATTN = 3;
+export const OP_PROBE = 4;
 
 /** most matmuls sharing one input that one job may carry */
 export const MAX_FUSED = 8;

@@ -1,0 +1,115 @@
+/**
+ * Our wasm engine vs llama.cpp (node-llama-cpp 3.21.1, CPU) on the same GGUF files, in one
+ * run: synthetic Gemma 3 270M and 1B shapes in Q8_0, Q4_0 and F16, at 1 thread and at
+ * --threads N (default 2). Prints prefill tok/s (128-token prompt, time to first token),
+ * decode tok/s (64 greedy tokens) for both, and the ratios ours / llama.cpp.
+ *
+ *   npx tsx bench/compare-llama.ts [--models 270m,1b] [--types q8_0,q4_0,f16] [--threads 2]
+ *                                  [--rounds 3] [--prompt 128] [--gen 64] [--json out.json]
+ *
+ * The GGUFs are generated once into .cache/bench/ (gitignored; the 1B ones take minutes).
+ * Both engines stay loaded; measurements alternate ours / llama.cpp for --rounds rounds and
+ * the best of each figure is kept (the machine is shared and noisy: compare best with best).
+ * Also prints the machine's read bandwidth (wasm probe) and our decode bandwidth share.
+ */
+import { writeFileSync } from 'node:fs';
+import { getLlama, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import { benchGemmaModel, benchPrompt, decodeWeightBytes } from '../src/cli/commands/bench.js';
+import { createWasmBackend, type WasmBackend } from '../src/kernels/wasm/backend.js';
+import { getPreset } from '../src/model/config.js';
+import { loadPath } from '../src/node.js';
+import type { DType } from '../src/tensor/dtype.js';
+import { synthModelFile } from './synth-model.js';
+
+const args = process.argv.slice(2);
+const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
+const models = opt('models', '270m,1b').split(',');
+const types = opt('types', 'q8_0,q4_0,f16').split(',') as DType[];
+const N = Number(opt('threads', '2'));
+const rounds = Number(opt('rounds', '3'));
+const promptTokens = Number(opt('prompt', '128'));
+const genTokens = Number(opt('gen', '64'));
+const jsonOut = args.includes('--json') ? opt('json', 'compare.json') : null;
+const threadList = [...new Set([1, N])];
+
+/** tokens/s (wall clock) and tokens per CPU-second (all threads of the process) */
+interface Fig { prefill: number; decode: number; prefillCpu: number; decodeCpu: number }
+const best = (a: Fig | undefined, b: Fig): Fig => (a ? {
+  prefill: Math.max(a.prefill, b.prefill), decode: Math.max(a.decode, b.decode),
+  prefillCpu: Math.max(a.prefillCpu, b.prefillCpu), decodeCpu: Math.max(a.decodeCpu, b.decodeCpu),
+} : b);
+const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+let llamaP: Promise<Llama> | undefined;
+const llama = () => (llamaP ??= getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, progressLogs: false, skipDownload: true, maxThreads: 0 } as never));
+
+/** llama.cpp: prefill the prompt (all but its last token, then the last with a sampled token),
+ *  then greedy decode; same token ids as ours */
+async function benchLlama(ctx: LlamaContext, vocab: number): Promise<Fig> {
+  const prompt = benchPrompt(vocab, promptTokens);
+  const seq = ctx.getSequence();
+  try {
+    const c0 = cpuS(), t0 = performance.now();
+    const gen = seq.evaluate(prompt as never, { temperature: 0 } as never);
+    let n = 0, t1 = 0, c1 = 0;
+    for await (const _ of gen) {
+      if (n === 0) { t1 = performance.now(); c1 = cpuS(); }
+      if (++n > genTokens) break;
+    }
+    const t2 = performance.now(), c2 = cpuS();
+    return {
+      prefill: promptTokens / ((t1 - t0) / 1000), decode: genTokens / ((t2 - t1) / 1000),
+      prefillCpu: promptTokens / (c1 - c0), decodeCpu: genTokens / (c2 - c1),
+    };
+  } finally {
+    seq.dispose();
+  }
+}
+
+const rows: Record<string, unknown>[] = [];
+const probe = await createWasmBackend({ threads: N });
+const dram = probe.measureReadBandwidth(512, 5);
+probe.dispose();
+console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s`);
+
+for (const size of models) {
+  const cfg = getPreset(`gemma-3-${size}`);
+  for (const dtype of types) {
+    const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
+    const g0 = performance.now();
+    await synthModelFile(path, cfg, dtype, { seed: 1 });
+    if (performance.now() - g0 > 1000) console.log(`generated ${path} in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
+    for (const threads of threadList) {
+      const backend: WasmBackend = await createWasmBackend({ threads });
+      const ours = await loadPath(path, { backend, noTokenizer: true, contextLength: promptTokens + genTokens + 1, prefillChunk: promptTokens });
+      const l = await llama();
+      const lm: LlamaModel = await l.loadModel({ modelPath: path, gpuLayers: 0 });
+      const lctx = await lm.createContext({ contextSize: promptTokens + genTokens + 16, threads, batchSize: promptTokens, sequences: 1 } as never);
+      let o: Fig | undefined, c: Fig | undefined;
+      for (let r = 0; r < rounds; r++) {
+        const res = await benchGemmaModel(ours.model, { promptTokens, genTokens, repeat: 1 });
+        o = best(o, { prefill: res.prefillTokPerS, decode: res.decodeTokPerS, prefillCpu: promptTokens / (res.prefillCpuMs / 1000), decodeCpu: genTokens / (res.decodeCpuMs / 1000) });
+        c = best(c, await benchLlama(lctx, cfg.vocabSize));
+      }
+      const bytes = decodeWeightBytes(ours.model);
+      const row = {
+        model: `gemma-3-${size}`, dtype, threads,
+        oursPrefill: o!.prefill, llamaPrefill: c!.prefill, prefillRatio: o!.prefill / c!.prefill,
+        oursDecode: o!.decode, llamaDecode: c!.decode, decodeRatio: o!.decode / c!.decode,
+        oursDecodeGBps: (bytes * o!.decode) / 1e9, llamaDecodeGBps: (bytes * c!.decode) / 1e9,
+        oursShareOfProbe: (bytes * o!.decode) / 1e9 / dram,
+        oursPrefillPerCpuS: o!.prefillCpu, llamaPrefillPerCpuS: c!.prefillCpu, oursDecodePerCpuS: o!.decodeCpu, llamaDecodePerCpuS: c!.decodeCpu,
+      };
+      rows.push(row);
+      const f = (x: number, d = 1) => x.toFixed(d).padStart(7);
+      console.log(`${row.model.padEnd(13)} ${dtype.padEnd(5)} t${threads}  prefill ours ${f(o!.prefill)} llama ${f(c!.prefill)} ratio ${f(row.prefillRatio, 2)}   decode ours ${f(o!.decode)} llama ${f(c!.decode)} ratio ${f(row.decodeRatio, 2)}   ours ${f(row.oursDecodeGBps)} GB/s (${(100 * row.oursShareOfProbe).toFixed(0)}% of probe)`);
+      console.log(`${''.padEnd(25)} per CPU-second: prefill ours ${f(o!.prefillCpu)} llama ${f(c!.prefillCpu)} ratio ${f(o!.prefillCpu / c!.prefillCpu, 2)}   decode ours ${f(o!.decodeCpu)} llama ${f(c!.decodeCpu)} ratio ${f(o!.decodeCpu / c!.decodeCpu, 2)}`);
+      await lctx.dispose();
+      await lm.dispose();
+      ours.model.dispose();
+      await ours.close();
+    }
+  }
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ probeGBps: dram, threads: N, promptTokens, genTokens, rounds, rows }, null, 2));
+process.exit(0);
