@@ -24,6 +24,11 @@ export interface WebGpuOptions {
   subgroups?: boolean;
   /** cap on the bytes of one storage binding (default: the device limit) */
   maxBindingBytes?: number;
+  /**
+   * ask for the adapter's maximum maxStorageBufferBindingSize / maxBufferSize (default true);
+   * false keeps WebGPU's defaults (128 MiB / 256 MiB), which the backend also works within
+   */
+  adapterLimits?: boolean;
   /** time every dispatch with timestamp queries, by kernel class (see WebGpuBackend.profile) */
   profile?: boolean;
   powerPreference?: GPUPowerPreference;
@@ -72,7 +77,7 @@ export async function acquireDevice(opts: WebGpuOptions): Promise<GpuContext> {
   if (timestamps) want.push('timestamp-query');
 
   const al = adapter.limits;
-  const requiredLimits: Record<string, number> = {
+  const requiredLimits: Record<string, number> = opts.adapterLimits === false ? {} : {
     maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
     maxBufferSize: al.maxBufferSize,
   };
