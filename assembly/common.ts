@@ -16,16 +16,19 @@
   return reinterpret<f32>(reinterpret<u32>(v) | ((h & 0x8000) << 16));
 }
 
-/** four f16 lanes (i32x4 holding 16-bit values) -> f32x4, same trick as f16() */
-@inline export function f16x4i(h: v128): v128 {
-  const m = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  const v = f32x4.mul(m, f32x4.splat(reinterpret<f32>(0x77800000)));
-  return v128.or(v, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+/**
+ * four f16 lanes, sign-extended to i32 (i32x4.extend_*_i16x8_s / load_ext<i16>) -> f32x4,
+ * same trick as f16(): shifting left by 13 puts exponent+mantissa at bits 13..27 and copies
+ * of the sign at bits 28..31; keeping bit 31 and bits 0..27 leaves the sign in place, and the
+ * multiply by 2^112 rebiases the exponent (and keeps the sign).
+ */
+@inline export function f16x4s(h: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), i32x4.splat(0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
 /** four consecutive f16 values at p -> f32x4 */
 @inline export function f16x4(p: usize): v128 {
-  return f16x4i(v128.load_ext<u16>(p));
+  return f16x4s(v128.load_ext<i16>(p));
 }
 
 /** a * b + c (fused where relaxed SIMD allows it) */

@@ -9,21 +9,22 @@
 // F16 -> f32 conversion is exact for normal and subnormal values (common.ts); BF16 -> f32
 // is a 16-bit shift.
 
-import { f16, f16x4i, fma, hadd4f, vec4 } from './common';
+import { f16, f16x4s, fma, hadd4f, vec4 } from './common';
 import { storeRows } from './matmul-q';
 
+/** elements 0..3 of the 8-element chunk at p as f32x4 */
 @inline function lo4(dt: i32, p: usize): v128 {
   if (dt == 0) return v128.load(p);
-  const h = v128.load(p);
-  if (dt == 1) return f16x4i(i32x4.extend_low_i16x8_u(h));
-  return i32x4.shl(i32x4.extend_low_i16x8_u(h), 16);
+  if (dt == 1) return f16x4s(v128.load_ext<i16>(p));
+  // bf16: the 16 bits are the top half of the f32: interleave with zeros (punpcklwd)
+  return i16x8.shuffle(i16x8.splat(0), v128.load(p), 0, 8, 1, 9, 2, 10, 3, 11);
 }
 
+/** elements 4..7 of the chunk */
 @inline function hi4(dt: i32, p: usize): v128 {
   if (dt == 0) return v128.load(p, 16);
-  const h = v128.load(p);
-  if (dt == 1) return f16x4i(i32x4.extend_high_i16x8_u(h));
-  return i32x4.shl(i32x4.extend_high_i16x8_u(h), 16);
+  if (dt == 1) return f16x4s(v128.load_ext<i16>(p, 8));
+  return i16x8.shuffle(i16x8.splat(0), v128.load(p), 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
 @inline function scalarAt(dt: i32, p: usize): f32 {
@@ -32,41 +33,77 @@ import { storeRows } from './matmul-q';
   return reinterpret<f32>(<u32>load<u16>(p) << 16);
 }
 
+/** the k % 8 tail of the four rows (scalar), as (row0..row3) sums */
+@inline function tailDots(dt: i32, p: usize, xt: usize, tail: i32): v128 {
+  const es: usize = dt == 0 ? 4 : 2;
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  const ts = <usize>tail * es;
+  for (let i = 0; i < tail; i++) {
+    const xv = load<f32>(xt + (<usize>i << 2));
+    const q = p + <usize>i * es;
+    s0 += scalarAt(dt, q) * xv;
+    s1 += scalarAt(dt, q + ts) * xv;
+    s2 += scalarAt(dt, q + 2 * ts) * xv;
+    s3 += scalarAt(dt, q + 3 * ts) * xv;
+  }
+  return vec4(s0, s1, s2, s3);
+}
+
+/**
+ * Activation rows go two at a time (prefill): each weight chunk is converted once for both.
+ * Per row and activation row one f32x4 accumulator (8 for a pair of rows), reduced at the end.
+ */
 @inline function mmFloat(dt: i32, w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const es: usize = dt == 0 ? 4 : 2;
   const nc = k >> 3, tail = k & 7;
   const cs: usize = es << 5; // bytes of one chunk unit (4 rows x 8 elements)
+  const rs: usize = es << 3; // bytes of one row's chunk
   const gs = <usize>k * (es << 2);
+  const xrow = <usize>k << 2;
   for (let g = g0; g < g1; g++) {
     const gp = w + <usize>g * gs;
-    for (let t = 0; t < T; t++) {
-      const xr = x + ((<usize>t * <usize>k) << 2);
+    let t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const xa = x + <usize>t * xrow, xb = xa + xrow;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let p = gp;
+      for (let c = 0; c < nc; c++) {
+        const o = <usize>c << 5;
+        const xa0 = v128.load(xa + o), xa1 = v128.load(xa + o, 16), xb0 = v128.load(xb + o), xb1 = v128.load(xb + o, 16);
+        let l = lo4(dt, p), h = hi4(dt, p);
+        a0 = fma(l, xa0, fma(h, xa1, a0)); b0 = fma(l, xb0, fma(h, xb1, b0));
+        l = lo4(dt, p + rs); h = hi4(dt, p + rs);
+        a1 = fma(l, xa0, fma(h, xa1, a1)); b1 = fma(l, xb0, fma(h, xb1, b1));
+        l = lo4(dt, p + 2 * rs); h = hi4(dt, p + 2 * rs);
+        a2 = fma(l, xa0, fma(h, xa1, a2)); b2 = fma(l, xb0, fma(h, xb1, b2));
+        l = lo4(dt, p + 3 * rs); h = hi4(dt, p + 3 * rs);
+        a3 = fma(l, xa0, fma(h, xa1, a3)); b3 = fma(l, xb0, fma(h, xb1, b3));
+        p += cs;
+      }
+      let ra = hadd4f(a0, a1, a2, a3), rb = hadd4f(b0, b1, b2, b3);
+      if (tail) {
+        const xo = <usize>(nc << 3) << 2;
+        ra = f32x4.add(ra, tailDots(dt, p, xa + xo, tail));
+        rb = f32x4.add(rb, tailDots(dt, p, xb + xo, tail));
+      }
+      storeRows(out, t, m, g, ra);
+      storeRows(out, t + 1, m, g, rb);
+    }
+    for (; t < T; t++) {
+      const xr = x + <usize>t * xrow;
       let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
       let p = gp;
       for (let c = 0; c < nc; c++) {
         const xp = xr + (<usize>c << 5);
         const x0 = v128.load(xp), x1 = v128.load(xp, 16);
         a0 = fma(lo4(dt, p), x0, fma(hi4(dt, p), x1, a0));
-        a1 = fma(lo4(dt, p + (es << 3)), x0, fma(hi4(dt, p + (es << 3)), x1, a1));
-        a2 = fma(lo4(dt, p + (es << 4)), x0, fma(hi4(dt, p + (es << 4)), x1, a2));
-        a3 = fma(lo4(dt, p + 3 * (es << 3)), x0, fma(hi4(dt, p + 3 * (es << 3)), x1, a3));
+        a1 = fma(lo4(dt, p + rs), x0, fma(hi4(dt, p + rs), x1, a1));
+        a2 = fma(lo4(dt, p + 2 * rs), x0, fma(hi4(dt, p + 2 * rs), x1, a2));
+        a3 = fma(lo4(dt, p + 3 * rs), x0, fma(hi4(dt, p + 3 * rs), x1, a3));
         p += cs;
       }
       let acc = hadd4f(a0, a1, a2, a3);
-      if (tail) {
-        const xt = xr + (<usize>(nc << 3) << 2);
-        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-        const ts = <usize>tail * es;
-        for (let i = 0; i < tail; i++) {
-          const xv = load<f32>(xt + (<usize>i << 2));
-          const q = p + <usize>i * es;
-          s0 += scalarAt(dt, q) * xv;
-          s1 += scalarAt(dt, q + ts) * xv;
-          s2 += scalarAt(dt, q + 2 * ts) * xv;
-          s3 += scalarAt(dt, q + 3 * ts) * xv;
-        }
-        acc = f32x4.add(acc, vec4(s0, s1, s2, s3));
-      }
+      if (tail) acc = f32x4.add(acc, tailDots(dt, p, xr + (<usize>(nc << 3) << 2), tail));
       storeRows(out, t, m, g, acc);
     }
   }

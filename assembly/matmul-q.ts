@@ -40,13 +40,47 @@ import { dotU32, f16x4, fma, hadd4i } from './common';
   );
 }
 
-/** Q8_0: signed 8-bit levels, widened to int16 and multiplied with pmaddwd in both builds */
+@inline function dotW(w0: v128, w1: v128, w2: v128, w3: v128, xp: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(xp)), i32x4.dot_i16x8_s(w1, v128.load(xp, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(xp, 32)), i32x4.dot_i16x8_s(w3, v128.load(xp, 48))),
+  );
+}
+
+/**
+ * Q8_0: signed 8-bit levels, widened to int16 and multiplied with pmaddwd in both builds.
+ * Activation rows go two at a time (prefill), sharing each row's widened weights.
+ */
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const nb = k >> 5;
   const gs = <usize>nb * 136;
   for (let g = g0; g < g1; g++) {
     const gp = w + <usize>g * gs;
-    for (let t = 0; t < T; t++) {
+    let t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
+      const x16a = xa + <usize>k, x16b = xb + <usize>k, xda = xa + 3 * <usize>k, xdb = xb + 3 * <usize>k;
+      let acca = f32x4.splat(0), accb = acca;
+      let p = gp;
+      for (let b = 0; b < nb; b++) {
+        const pa = x16a + (<usize>b << 6), pb = x16b + (<usize>b << 6);
+        let w0 = v128.load_ext<i8>(p, 8), w1 = v128.load_ext<i8>(p, 16), w2 = v128.load_ext<i8>(p, 24), w3 = v128.load_ext<i8>(p, 32);
+        const a0 = dotW(w0, w1, w2, w3, pa), b0 = dotW(w0, w1, w2, w3, pb);
+        w0 = v128.load_ext<i8>(p, 40); w1 = v128.load_ext<i8>(p, 48); w2 = v128.load_ext<i8>(p, 56); w3 = v128.load_ext<i8>(p, 64);
+        const a1 = dotW(w0, w1, w2, w3, pa), b1 = dotW(w0, w1, w2, w3, pb);
+        w0 = v128.load_ext<i8>(p, 72); w1 = v128.load_ext<i8>(p, 80); w2 = v128.load_ext<i8>(p, 88); w3 = v128.load_ext<i8>(p, 96);
+        const a2 = dotW(w0, w1, w2, w3, pa), b2 = dotW(w0, w1, w2, w3, pb);
+        w0 = v128.load_ext<i8>(p, 104); w1 = v128.load_ext<i8>(p, 112); w2 = v128.load_ext<i8>(p, 120); w3 = v128.load_ext<i8>(p, 128);
+        const a3 = dotW(w0, w1, w2, w3, pa), b3 = dotW(w0, w1, w2, w3, pb);
+        const d4 = f16x4(p);
+        acca = fma(f32x4.convert_i32x4_s(hadd4i(a0, a1, a2, a3)), f32x4.mul(d4, f32x4.splat(load<f32>(xda + (<usize>b << 2)))), acca);
+        accb = fma(f32x4.convert_i32x4_s(hadd4i(b0, b1, b2, b3)), f32x4.mul(d4, f32x4.splat(load<f32>(xdb + (<usize>b << 2)))), accb);
+        p += 136;
+      }
+      storeRows(out, t, m, g, acca);
+      storeRows(out, t + 1, m, g, accb);
+    }
+    for (; t < T; t++) {
       const xr = xq + <usize>t * <usize>xs;
       const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
       let acc = f32x4.splat(0);
@@ -63,12 +97,6 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   }
 }
 
-/** 4-bit levels of one row: low nibbles are elements 0..15, high nibbles 16..31 */
-@inline function dotNib(p: usize, x8: usize, x16: usize): v128 {
-  const w = v128.load(p);
-  return dotU32(v128.and(w, i8x16.splat(0x0f)), i8x16.shr_u(w, 4), x8, x16);
-}
-
 /** 0x10 in each byte lane whose bit is set in qh: bits 0..15 (lo) or 16..31 (hi) */
 @inline function qhBits(qh: u32, hi: bool): v128 {
   const v = i32x4.splat(qh);
@@ -79,16 +107,37 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   return v128.and(i8x16.eq(v128.and(bytes, mask), mask), i8x16.splat(0x10));
 }
 
-/** 5-bit levels of one row: nibbles at p, fifth bits in the u32 at qhp */
-@inline function dotNib5(p: usize, qhp: usize, x8: usize, x16: usize): v128 {
-  const w = v128.load(p);
-  const qh = load<u32>(qhp);
-  return dotU32(v128.or(v128.and(w, i8x16.splat(0x0f)), qhBits(qh, false)), v128.or(i8x16.shr_u(w, 4), qhBits(qh, true)), x8, x16);
+/** the unsigned levels of elements 0..15 (hi = false) or 16..31 of row i of a unit */
+@inline function levels(fmt: i32, p: usize, qs: usize, qh: usize, i: usize, hi: bool): v128 {
+  const w = v128.load(p + qs + (i << 4));
+  let v = hi ? i8x16.shr_u(w, 4) : v128.and(w, i8x16.splat(0x0f));
+  if (fmt >= 2) v = v128.or(v, qhBits(load<u32>(p + qh + (i << 2)), hi));
+  return v;
+}
+
+/** the four rows' integer dots with one activation block, minus the level offset */
+@inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32): v128 {
+  let s = hadd4i(
+    dotU32(levels(fmt, p, qs, qh, 0, false), levels(fmt, p, qs, qh, 0, true), x8, x16),
+    dotU32(levels(fmt, p, qs, qh, 1, false), levels(fmt, p, qs, qh, 1, true), x8, x16),
+    dotU32(levels(fmt, p, qs, qh, 2, false), levels(fmt, p, qs, qh, 2, true), x8, x16),
+    dotU32(levels(fmt, p, qs, qh, 3, false), levels(fmt, p, qs, qh, 3, true), x8, x16));
+  if (fmt == 0) s = i32x4.sub(s, i32x4.splat(sx << 3));
+  if (fmt == 2) s = i32x4.sub(s, i32x4.splat(sx << 4));
+  return s;
+}
+
+/** y += d_w d_x s  (+ m_w d_x s_x for the formats with a min) */
+@inline function unitAcc(fmt: i32, p: usize, acc: v128, s: v128, dx: f32, sx: i32): v128 {
+  acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(dx)), acc);
+  if (fmt == 1 || fmt == 3) acc = fma(f16x4(p + 8), f32x4.splat(dx * <f32>sx), acc);
+  return acc;
 }
 
 /**
  * One kernel body for the four 4/5-bit formats: `fmt` is a compile-time constant after
- * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1).
+ * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Activation rows go two at a time
+ * (prefill): the unit's levels come from L1 for the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;
@@ -96,28 +145,35 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const qh: usize = fmt == 2 ? 8 : 16;                                 // offset of row 0's fifth bits
   const nb = k >> 5;
   const gs = <usize>nb * unit;
+  const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   for (let g = g0; g < g1; g++) {
     const gp = w + <usize>g * gs;
-    for (let t = 0; t < T; t++) {
+    let t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
+      let acca = f32x4.splat(0), accb = acca;
+      let p = gp;
+      for (let b = 0; b < nb; b++) {
+        const o8 = <usize>b << 5, o16 = <usize>b << 6, o4 = <usize>b << 2;
+        const sxa = load<i32>(xa + xso + o4), sxb = load<i32>(xb + xso + o4);
+        const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa);
+        const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb);
+        acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa);
+        accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb);
+        p += unit;
+      }
+      storeRows(out, t, m, g, acca);
+      storeRows(out, t + 1, m, g, accb);
+    }
+    for (; t < T; t++) {
       const xr = xq + <usize>t * <usize>xs;
-      const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, xsum = xd + (<usize>nb << 2);
       let acc = f32x4.splat(0);
       let p = gp;
       for (let b = 0; b < nb; b++) {
-        const x8 = xr + (<usize>b << 5), x16 = x16r + (<usize>b << 6);
-        let s: v128;
-        if (fmt < 2) {
-          s = hadd4i(dotNib(p + qs, x8, x16), dotNib(p + qs + 16, x8, x16), dotNib(p + qs + 32, x8, x16), dotNib(p + qs + 48, x8, x16));
-        } else {
-          s = hadd4i(dotNib5(p + qs, p + qh, x8, x16), dotNib5(p + qs + 16, p + qh + 4, x8, x16),
-            dotNib5(p + qs + 32, p + qh + 8, x8, x16), dotNib5(p + qs + 48, p + qh + 12, x8, x16));
-        }
-        const dx = load<f32>(xd + (<usize>b << 2));
-        const sx = load<i32>(xsum + (<usize>b << 2));
-        if (fmt == 0) s = i32x4.sub(s, i32x4.splat(sx << 3));
-        if (fmt == 2) s = i32x4.sub(s, i32x4.splat(sx << 4));
-        acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(dx)), acc);
-        if (fmt == 1 || fmt == 3) acc = fma(f16x4(p + 8), f32x4.splat(dx * <f32>sx), acc);
+        const o4 = <usize>b << 2;
+        const sx = load<i32>(xr + xso + o4);
+        const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx);
+        acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx);
         p += unit;
       }
       storeRows(out, t, m, g, acc);

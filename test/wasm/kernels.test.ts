@@ -102,6 +102,43 @@ describe('wasm float matmul: odd k (tails), odd rows, several activation rows', 
   }
 });
 
+describe('wasm f16/bf16 weights: every bit pattern class converts exactly', () => {
+  it('zeros, subnormals, extremes, both signs (matmul with one-hot inputs reads single weights)', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    const f16 = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x8400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x3555, 0x1234, 0x9234, 0x0200];
+    const bf16 = [0x0000, 0x8000, 0x0001, 0x8001, 0x007f, 0x0080, 0x3f80, 0xbf80, 0x7f7f, 0xff7f, 0x4049, 0xc049, 0x3e80, 0x1234, 0x9234, 0x0100];
+    for (const [dtype, bits] of [['f16', f16], ['bf16', bf16]] as const) {
+      const m = 2, k = bits.length; // row 0: the patterns, row 1: reversed
+      const data = new Uint16Array(m * k);
+      bits.forEach((b, i) => { data[i] = b; data[k + k - 1 - i] = b; });
+      const w = P.weight({ name: dtype, dtype, shape: [m, k], data: new Uint8Array(data.buffer) });
+      for (let j = 0; j < k; j++) {
+        const onehot = new Float32Array(k); onehot[j] = 1;
+        const x = P.tensor(1, k, onehot), out = P.tensor(1, m);
+        P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+        expect(Array.from(await P.be.download(out[0])), `${dtype} element ${j}`).toEqual(Array.from(await P.ref.download(out[1])));
+      }
+    }
+  });
+});
+
+describe('wasm argmax', () => {
+  it('first index on ties (across SIMD lanes and the tail), NaN never wins, all -Infinity gives 0', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    const rows = [
+      [1, 5, 5, 2, 5, 0, 5, 1, 1],                   // ties in lanes 1, 2 and the next vector
+      [0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3],             // max first reached in the tail
+      [NaN, 2, NaN, 7, NaN, NaN, 7, 1, NaN, NaN, NaN],
+      [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+      [9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9],
+    ];
+    for (const r of rows) {
+      const t = P.tensor(1, r.length, Float32Array.from(r));
+      expect(Array.from(await P.be.argmax(t[0])), JSON.stringify(r)).toEqual(Array.from(await P.ref.argmax(t[1])));
+    }
+  });
+});
+
 describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
   it('rmsNorm with a vector tail; geglu and softcap with saturating inputs', async () => {
     const P = new Pair(await wasmBackend(), new ReferenceBackend());
