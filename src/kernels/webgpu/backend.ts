@@ -21,7 +21,7 @@ import { embed } from './ops/embed.js';
 import { matmul } from './ops/matmul.js';
 import { rmsNorm } from './ops/norm.js';
 import { rope } from './ops/rope.js';
-import { Pipelines } from './pipelines.js';
+import { type Kernel, type KernelSpec, Pipelines } from './pipelines.js';
 import { Recorder } from './recorder.js';
 import { BufferPool, GpuKvLayer, GpuTensor, GpuWeight, type WeightChunk } from './resources.js';
 import { chunkBytes, packRows, rowsPerChunk, scaleOffset, weightLayout } from './weight-layout.js';
@@ -80,7 +80,11 @@ export class WebGpuBackend implements Backend {
   get submits(): number { return this.c.rec.submits; }
 
   /** kernels built so far, with their WGSL (tests check their compilation) */
-  kernels() { return this.c.kernels.all(); }
+  kernels(): Kernel[] { return this.c.kernels.all(); }
+  /** build kernels ahead of use (warm-up) */
+  buildKernels(specs: readonly KernelSpec[]): void { this.check(); for (const s of specs) this.c.kernels.get(s); }
+  /** the WGSL this backend would compile for a kernel variant (tests) */
+  kernelSource(spec: KernelSpec): string { return this.c.kernels.source(spec); }
 
   /**
    * GPU milliseconds per kernel class (matvec, matmul, attention, rmsnorm, rope, embed, kv, add,

@@ -35,6 +35,11 @@ export class Pipelines {
   /** defines every shader gets (F16, SUBGROUPS) */
   constructor(private readonly device: GPUDevice, private readonly base: Defines) {}
 
+  /** the WGSL of a kernel variant, with this device's base defines */
+  source(spec: KernelSpec): string {
+    return preprocess(spec.shader, { ...this.base, ...spec.defines });
+  }
+
   get(spec: KernelSpec): Kernel {
     const defines = { ...this.base, ...spec.defines };
     const key = `${spec.shader}|${JSON.stringify(defines, Object.keys(defines).sort())}|${spec.bindings.join(',')}`;

@@ -1,6 +1,7 @@
 /** kvStore (rows into ring-buffer slots) and attention over the GPU-resident cache. */
 import { GemmaError } from '../../../errors.js';
 import { type AttentionParams, expectShape } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { GpuKvLayer, GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
@@ -8,13 +9,16 @@ import { bind, grid, type OpContext, WG } from './context.js';
 /** largest head dimension attention.wgsl holds in workgroup memory */
 export const MAX_HEAD_DIM = 256;
 
+export const KV_STORE_SPEC: KernelSpec = { shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' };
+export const ATTENTION_SPEC: KernelSpec = { shader: 'attention', defines: { WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+
 export function kvStore(c: OpContext, cache: GpuKvLayer, k: GpuTensor, v: GpuTensor, startPos: number): void {
   expectShape('kvStore k', k, k.rows, cache.kvDim);
   expectShape('kvStore v', v, k.rows, cache.kvDim);
   if (!(Number.isInteger(startPos) && startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `kvStore: startPos ${startPos}`);
   const n = k.rows * cache.kvDim;
   if (n === 0) return;
-  const kern = c.kernels.get({ shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' });
+  const kern = c.kernels.get(KV_STORE_SPEC);
   const g = grid(Math.ceil(n / WG));
   const p = new Params().u32(k.rows).u32(cache.kvDim).u32(cache.capacity).u32(startPos).u32(g[0]);
   c.rec.dispatch(kern, [bind(k), bind(v), { buffer: cache.k }, { buffer: cache.v }], p, g);
@@ -32,7 +36,7 @@ export function attention(c: OpContext, out: GpuTensor, q: GpuTensor, cache: Gpu
   if (p.softcap !== null && !(p.softcap > 0)) throw new GemmaError('BAD_ARGUMENT', `attention: softcap ${p.softcap}`);
   if (q.rows === 0) return;
   if (q.rows > 65535 || H > 65535) throw new GemmaError('LIMIT', `attention: ${q.rows} rows x ${H} heads is too large for one dispatch`);
-  const k = c.kernels.get({ shader: 'attention', defines: { WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' });
+  const k = c.kernels.get(ATTENTION_SPEC);
   const prm = new Params()
     .u32(q.rows).u32(H).u32(D).u32(cache.kvDim).u32(cache.capacity).u32(p.startPos).u32(H / G)
     .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0);

@@ -1,21 +1,32 @@
 /** add, geglu (out may alias either input) and the in-place soft-cap. */
 import { expectShape } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { type Binding, Params } from '../recorder.js';
 import type { GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
-function binary(c: OpContext, op: 'OP_ADD' | 'OP_GEGLU', out: GpuTensor, a: GpuTensor, b: GpuTensor): void {
+export type BinaryOp = 'OP_ADD' | 'OP_GEGLU';
+
+/** the kernel for out = op(a, b) when out aliases a and/or b (bindings: the distinct tensors) */
+export function binarySpec(op: BinaryOp, outIsA: boolean, outIsB: boolean): KernelSpec {
+  const n = outIsA && outIsB ? 1 : outIsA || outIsB ? 2 : 3;
+  return {
+    shader: 'binary', defines: { WG, [op]: true, OUT_IS_A: outIsA, OUT_IS_B: outIsB },
+    bindings: [...Array<'read'>(n - 1).fill('read'), 'rw'], kind: op === 'OP_ADD' ? 'add' : 'geglu',
+  };
+}
+
+export const SOFTCAP_SPEC: KernelSpec = { shader: 'softcap', defines: { WG }, bindings: ['rw'], kind: 'softcap' };
+
+function binary(c: OpContext, op: BinaryOp, out: GpuTensor, a: GpuTensor, b: GpuTensor): void {
   const n = a.rows * a.cols;
   if (n === 0) return;
-  const outIsA = out === a, outIsB = out === b;
+  const outIsA = out === a, outIsB = out === b || (outIsA && a === b);
   const bindings: Binding[] = [];
   if (!outIsA) bindings.push(bind(a));
-  if (!outIsB && !(outIsA && a === b)) bindings.push(bind(b));
+  if (!outIsB) bindings.push(bind(b));
   bindings.push(bind(out));
-  const k = c.kernels.get({
-    shader: 'binary', defines: { WG, [op]: true, OUT_IS_A: outIsA, OUT_IS_B: outIsB || (outIsA && a === b) },
-    bindings: [...bindings.slice(0, -1).map(() => 'read' as const), 'rw'], kind: op === 'OP_ADD' ? 'add' : 'geglu',
-  });
+  const k = c.kernels.get(binarySpec(op, outIsA, outIsB));
   const g = grid(Math.ceil(n / WG));
   c.rec.dispatch(k, bindings, new Params().u32(n).u32(g[0]), g);
 }
@@ -35,7 +46,7 @@ export function geglu(c: OpContext, out: GpuTensor, gate: GpuTensor, up: GpuTens
 export function softcap(c: OpContext, x: GpuTensor, cap: number): void {
   const n = x.rows * x.cols;
   if (n === 0) return;
-  const k = c.kernels.get({ shader: 'softcap', defines: { WG }, bindings: ['rw'], kind: 'softcap' });
+  const k = c.kernels.get(SOFTCAP_SPEC);
   const g = grid(Math.ceil(n / WG));
   c.rec.dispatch(k, [bind(x)], new Params().u32(n).u32(g[0]).f32(cap), g);
 }

@@ -1,9 +1,15 @@
 /** embed: out[t] = dequant(table[tokens[t]]) * scale; one dispatch per table chunk holding a token. */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
+import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
+
+export function embedSpec(dtype: GpuDType): KernelSpec {
+  return { shader: 'embed', defines: { DTYPE: dtype, WG }, bindings: ['read', 'read', 'rw'], kind: 'embed' };
+}
 
 export function embed(c: OpContext, out: GpuTensor, table: GpuWeight, tokens: Int32Array, scale: number): void {
   expectShape('embed out', out, tokens.length, table.cols);
@@ -13,7 +19,7 @@ export function embed(c: OpContext, out: GpuTensor, table: GpuWeight, tokens: In
   if (tokens.length === 0) return;
   const L = table.layout;
   const k4 = Math.ceil(table.cols / 4);
-  const k = c.kernels.get({ shader: 'embed', defines: { DTYPE: L.gpuDtype, WG }, bindings: ['read', 'read', 'rw'], kind: 'embed' });
+  const k = c.kernels.get(embedSpec(L.gpuDtype));
   const ids = c.rec.data(new Uint8Array(Uint32Array.from(tokens).buffer));
   const g = grid(Math.ceil((tokens.length * k4) / WG));
   for (const ch of table.chunks) {

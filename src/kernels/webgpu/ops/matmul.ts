@@ -5,13 +5,24 @@
  */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
+import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext } from './context.js';
 
 export const MV_MAX_ROWS = 4;
 const TILE = 64;
 const MV_WG = 64;
+
+export function matmulSpec(dtype: GpuDType, tiled: boolean): KernelSpec {
+  return {
+    shader: tiled ? 'matmul_tiled' : 'matvec',
+    defines: { DTYPE: dtype, WG: MV_WG },
+    bindings: ['read', 'read', 'rw'],
+    kind: tiled ? 'matmul' : 'matvec',
+  };
+}
 
 export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight): void {
   if (w.shape.length !== 2) throw new GemmaError('BAD_SHAPE', `matmul weight must be 2-D, got [${w.shape}]`, { tensor: w.name });
@@ -20,12 +31,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   if (x.rows === 0) return;
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
-  const k = c.kernels.get({
-    shader: tiled ? 'matmul_tiled' : 'matvec',
-    defines: { DTYPE: L.gpuDtype, WG: MV_WG },
-    bindings: ['read', 'read', 'rw'],
-    kind: tiled ? 'matmul' : 'matvec',
-  });
+  const k = c.kernels.get(matmulSpec(L.gpuDtype, tiled));
   // matvec: one row per subgroup (probed size), or 16 invocations per row without subgroups
   const rowsPerWg = c.gpu.subgroups ? Math.max(1, MV_WG / c.gpu.subgroupSize) : MV_WG / 16;
   for (const ch of w.chunks) {

@@ -1,9 +1,18 @@
 /** rmsNorm over chunks of n = w.length columns (whole rows, or heads for QK-norm); out may alias x. */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
+import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
+
+export function rmsNormSpec(dtype: GpuDType, inplace: boolean): KernelSpec {
+  return {
+    shader: 'rmsnorm', defines: { DTYPE: dtype, WG, INPLACE: inplace },
+    bindings: inplace ? ['read', 'rw'] : ['read', 'read', 'rw'], kind: 'rmsnorm',
+  };
+}
 
 export function rmsNorm(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight, eps: number): void {
   const n = w.shape[0]!;
@@ -12,10 +21,7 @@ export function rmsNorm(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight
   const groups = x.rows * (x.cols / n);
   if (groups === 0) return;
   const inplace = out === x;
-  const k = c.kernels.get({
-    shader: 'rmsnorm', defines: { DTYPE: w.layout.gpuDtype, WG, INPLACE: inplace },
-    bindings: inplace ? ['read', 'rw'] : ['read', 'read', 'rw'], kind: 'rmsnorm',
-  });
+  const k = c.kernels.get(rmsNormSpec(w.layout.gpuDtype, inplace));
   const ch = w.chunks[0]!;
   const g = grid(groups);
   const p = new Params().u32(groups).u32(n).f32(eps).u32(g[0]).u32(w.layout.rowWords).u32(ch.scaleOff).u32(w.layout.nb);

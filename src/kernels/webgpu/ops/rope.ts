@@ -5,6 +5,7 @@
  */
 import { GemmaError } from '../../../errors.js';
 import type { RopeParams } from '../../backend.js';
+import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
@@ -23,6 +24,8 @@ export function ropeTable(rows: number, headDim: number, startPos: number, theta
   return t;
 }
 
+export const ROPE_SPEC: KernelSpec = { shader: 'rope', defines: { WG }, bindings: ['read', 'rw'], kind: 'rope' };
+
 export function rope(c: OpContext, x: GpuTensor, p: RopeParams): void {
   if (x.cols % p.headDim !== 0 || p.headDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `rope: ${x.cols} columns are not whole heads of ${p.headDim}`);
   if (!(Number.isInteger(p.startPos) && p.startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `rope: startPos ${p.startPos}`);
@@ -31,7 +34,7 @@ export function rope(c: OpContext, x: GpuTensor, p: RopeParams): void {
   if (n === 0) return;
   const key = `rope:${x.rows}:${p.headDim}:${p.startPos}:${p.theta}:${p.scaling}`;
   const tab = c.rec.data(() => new Uint8Array(ropeTable(x.rows, p.headDim, p.startPos, p.theta, p.scaling).buffer), key);
-  const k = c.kernels.get({ shader: 'rope', defines: { WG }, bindings: ['read', 'rw'], kind: 'rope' });
+  const k = c.kernels.get(ROPE_SPEC);
   const g = grid(Math.ceil(n / WG));
   c.rec.dispatch(k, [tab, bind(x)], new Params().u32(x.rows).u32(heads).u32(p.headDim).u32(half).u32(g[0]), g);
 }

@@ -1,0 +1,22 @@
+/** Every kernel variant the backend can build (the shader test compiles them all). */
+import type { KernelSpec } from '../pipelines.js';
+import type { GpuDType } from '../weight-layout.js';
+import { ARGMAX_SPEC } from './argmax.js';
+import { ATTENTION_SPEC, KV_STORE_SPEC } from './attention.js';
+import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
+import { embedSpec } from './embed.js';
+import { matmulSpec } from './matmul.js';
+import { rmsNormSpec } from './norm.js';
+import { ROPE_SPEC } from './rope.js';
+
+export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
+
+export function allKernelSpecs(): KernelSpec[] {
+  const out: KernelSpec[] = [];
+  for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false));
+  for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
+    for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
+  }
+  out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC);
+  return out;
+}
