@@ -104,7 +104,8 @@ export class WasmBackend implements Backend {
   private scratch = new Map<string, { ptr: number; bytes: number }>();
   private ropeKey = '';
   private disposed = false;
-  private readonly jobI32: () => Int32Array;
+  private jobView: Int32Array;
+  private jobViewF: Float32Array;
 
   private constructor(
     readonly info: WasmBackendInfo,
@@ -114,7 +115,17 @@ export class WasmBackend implements Backend {
   ) {
     this.heap = new WasmHeap(memory);
     this.ex = instance.exports as unknown as Exports;
-    this.jobI32 = () => new Int32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
+    this.jobView = new Int32Array(memory.buffer, JOB_PTR, JOB_BYTES / 4);
+    this.jobViewF = new Float32Array(memory.buffer, JOB_PTR, JOB_BYTES / 4);
+  }
+
+  /** the job descriptor area as i32 (a non-shared buffer detaches when memory grows: re-view) */
+  private jobI32(): Int32Array {
+    if (this.jobView.byteLength === 0) {
+      this.jobView = new Int32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
+      this.jobViewF = new Float32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
+    }
+    return this.jobView;
   }
 
   static async create(o: WasmBackendOptions = {}): Promise<WasmBackend> {
@@ -322,25 +333,27 @@ export class WasmBackend implements Backend {
     this.pending = [];
     const x = list[0]!.x;
     const k = x.cols, rows = x.rows;
-    const acts = new Map<string, { ptr: number; stride: number }>();
+    // quantize the shared input once per activation scheme the weights need
+    let q8a = 0, q8aStride = 0, q8k = 0, q8kStride = 0;
     for (const { w } of list) {
       const s = w.layout!.act;
-      if (s === 'f32' || acts.has(s)) continue;
+      if (s === 'f32' || (s === 'q8a' ? q8a : q8k)) continue;
       const stride = Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
       const ptr = this.scratchBuf(s, rows * stride);
       const j = this.jobI32();
       j[0] = OP_QUANT; j[1] = s === 'q8a' ? 0 : 1; j[2] = x.ptr; j[3] = k; j[4] = ptr; j[5] = stride; j[6] = rows;
       this.runJob(rows > 1);
-      acts.set(s, { ptr, stride });
+      if (s === 'q8a') { q8a = ptr; q8aStride = stride; } else { q8k = ptr; q8kStride = stride; }
     }
     const j = this.jobI32();
     j[0] = OP_MATMUL; j[1] = list.length;
-    list.forEach(({ out, w }, i) => {
-      const a = acts.get(w.layout!.act);
-      const o = 2 + 8 * i;
-      j[o] = w.layout!.kind; j[o + 1] = w.ptr; j[o + 2] = a ? a.ptr : x.ptr; j[o + 3] = a ? a.stride : 0;
+    for (let i = 0; i < list.length; i++) {
+      const { out, w } = list[i]!, l = w.layout!, o = 2 + 8 * i;
+      j[o] = l.kind; j[o + 1] = w.ptr;
+      j[o + 2] = l.act === 'q8a' ? q8a : l.act === 'q8k' ? q8k : x.ptr;
+      j[o + 3] = l.act === 'q8a' ? q8aStride : l.act === 'q8k' ? q8kStride : 0;
       j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows;
-    });
+    }
     this.runJob(true);
   }
 
@@ -408,7 +421,7 @@ export class WasmBackend implements Backend {
     const nth = this.pool?.threads ?? 1;
     const perThread = Math.ceil(c.capacity / 4) * 16 + 64;
     const scratch = this.scratchBuf('attn', nth * perThread);
-    const j = this.jobI32(), jf = new Float32Array(j.buffer, j.byteOffset, j.length);
+    const j = this.jobI32(), jf = this.jobViewF;
     j[0] = OP_ATTN; j[1] = T(out).ptr; j[2] = T(q).ptr; j[3] = c.k; j[4] = c.v; j[5] = q.rows; j[6] = p.numHeads;
     j[7] = p.numKvHeads; j[8] = p.headDim; j[9] = c.capacity; j[10] = p.startPos; j[11] = p.window ?? 0;
     jf[12] = p.scale; jf[13] = p.softcap ?? 0; j[14] = scratch; j[15] = perThread;
