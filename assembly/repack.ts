@@ -41,7 +41,12 @@ export function repackX4(
 @inline function piece(d: usize, s: usize, n: i32, live: bool): void {
   if (n == 0) return;
   if (!live) { memory.fill(d, 0, <usize>n); return; }
-  if (n == 2) store<u16>(d, load<u16>(s));
-  else if (n == 4) store<u32>(d, load<u32>(s));
-  else memory.copy(d, s, <usize>n);
+  if (n == 2) { store<u16>(d, load<u16>(s)); return; }
+  if (n == 4) { store<u32>(d, load<u32>(s)); return; }
+  if ((n & 15) == 0) {
+    // payloads of 16, 32, 64... bytes: vector copies (memory.copy is slow for small sizes)
+    for (let i = 0; i < n; i += 16) v128.store(d + <usize>i, v128.load(s + <usize>i));
+    return;
+  }
+  memory.copy(d, s, <usize>n);
 }

@@ -182,23 +182,21 @@ export class WasmBackend implements Backend {
     return new WasmWeight(w.name, w.dtype, [...w.shape], ptr, layout);
   }
 
-  /** copy rows through a staging buffer in wasm memory and repack them into x4 groups at dst */
+  /**
+   * Copy rows through a staging buffer in wasm memory and repack them into x4 groups at dst.
+   * The staging buffer is kept across uploads: its pages stay mapped and warm.
+   */
   private repack(l: Layout, data: Uint8Array, rows: number, k: number, dst: number): void {
     const rb = dtypeRowBytes(l.dtype, k);
     const chunkRows = Math.max(4, Math.floor(STAGE_BYTES / rb / 4) * 4);
-    const stageRows = Math.min(chunkRows, Math.ceil(rows / 4) * 4);
-    const stage = this.heap.alloc(stageRows * rb, 'scratch', 'upload staging');
-    try {
-      const gb = 4 * rb;
-      for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-        const n = Math.min(chunkRows, rows - r0);
-        this.heap.u8.set(data.subarray(r0 * rb, (r0 + n) * rb), stage);
-        for (const c of repackPlan(l, k)) {
-          this.ex.repackX4(stage, rb, c.srcOff, n, dst + (r0 / 4) * gb, gb, c.dstOff, c.units, c.unit, c.fields);
-        }
+    const stage = this.scratchBuf('stage', Math.min(chunkRows, Math.ceil(rows / 4) * 4) * rb);
+    const gb = 4 * rb;
+    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+      const n = Math.min(chunkRows, rows - r0);
+      this.heap.write(stage, data.subarray(r0 * rb, (r0 + n) * rb));
+      for (const c of repackPlan(l, k)) {
+        this.ex.repackX4(stage, rb, c.srcOff, n, dst + (r0 / 4) * gb, gb, c.dstOff, c.units, c.unit, c.fields);
       }
-    } finally {
-      this.heap.release(stage);
     }
   }
 
