@@ -93,6 +93,9 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
+/** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread */
+const ATTN_PARALLEL_MACS = 1 << 19;
+
 /** rows per staging chunk when repacking a matrix at upload (a multiple of 4) */
 const STAGE_BYTES = 8 << 20;
 
@@ -423,7 +426,10 @@ export class WasmBackend implements Backend {
     j[0] = OP_ATTN; j[1] = T(out).ptr; j[2] = T(q).ptr; j[3] = c.k; j[4] = c.v; j[5] = q.rows; j[6] = p.numHeads;
     j[7] = p.numKvHeads; j[8] = p.headDim; j[9] = c.capacity; j[10] = p.startPos; j[11] = p.window ?? 0;
     jf[12] = p.scale; jf[13] = p.softcap ?? 0; j[14] = scratch; j[15] = perThread;
-    this.runJob(q.rows * p.numHeads > 1);
+    // split across threads only when there is enough work to pay for a barrier (decode over
+    // a short context is a few tens of µs: cheaper than waking the pool)
+    const keys = Math.min(c.capacity, p.startPos + q.rows);
+    this.runJob(q.rows * p.numHeads > 1 && q.rows * p.numHeads * keys * p.headDim >= ATTN_PARALLEL_MACS);
   }
 
   geglu(out: Tensor, gate: Tensor, up: Tensor): void {
