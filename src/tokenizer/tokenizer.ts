@@ -12,7 +12,7 @@
  */
 import { GemmaError } from '../errors.js';
 import { BpeEncoder, type BpeVocab } from './bpe.js';
-import { AtomicMatcher } from './matcher.js';
+import { AtomicMatcher, type SpecialMode } from './matcher.js';
 import { PairTable } from './pair-table.js';
 import { PieceIndex } from './piece-index.js';
 import { PieceType, SPACE_SYMBOL, MAX_VOCAB, MAX_PIECE_CHARS, bytePieceValue, toWellFormed } from './pieces.js';
@@ -49,8 +49,11 @@ export interface TokenizerSpec {
 }
 
 export interface EncodeOptions {
-  /** recognise special-token text such as `<start_of_turn>` (default true); false treats it literally */
-  allowSpecial?: boolean;
+  /**
+   * recognise special-token text such as `<start_of_turn>` (default true); false treats it
+   * literally; 'userDefined' matches user-defined pieces only, as SentencePiece's encode does
+   */
+  allowSpecial?: SpecialMode;
   /** prepend BOS (default false) */
   addBos?: boolean;
 }
@@ -69,7 +72,7 @@ export interface IncrementalState {
   readonly reused: number;
   readonly raw: string;
   readonly boundaries: readonly number[];
-  readonly allowSpecial: boolean;
+  readonly allowSpecial: SpecialMode;
   readonly addBos: boolean;
 }
 
@@ -179,7 +182,7 @@ export class TokenizerCore {
     for (const id of spec.extraStopIds ?? []) if (id >= 0 && id < n) stops.add(id);
     this.stops = Object.freeze([...stops]);
 
-    this.matcher = new AtomicMatcher(spec.atomic);
+    this.matcher = new AtomicMatcher(spec.atomic.map((a) => ({ ...a, userDefined: spec.types[a.id] === PieceType.USER_DEFINED })));
     this.maxAtomicLength = spec.atomic.reduce((m, a) => Math.max(m, a.text.length), 0);
     const vocab: BpeVocab = {
       pieces: spec.pieces, pieceToId: index, mergeable, special: spec.special, scores: spec.scores,
@@ -217,7 +220,7 @@ export class TokenizerCore {
    * `boundaries`, when given, receives (reach, offset after a whole token, ids so far) triples:
    * the ids up to that token depend on no character at or past `reach`.
    */
-  private encodeInto(raw: string, from: number, allowSpecial: boolean, out: number[], boundaries: number[] | null, reach0 = 0): void {
+  private encodeInto(raw: string, from: number, allowSpecial: SpecialMode, out: number[], boundaries: number[] | null, reach0 = 0): void {
     const spec = this.spec;
     const norm = spec.escapeWhitespaces ? raw.replaceAll(' ', SPACE_SYMBOL) : raw;
     const matchOn = spec.atomicOnNormalized ? norm : raw;
@@ -267,7 +270,7 @@ export class TokenizerCore {
     return { ids: out, reused, raw, boundaries, allowSpecial, addBos };
   }
 
-  private segment(norm: string, start: number, end: number, out: number[], allowSpecial: boolean): void {
+  private segment(norm: string, start: number, end: number, out: number[], allowSpecial: SpecialMode): void {
     if (end <= start) return;
     const spec = this.spec;
     if (spec.wholeSegmentAtomic && end - start <= this.maxAtomicLength) {
@@ -276,9 +279,9 @@ export class TokenizerCore {
     }
     if (spec.ignoreMerges) {
       const id = this.index.get(norm.slice(start, end));
-      if (id !== undefined && (allowSpecial || !this.special[id])) { out.push(id); return; }
+      if (id !== undefined && (allowSpecial === true || !this.special[id] || (allowSpecial === 'userDefined' && this.spec.types[id] === PieceType.USER_DEFINED))) { out.push(id); return; }
     }
-    this.bpe.encode(norm, start, end, out, !allowSpecial);
+    this.bpe.encode(norm, start, end, out, allowSpecial !== true);
   }
 
   // ---- decode ----
