@@ -1,0 +1,200 @@
+/**
+ * WebGPU decode/prefill benchmark on real model shapes (Gemma 3 270M and 1B) with random
+ * Q8_0 / Q4_0 weights built directly in memory (speed depends on shapes and formats only,
+ * so no checkpoint is needed and nothing is downloaded).
+ *
+ * Prints, per model and format: prefill tokens/s (one prompt chunk, time to first token),
+ * greedy decode tokens/s (argmax on the GPU, 4 bytes read back per token), the bytes a
+ * decode step must read (every weight matrix once + the KV cache), the bandwidth that
+ * implies, and that as a fraction of the GPU's memory-bandwidth roofline: measured with a
+ * large buffer copy, and the card's nominal figure when the adapter name is known.
+ * With timestamp queries: GPU time per kernel class for one decode step.
+ *
+ *   npx tsx bench/gpu/bench.ts [--models 270m,1b] [--quants q8_0,q4_0] [--prompt 512]
+ *        [--gen 128] [--icd swiftshader|lavapipe|path] [--json out.json] [--budget-s 420]
+ * (bench/gpu/gpu-bench.sh packs this for a machine without npm and runs it there.)
+ */
+import { writeFileSync } from 'node:fs';
+import type { Backend } from '../../src/kernels/backend.js';
+import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
+import { nodeGpu, releaseNodeGpu } from '../../src/kernels/webgpu/node-gpu.js';
+import { type GemmaConfig, getPreset } from '../../src/model/config.js';
+import { GemmaModel } from '../../src/model/model.js';
+import { assembleWeights, type ModelWeights, tensorSpecs } from '../../src/model/weights.js';
+import { byteSize, type DType } from '../../src/tensor/dtype.js';
+import { f32ToF16 } from '../../src/tensor/half.js';
+
+const MODELS: Record<string, () => GemmaConfig> = {
+  '270m': () => getPreset('gemma-3-270m'),
+  '1b': () => getPreset('gemma-3-1b'),
+  // CPU-driver smoke test of this script: real structure, small sizes
+  tiny: () => ({ ...getPreset('gemma-3-270m'), vocabSize: 4096, hiddenSize: 256, intermediateSize: 512, numLayers: 4, numHeads: 4, numKvHeads: 1, headDim: 64, slidingWindow: 64, layerTypes: ['sliding', 'sliding', 'sliding', 'full'], queryPreAttnScalar: 64 }),
+};
+
+/** nominal memory bandwidth (bytes/s) by adapter-name fragment */
+const NOMINAL: [RegExp, number, string][] = [
+  [/H200/i, 4.8e12, 'H200 HBM3e'],
+  [/H100.*PCIe/i, 2.0e12, 'H100 PCIe HBM2e'],
+  [/H100/i, 3.35e12, 'H100 SXM HBM3'],
+  [/A100.*80/i, 2.039e12, 'A100 80GB'],
+  [/A100/i, 1.555e12, 'A100 40GB'],
+  [/L40S/i, 0.864e12, 'L40S'],
+  [/L4\b/i, 0.3e12, 'L4'],
+  [/RTX 4090/i, 1.008e12, 'RTX 4090'],
+];
+
+function args(): Map<string, string> {
+  const m = new Map<string, string>();
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) if (a[i]!.startsWith('--')) m.set(a[i]!.slice(2), a[i + 1]?.startsWith('--') || a[i + 1] === undefined ? 'true' : a[++i]!);
+  return m;
+}
+
+/** xorshift32 filler: random bytes fast (a 1B model is ~1 GB of blocks) */
+function fillRandom(u8: Uint8Array, seed: number): void {
+  const n = u8.byteLength >> 2;
+  const u32 = new Uint32Array(u8.buffer, u8.byteOffset, n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; u32[i] = x; }
+  for (let i = n * 4; i < u8.byteLength; i++) u8[i] = i * 151;
+}
+
+/** random blocks of a ggml format with sane f16 scales (|w| ~ 0.03) */
+function randomBlocks(dtype: 'q8_0' | 'q4_0', rows: number, cols: number, seed: number): Uint8Array {
+  const bytes = byteSize(dtype, [rows, cols])!;
+  const u8 = new Uint8Array(bytes);
+  fillRandom(u8, seed);
+  const [bb, d] = dtype === 'q8_0' ? [34, 0.03 / 127] : [18, 0.03 / 8];
+  const h = f32ToF16(d);
+  for (let o = 0; o < bytes; o += bb) { u8[o] = h & 0xff; u8[o + 1] = h >> 8; }
+  return u8;
+}
+
+function randomWeights(cfg: GemmaConfig, dtype: 'q8_0' | 'q4_0', be: Backend): ModelWeights {
+  const specs = tensorSpecs(cfg);
+  const up = specs.map((s, i) => {
+    if (s.isNorm) {
+      const v = new Float32Array(s.shape[0]!).fill(1);
+      return be.uploadWeight({ name: s.gguf, dtype: 'f32', shape: [...s.shape], data: new Uint8Array(v.buffer) });
+    }
+    const [r, c] = s.shape as [number, number];
+    return be.uploadWeight({ name: s.gguf, dtype, shape: [r, c], data: randomBlocks(dtype, r, c, 1 + i) });
+  });
+  return assembleWeights(cfg, specs, up);
+}
+
+/** bytes a decode step at position `pos` reads: all matrices once + K and V of attended positions */
+function decodeBytes(cfg: GemmaConfig, dtype: DType, pos: number, kvF16: boolean): number {
+  let n = 0;
+  for (const s of tensorSpecs(cfg)) if (!s.isNorm) n += byteSize(dtype, s.shape)!;
+  const kvRow = cfg.numKvHeads * cfg.headDim * (kvF16 ? 2 : 4) * 2;
+  for (const t of cfg.layerTypes) n += kvRow * Math.min(pos + 1, t === 'sliding' && cfg.slidingWindow ? cfg.slidingWindow : pos + 1);
+  return n;
+}
+
+/** device copy bandwidth, bytes/s counting read + write */
+async function copyBandwidth(device: GPUDevice, mib: number): Promise<number> {
+  const size = mib << 20;
+  const a = device.createBuffer({ size, usage: 0x4 | 0x8 }), b = device.createBuffer({ size, usage: 0x4 | 0x8 });
+  const once = async (reps: number) => {
+    const enc = device.createCommandEncoder();
+    for (let i = 0; i < reps; i++) enc.copyBufferToBuffer(i % 2 ? b : a, 0, i % 2 ? a : b, 0, size);
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  await once(2);
+  const t1 = await once(2), t10 = await once(12);
+  a.destroy(); b.destroy();
+  // the difference removes the submit/wait overhead
+  return (2 * size * 10) / ((t10 - t1) / 1000);
+}
+
+interface Row {
+  model: string; quant: string; promptTokens: number; genTokens: number;
+  prefillTokPerS: number; decodeTokPerS: number; decodeMsPerToken: number; bytesPerToken: number;
+  decodeGBps: number; fracOfMeasured: number; fracOfNominal: number | null; prefillGflops: number;
+  kernelMsPerStep: Record<string, number>; dispatchesPerStep: number;
+}
+
+async function main(): Promise<void> {
+  const a = args();
+  const t00 = performance.now();
+  const budgetMs = Number(a.get('budget-s') ?? 420) * 1000;
+  const models = (a.get('models') ?? '270m,1b').split(',');
+  const quants = (a.get('quants') ?? 'q8_0,q4_0').split(',') as ('q8_0' | 'q4_0')[];
+  const P = Number(a.get('prompt') ?? 512), G = Number(a.get('gen') ?? 128);
+  const gpu = nodeGpu({ icd: a.get('icd') });
+  const be = await WebGpuBackend.create({ gpu, profile: true });
+  const info = be.info;
+  const name = `${info.adapter.description || info.adapter.device} (${info.adapter.vendor} ${info.adapter.architecture})`;
+  console.log(`adapter: ${name}; f16 ${info.f16}, subgroups ${info.subgroups} (${info.subgroupSize}), timestamps ${info.timestamps}, binding ${(info.maxBindingBytes / 2 ** 20).toFixed(0)} MiB`);
+  const measured = await copyBandwidth(be.device, Number(a.get('copy-mib') ?? 1024));
+  const nominalHit = NOMINAL.find(([re]) => re.test(name) || re.test(process.env.GPU_NAME ?? ''));
+  console.log(`memory bandwidth: copy ${(measured / 1e9).toFixed(0)} GB/s (read+write)${nominalHit ? `; nominal ${(nominalHit[1] / 1e9).toFixed(0)} GB/s (${nominalHit[2]})` : ''}`);
+  const rows: Row[] = [];
+  for (const mname of models) {
+    for (const q of quants) {
+      if (performance.now() - t00 > budgetMs) { console.log(`(time budget reached: skipping ${mname} ${q})`); continue; }
+      const cfg = MODELS[mname]!();
+      const t0 = performance.now();
+      const w = randomWeights(cfg, q, be);
+      const model = new GemmaModel(cfg, be, w, { contextLength: P + G + 8, prefillChunk: P });
+      const prompt = Array.from({ length: P }, (_, i) => (i === 0 ? 2 : 10 + ((i * 7919) % (cfg.vocabSize - 10))));
+      // warm-up: pipelines, pools, bind groups
+      let c = model.newCache();
+      let id = await model.nextGreedy(prompt, c);
+      for (let i = 0; i < 4; i++) id = await model.nextGreedy([id], c);
+      c.dispose();
+      const loadS = (performance.now() - t0) / 1000;
+      // timed: best of 2
+      let ttft = Infinity, dec = Infinity;
+      for (let r = 0; r < 2; r++) {
+        c = model.newCache();
+        const t1 = performance.now();
+        id = await model.nextGreedy(prompt, c);
+        const t2 = performance.now();
+        for (let i = 0; i < G; i++) id = await model.nextGreedy([id], c);
+        const t3 = performance.now();
+        ttft = Math.min(ttft, t2 - t1);
+        dec = Math.min(dec, t3 - t2);
+        c.dispose();
+      }
+      // one profiled decode step (timestamps): GPU ms per kernel class
+      c = model.newCache();
+      await model.nextGreedy(prompt.slice(0, 64), c);
+      be.resetProfile();
+      await model.nextGreedy([id], c);
+      const kernelMs = be.profile(), counts = be.dispatchCounts();
+      c.dispose();
+      const decodeTokPerS = G / (dec / 1000);
+      const bytes = decodeBytes(cfg, q, P + G / 2, info.f16);
+      const params = tensorSpecs(cfg).filter((s) => !s.isNorm).reduce((n, s) => n + s.shape[0]! * s.shape[1]!, 0);
+      const row: Row = {
+        model: mname, quant: q, promptTokens: P, genTokens: G,
+        prefillTokPerS: P / (ttft / 1000), decodeTokPerS, decodeMsPerToken: dec / G, bytesPerToken: bytes,
+        decodeGBps: (bytes * decodeTokPerS) / 1e9,
+        // a decode step reads its bytes once; the copy figure counts read + write
+        fracOfMeasured: (bytes * decodeTokPerS) / measured,
+        fracOfNominal: nominalHit ? (bytes * decodeTokPerS) / nominalHit[1] : null,
+        prefillGflops: (2 * params * P) / (ttft / 1000) / 1e9,
+        kernelMsPerStep: kernelMs, dispatchesPerStep: Object.values(counts).reduce((x, y) => x + y, 0),
+      };
+      rows.push(row);
+      const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+      console.log(`${mname} ${q}: prefill ${P} tok ${row.prefillTokPerS.toFixed(0)} tok/s (${row.prefillGflops.toFixed(0)} GFLOP/s) | decode ${row.decodeTokPerS.toFixed(1)} tok/s, ${row.decodeMsPerToken.toFixed(2)} ms/tok, ${(bytes / 1e6).toFixed(0)} MB/tok -> ${row.decodeGBps.toFixed(0)} GB/s = ${pct(row.fracOfMeasured)} of copy bw, ${pct(row.fracOfNominal)} of nominal | load+warm-up ${loadS.toFixed(1)} s`);
+      const top = Object.entries(kernelMs).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+      if (top) console.log(`  one decode step, GPU ms by kernel (${row.dispatchesPerStep} dispatches): ${top}`);
+      // free this model's weights; the backend (and its compiled kernels) stays for the next
+      for (const wt of [w.embed, w.finalNorm, ...w.layers.flatMap((l) => Object.values(l))]) be.freeWeight(wt);
+    }
+  }
+  if (a.get('json')) writeFileSync(a.get('json')!, JSON.stringify({ adapter: name, info, copyBandwidth: measured, nominal: nominalHit?.[1] ?? null, rows }, null, 2));
+  be.dispose();
+  releaseNodeGpu();
+  console.log(`total ${((performance.now() - t00) / 1000).toFixed(0)} s`);
+}
+
+await main();
+process.exit(0);
