@@ -21,8 +21,10 @@ export interface GpuConfig {
   modelTol: number;
 }
 
-const ALL: DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
-export const GPU_DTYPES = ALL;
+/** the formats Gemma checkpoints ship in, and the rest of the GGUF types we read */
+export const CORE_DTYPES: DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
+export const MORE_DTYPES: DType[] = ['q4_1', 'q5_0', 'q5_1', 'q5_k', 'q8_k'];
+const ALL = [...CORE_DTYPES, ...MORE_DTYPES];
 
 const F32 = (name: string, subgroups: boolean): GpuConfig => ({ name, opts: { preferF16: false, subgroups }, f16: false, tol: 1e-5, modelTol: 1e-3 });
 // f16 path: activations rounded to f16 in the matmul tiles (2^-11 relative) and an f16 KV cache

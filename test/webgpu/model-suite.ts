@@ -2,8 +2,8 @@
  * Whole models on WebGPU against the reference backend: all families (tiny-gemma,
  * tiny-gemma-2 with soft-caps and sliding windows, tiny-gemma-3 with QK-norm, local/global
  * RoPE and scaling), chunked prefill (tiled matmul) and single-token decode (matvec),
- * F32 weights (model.test.ts) and re-quantized Q8_0 / Q4_0 / Q4_K+Q6_K weights
- * (model-quant.test.ts).
+ * F32 weights (model.test.ts) and weights re-quantized to mixes of Q8_0, Q5_0, Q4_0, Q4_1,
+ * Q5_1, Q4_K, Q5_K, Q6_K (model-quant.test.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
@@ -25,14 +25,14 @@ export async function describeModelParity(QUANT: boolean): Promise<void> {
 
     const specs: ModelSpec[] = QUANT
       ? [
-        presetSpec('tiny-gemma-3', 'q8_0'),
-        presetSpec('tiny-gemma-2', 'q4_0'),
-        { name: 'tiny-k', cfg: tinyK(), quant: (role) => (role === 'wv' || role === 'wDown' ? 'q6_k' : 'q4_k') },
+        presetSpec('tiny-gemma-3', (role) => (['wGate', 'wUp', 'wDown'].includes(role) ? 'q5_0' : 'q8_0')),
+        presetSpec('tiny-gemma-2', (role) => (role === 'wDown' ? 'q5_1' : ['wGate', 'wUp'].includes(role) ? 'q4_1' : 'q4_0')),
+        { name: 'tiny-k', cfg: tinyK(), quant: (role) => (role === 'wv' || role === 'wDown' ? 'q6_k' : ['wGate', 'wUp'].includes(role) ? 'q5_k' : 'q4_k') },
       ]
       : [presetSpec('tiny-gemma'), presetSpec('tiny-gemma-2'), presetSpec('tiny-gemma-3')];
 
     for (const spec of specs) {
-      const label = `${spec.name}${spec.quant ? ` (${typeof spec.quant === 'string' ? spec.quant : 'q4_k+q6_k'})` : ''}`;
+      const label = `${spec.name}${spec.quant ? ` (${typeof spec.quant === 'string' ? spec.quant : [...new Set(['wq', 'wv', 'wGate', 'wDown', 'embed'].map(spec.quant))].join('+')})` : ''}`;
       it(`${label}: prefill (40 tokens in chunks of 16) and 6 decode steps match the reference`, async () => {
         const be = await make();
         const V = spec.cfg.vocabSize;

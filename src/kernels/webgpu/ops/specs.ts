@@ -9,7 +9,7 @@ import { matmulSpec } from './matmul.js';
 import { rmsNormSpec } from './norm.js';
 import { ROPE_SPEC } from './rope.js';
 
-export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
+export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k', 'q8_k'];
 
 export function allKernelSpecs(): KernelSpec[] {
   const out: KernelSpec[] = [];
