@@ -1,14 +1,21 @@
 // Entry point of the WASM kernels. The host (src/kernels/wasm/) calls single-threaded ops
 // directly and hands multi-threaded ones to `run`, which every thread (the host's own and
-// each worker) calls with its index: the job descriptor in memory says what to do and each
-// thread takes its share.
+// each worker) calls: the job descriptor in memory says what to do, cut into chunks, and
+// threads claim chunks one at a time until none are left (a thread that is late or
+// descheduled simply claims fewer; each output is still computed by exactly one thread,
+// so results do not depend on who did what).
 //
-// Job descriptor: i32 words at `job`. Op codes and layouts must match src/kernels/wasm/jobs.ts.
-//   OP_MATMUL  [1, count, then count x (kind, w, xq, xs, out, m, k, T)]
-//   OP_QUANT   [2, scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows]
-//   OP_ATTN    [3, out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
-//               scratch, scratchStride]
-//   OP_PROBE   [4, ptr, bytes, result slot]    read-bandwidth probe, 64-byte lines split across threads
+// Job descriptor (layouts must match src/kernels/wasm/jobs.ts), bytes from `job`:
+//   0  op            1 matmul, 2 quantize activations, 3 attention, 4 read probe
+//   4  chunks        number of chunks
+//   8  claim (i64)   generation << 32 | next chunk; a thread whose generation differs stops
+//   16 done          chunks finished (the host waits for done == chunks)
+//   32 arguments (i32/f32 words):
+//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk)]
+//   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
+//   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
+//               scratch, scratchStride (per thread), itemsPerChunk]
+//   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
 
 import { attention } from './attention';
 import { mmBF16, mmF16, mmF32 } from './matmul-f';
@@ -30,12 +37,6 @@ export { readProbe } from './probe';
 /** 1 when built with relaxed SIMD */
 export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
 
-@inline function share(n: i32, ith: i32, nth: i32, align: i32): i32 {
-  // contiguous shares rounded up to `align` items: [ith * per, (ith + 1) * per)
-  const per = ((n + nth - 1) / nth + align - 1) / align * align;
-  return min(n, ith * per);
-}
-
 export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   switch (kind) {
     case 0: mmF32(w, xq, out, m, k, T, g0, g1); break;
@@ -53,38 +54,57 @@ export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m
   }
 }
 
-export function run(job: usize, ith: i32, nth: i32): void {
-  const op = load<i32>(job);
+/** run chunk c of the job (ith: the calling thread's index, for per-thread scratch) */
+function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
+  const a = job + 32;
   if (op == 1) {
-    const count = load<i32>(job, 4);
+    // chunks of all matmuls in order: find the matmul, then its groups
+    const count = load<i32>(a);
     for (let i = 0; i < count; i++) {
-      const d = job + 8 + (<usize>i << 5);
-      const m = load<i32>(d, 20);
+      const d = a + 4 + <usize>i * 36;
+      const m = load<i32>(d, 20), cg = load<i32>(d, 32);
       const groups = (m + 3) >> 2;
-      const g0 = share(groups, ith, nth, 1), g1 = share(groups, ith + 1, nth, 1);
-      if (g0 < g1) matmulOne(load<i32>(d), load<usize>(d, 4), load<usize>(d, 8), load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1);
+      const chunks = (groups + cg - 1) / cg;
+      if (c < chunks) {
+        const g0 = c * cg, g1 = min(groups, g0 + cg);
+        matmulOne(load<i32>(d), load<usize>(d, 4), load<usize>(d, 8), load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1);
+        return;
+      }
+      c -= chunks;
     }
   } else if (op == 2) {
-    const rows = load<i32>(job, 24);
-    const r0 = share(rows, ith, nth, 1), r1 = share(rows, ith + 1, nth, 1);
-    if (r0 >= r1) return;
-    if (load<i32>(job, 4) == 0) quantQ8A(load<usize>(job, 8), load<i32>(job, 12), load<usize>(job, 16), load<i32>(job, 20), r0, r1);
-    else quantQ8K(load<usize>(job, 8), load<i32>(job, 12), load<usize>(job, 16), load<i32>(job, 20), r0, r1);
+    const rows = load<i32>(a, 20), per = load<i32>(a, 24);
+    const r0 = c * per, r1 = min(rows, r0 + per);
+    if (load<i32>(a) == 0) quantQ8A(load<usize>(a, 4), load<i32>(a, 8), load<usize>(a, 12), load<i32>(a, 16), r0, r1);
+    else quantQ8K(load<usize>(a, 4), load<i32>(a, 8), load<usize>(a, 12), load<i32>(a, 16), r0, r1);
   } else if (op == 3) {
-    const rows = load<i32>(job, 20), H = load<i32>(job, 24);
-    const items = rows * H;
-    const i0 = share(items, ith, nth, 1), i1 = share(items, ith + 1, nth, 1);
-    if (i0 >= i1) return;
-    attention(load<usize>(job, 4), load<usize>(job, 8), load<usize>(job, 12), load<usize>(job, 16), rows, H,
-      load<i32>(job, 28), load<i32>(job, 32), load<i32>(job, 36), load<i32>(job, 40), load<i32>(job, 44),
-      load<f32>(job, 48), load<f32>(job, 52), load<usize>(job, 56) + <usize>ith * <usize>load<i32>(job, 60), i0, i1);
+    const rows = load<i32>(a, 16), H = load<i32>(a, 20), per = load<i32>(a, 60);
+    const i0 = c * per, i1 = min(rows * H, i0 + per);
+    attention(load<usize>(a), load<usize>(a, 4), load<usize>(a, 8), load<usize>(a, 12), rows, H,
+      load<i32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40),
+      load<f32>(a, 44), load<f32>(a, 48), load<usize>(a, 52) + <usize>ith * <usize>load<i32>(a, 56), i0, i1);
   } else if (op == 4) {
-    const lines = load<i32>(job, 8) >>> 6;
-    const l0 = share(lines, ith, nth, 1), l1 = share(lines, ith + 1, nth, 1);
-    const p = load<usize>(job, 4);
-    const r = readProbe(p + (<usize>l0 << 6), p + (<usize>l1 << 6));
-    store<i32>(load<usize>(job, 12) + (<usize>ith << 2), r);
+    const lines = load<i32>(a, 4) >>> 6, per = load<i32>(a, 12);
+    const l0 = c * per, l1 = min(lines, l0 + per);
+    const p = load<usize>(a);
+    store<i32>(load<usize>(a, 8) + (<usize>c << 2), readProbe(p + (<usize>l0 << 6), p + (<usize>l1 << 6)));
   } else {
     unreachable();
+  }
+}
+
+/** claim and run chunks of the job of generation `gen` until none are left */
+export function run(job: usize, gen: i32, ith: i32): void {
+  const op = load<i32>(job);
+  const chunks = load<i32>(job, 4);
+  const claim = job + 8, done = job + 16;
+  for (;;) {
+    const cur = atomic.load<i64>(claim);
+    if (<i32>(cur >> 32) != gen) return;
+    const c = <i32>cur;
+    if (c >= chunks) return;
+    if (atomic.cmpxchg<i64>(claim, cur, cur + 1) != cur) continue;
+    runChunk(job, op, c, ith);
+    if (atomic.add<i32>(done, 1) + 1 == chunks) atomic.notify(done, 1);
   }
 }

@@ -21,7 +21,7 @@ import {
   type AttentionParams, type Backend, type KvLayer, type RopeParams, type Tensor, type Weight, type WeightData, expectShape,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, JOB_BYTES, JOB_PTR, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT } from './jobs.js';
+import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -49,7 +49,7 @@ export interface WasmBackendInfo {
 }
 
 interface Exports {
-  run(job: number, ith: number, nth: number): void;
+  run(job: number, gen: number, ith: number): void;
   rmsNorm(out: number, x: number, w: number, groups: number, n: number, eps: number): void;
   ropeApply(x: number, rows: number, heads: number, D: number, cs: number): void;
   geglu(out: number, gate: number, up: number, n: number): void;
@@ -150,7 +150,7 @@ export class WasmBackend implements Backend {
     const instance = await WebAssembly.instantiate(build.module, { env: { memory } });
     const run = (instance.exports as unknown as Exports).run;
     const pool = threads > 1
-      ? await ThreadPool.create(build.module, memory, CTRL_PTR, threads, run, { spinMs: o.spinMs ?? 2, mainSpinMs: o.mainSpinMs ?? 0.2, timeoutMs: 60_000 })
+      ? await ThreadPool.create(build.module, memory, CTRL_PTR, JOB_PTR, threads, run, { spinMs: o.spinMs ?? 2, mainSpinMs: o.mainSpinMs ?? 0.2, timeoutMs: 60_000 })
       : null;
     return new WasmBackend({ threads, relaxed: build.relaxed, shared, notes }, memory, instance, pool);
   }
@@ -265,16 +265,17 @@ export class WasmBackend implements Backend {
   measureReadBandwidth(mib = 256, reps = 5): number {
     this.flush();
     const bytes = mib << 20;
-    const buf = this.heap.alloc(bytes + 4096, 'scratch', 'bandwidth probe');
+    const buf = this.heap.alloc(bytes + 4096, 'scratch', 'bandwidth probe'); // + one i32 result per chunk
     try {
       const u8 = this.heap.u8;
       for (let i = 0; i < bytes; i += 4096) u8[buf + i] = i >> 12; // commit every page
       let best = 0;
       for (let r = 0; r < reps; r++) {
-        const j = this.jobI32();
-        j[0] = OP_PROBE; j[1] = buf; j[2] = bytes; j[3] = buf + bytes;
+        const j = this.jobI32(), a = JOB.ARGS;
+        const lines = bytes / 64, chunks = 64;
+        j[a] = buf; j[a + 1] = bytes; j[a + 2] = buf + bytes; j[a + 3] = Math.ceil(lines / chunks);
         const t0 = performance.now();
-        this.runJob(true);
+        this.runJob(OP_PROBE, chunks, true);
         const s = (performance.now() - t0) / 1000;
         best = Math.max(best, bytes / s / 1e9);
       }
@@ -341,27 +342,39 @@ export class WasmBackend implements Backend {
       if (s === 'f32' || (s === 'q8a' ? q8a : q8k)) continue;
       const stride = Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
       const ptr = this.scratchBuf(s, rows * stride);
-      const j = this.jobI32();
-      j[0] = OP_QUANT; j[1] = s === 'q8a' ? 0 : 1; j[2] = x.ptr; j[3] = k; j[4] = ptr; j[5] = stride; j[6] = rows;
-      this.runJob(rows > 1);
+      const j = this.jobI32(), a = JOB.ARGS;
+      const par = rows > 1 && this.threads > 1, per = par ? Math.ceil(rows / (2 * this.threads)) : rows;
+      j[a] = s === 'q8a' ? 0 : 1; j[a + 1] = x.ptr; j[a + 2] = k; j[a + 3] = ptr; j[a + 4] = stride; j[a + 5] = rows; j[a + 6] = per;
+      this.runJob(OP_QUANT, Math.ceil(rows / per), par);
       if (s === 'q8a') { q8a = ptr; q8aStride = stride; } else { q8k = ptr; q8kStride = stride; }
     }
     const j = this.jobI32();
-    j[0] = OP_MATMUL; j[1] = list.length;
+    j[JOB.ARGS] = list.length;
+    let chunks = 0;
     for (let i = 0; i < list.length; i++) {
-      const { out, w } = list[i]!, l = w.layout!, o = 2 + 8 * i;
+      const { out, w } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
+      // about 8 chunks per thread and matrix: small enough to even out a late thread
+      const groups = Math.ceil(w.rows / 4);
+      const cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (8 * this.threads))) : groups;
       j[o] = l.kind; j[o + 1] = w.ptr;
       j[o + 2] = l.act === 'q8a' ? q8a : l.act === 'q8k' ? q8k : x.ptr;
       j[o + 3] = l.act === 'q8a' ? q8aStride : l.act === 'q8k' ? q8kStride : 0;
-      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows;
+      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows; j[o + 8] = cg;
+      chunks += Math.ceil(groups / cg);
     }
-    this.runJob(true);
+    this.runJob(OP_MATMUL, chunks, true);
   }
 
-  /** run the job at JOB_PTR on the pool, or on this thread alone */
-  private runJob(parallel: boolean): void {
-    if (this.pool && parallel) this.pool.run(JOB_PTR);
-    else this.ex.run(JOB_PTR, 0, 1);
+  private get threads(): number { return this.pool?.threads ?? 1; }
+
+  /** run the job whose arguments are at JOB_PTR + JOB.ARGS on the pool, or on this thread alone */
+  private runJob(op: number, chunks: number, parallel: boolean): void {
+    const j = this.jobI32();
+    j[JOB.OP] = op; j[JOB.CHUNKS] = chunks;
+    if (this.pool && parallel) { this.pool.run(JOB_PTR); return; }
+    // a generation the pool never uses: a worker still looking at an older job stays out
+    j[JOB.DONE] = 0; j[JOB.CLAIM_LO] = 0; j[JOB.CLAIM_HI] = LOCAL_GEN;
+    this.ex.run(JOB_PTR, LOCAL_GEN, 0);
   }
 
   /** a reusable scratch buffer of at least `bytes` (contents not kept across calls) */
@@ -419,17 +432,20 @@ export class WasmBackend implements Backend {
     if (c.kvDim !== p.numKvHeads * p.headDim) throw new GemmaError('BAD_SHAPE', `attention: cache kvDim ${c.kvDim} != ${p.numKvHeads} x ${p.headDim}`);
     if (p.numHeads % p.numKvHeads !== 0) throw new GemmaError('BAD_SHAPE', `attention: ${p.numHeads} heads are not a multiple of ${p.numKvHeads} KV heads`);
     if (p.startPos < 0) throw new GemmaError('BAD_ARGUMENT', `attention: startPos ${p.startPos}`);
-    const nth = this.pool?.threads ?? 1;
+    const nth = this.threads;
     const perThread = Math.ceil(c.capacity / 4) * 16 + 64;
     const scratch = this.scratchBuf('attn', nth * perThread);
-    const j = this.jobI32(), jf = this.jobViewF;
-    j[0] = OP_ATTN; j[1] = T(out).ptr; j[2] = T(q).ptr; j[3] = c.k; j[4] = c.v; j[5] = q.rows; j[6] = p.numHeads;
-    j[7] = p.numKvHeads; j[8] = p.headDim; j[9] = c.capacity; j[10] = p.startPos; j[11] = p.window ?? 0;
-    jf[12] = p.scale; jf[13] = p.softcap ?? 0; j[14] = scratch; j[15] = perThread;
     // split across threads only when there is enough work to pay for a barrier (decode over
     // a short context is a few tens of µs: cheaper than waking the pool)
+    const items = q.rows * p.numHeads;
     const keys = Math.min(c.capacity, p.startPos + q.rows);
-    this.runJob(q.rows * p.numHeads > 1 && q.rows * p.numHeads * keys * p.headDim >= ATTN_PARALLEL_MACS);
+    const par = nth > 1 && items > 1 && items * keys * p.headDim >= ATTN_PARALLEL_MACS;
+    const per = par ? Math.max(1, Math.ceil(items / (4 * nth))) : items;
+    const j = this.jobI32(), jf = this.jobViewF, a = JOB.ARGS;
+    j[a] = T(out).ptr; j[a + 1] = T(q).ptr; j[a + 2] = c.k; j[a + 3] = c.v; j[a + 4] = q.rows; j[a + 5] = p.numHeads;
+    j[a + 6] = p.numKvHeads; j[a + 7] = p.headDim; j[a + 8] = c.capacity; j[a + 9] = p.startPos; j[a + 10] = p.window ?? 0;
+    jf[a + 11] = p.scale; jf[a + 12] = p.softcap ?? 0; j[a + 13] = scratch; j[a + 14] = perThread; j[a + 15] = per;
+    this.runJob(OP_ATTN, Math.ceil(items / per), par);
   }
 
   geglu(out: Tensor, gate: Tensor, up: Tensor): void {

@@ -1,8 +1,10 @@
 /**
  * The thread pool: N-1 workers (Node worker_threads or Web Workers) that instantiate the
  * same kernels on the same shared memory; the calling thread is thread 0. A job is a
- * descriptor in wasm memory (jobs.ts); `run` publishes it by bumping a generation counter,
- * does its own share, and waits until every worker has done its share.
+ * descriptor in wasm memory (jobs.ts), cut into chunks; `run` publishes it under a new
+ * generation, claims chunks itself like every worker, and returns when all chunks are done.
+ * Chunks are claimed dynamically, so a worker that is late (descheduled on a busy machine,
+ * or a slower core) does less instead of holding everyone up.
  *
  * Barriers spin first and sleep later: a sleeping Atomics.wait round trip costs tens of µs
  * and a decode step has 100+ rounds, while a spin answers in well under a µs. Workers spin
@@ -15,7 +17,7 @@
  * from the TypeScript sources (vitest, tsx) and from the esbuild bundles.
  */
 import { GemmaError } from '../../errors.js';
-import { CTRL, CTRL_WORDS } from './jobs.js';
+import { CTRL, CTRL_WORDS, JOB } from './jobs.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
 interface AnyWorker {
@@ -43,7 +45,10 @@ function canBlock(): boolean {
 
 export class ThreadPool {
   private readonly c: Int32Array;
+  private readonly j: Int32Array;
+  private readonly claim: BigInt64Array;
   private readonly blockOk = canBlock();
+  private gen = 0;
   private disposed = false;
 
   private constructor(
@@ -51,17 +56,20 @@ export class ThreadPool {
     private readonly workers: AnyWorker[],
     memory: WebAssembly.Memory,
     ctrlPtr: number,
-    private readonly runLocal: (job: number, ith: number, nth: number) => void,
+    jobPtr: number,
+    private readonly runLocal: (job: number, gen: number, ith: number) => void,
     private readonly opts: PoolOptions,
     private readonly errors: string[],
   ) {
     this.c = new Int32Array(memory.buffer, ctrlPtr, CTRL_WORDS);
+    this.j = new Int32Array(memory.buffer, jobPtr, JOB.ARGS);
+    this.claim = new BigInt64Array(memory.buffer, jobPtr + JOB.CLAIM_LO * 4, 1);
   }
 
   /** start `threads - 1` workers on `module` + `memory` (shared) and wait until they are ready */
   static async create(
-    module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlPtr: number, threads: number,
-    runLocal: (job: number, ith: number, nth: number) => void, opts: PoolOptions,
+    module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlPtr: number, jobPtr: number, threads: number,
+    runLocal: (job: number, gen: number, ith: number) => void, opts: PoolOptions,
   ): Promise<ThreadPool> {
     const c = new Int32Array(memory.buffer, ctrlPtr, CTRL_WORDS);
     c.fill(0);
@@ -71,7 +79,7 @@ export class ThreadPool {
     const isNode = !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
     const nodeWorker = isNode ? (await import('node:worker_threads')).Worker : undefined;
     for (let id = 1; id < threads; id++) {
-      const data = { module, memory, ctrl: ctrlPtr, id, nth: threads, spinMs: opts.spinMs };
+      const data = { module, memory, ctrl: ctrlPtr, job: jobPtr, id, spinMs: opts.spinMs };
       let w: AnyWorker;
       let on: (ev: 'message' | 'error', f: (x: unknown) => void) => void;
       if (nodeWorker) {
@@ -103,24 +111,30 @@ export class ThreadPool {
       for (const w of workers) void w.terminate();
       throw e;
     }
-    return new ThreadPool(threads, workers, memory, ctrlPtr, runLocal, opts, errors);
+    return new ThreadPool(threads, workers, memory, ctrlPtr, jobPtr, runLocal, opts, errors);
   }
 
-  /** run the job at `job` on every thread; returns when all shares are done */
+  /**
+   * Run the job whose descriptor (op, chunks, arguments) the caller has written at the job
+   * address, on every thread; returns when all its chunks are done.
+   */
   run(job: number): void {
     if (this.disposed) throw new GemmaError('BACKEND', 'the wasm thread pool was disposed');
-    const c = this.c, nth = this.threads, others = nth - 1;
-    Atomics.store(c, CTRL.JOB, job);
-    Atomics.store(c, CTRL.DONE, 0);
-    Atomics.add(c, CTRL.GEN, 1);
+    const c = this.c, j = this.j;
+    this.gen = this.gen >= 0x7fffffff ? 1 : this.gen + 1;
+    const gen = this.gen;
+    Atomics.store(j, JOB.DONE, 0);
+    // one 64-bit store: a worker of the previous generation can never see (new chunk 0, old gen)
+    Atomics.store(this.claim, 0, BigInt(gen) << 32n);
+    Atomics.store(c, CTRL.GEN, gen);
     if (Atomics.load(c, CTRL.SLEEPERS) > 0) Atomics.notify(c, CTRL.GEN);
     let localError: unknown;
     try {
-      this.runLocal(job, 0, nth);
+      this.runLocal(job, gen, 0);
     } catch (e) {
       localError = e; // still wait: the workers are using the same buffers
     }
-    this.waitDone(others);
+    this.waitDone(j[JOB.CHUNKS]!);
     const err = Atomics.load(c, CTRL.ERR);
     if (localError !== undefined) throw localError;
     if (err) {
@@ -129,26 +143,27 @@ export class ThreadPool {
     }
   }
 
-  private waitDone(others: number): void {
-    const c = this.c;
+  private waitDone(chunks: number): void {
+    const c = this.c, j = this.j;
     let spins = 0;
     let t0 = 0, lastDone = -1, lastProgress = 0;
     for (;;) {
-      const done = Atomics.load(c, CTRL.DONE);
-      if (done >= others) return;
+      const done = Atomics.load(j, JOB.DONE);
+      if (done >= chunks) return;
       if ((++spins & 255) !== 0) continue;
+      if (Atomics.load(c, CTRL.ERR)) return; // a worker threw: its chunk will never be done
       // spinning for a while: look at the clock now and then
       const now = performance.now();
       if (t0 === 0) { t0 = now; lastProgress = now; }
       if (done !== lastDone) { lastDone = done; lastProgress = now; }
       if (now - lastProgress > this.opts.timeoutMs) {
-        throw new GemmaError('BACKEND', `wasm workers made no progress for ${this.opts.timeoutMs} ms (${done}/${others} done)`);
+        throw new GemmaError('BACKEND', `wasm workers made no progress for ${this.opts.timeoutMs} ms (${done}/${chunks} chunks done)`);
       }
-      // a worker that is this late is probably descheduled (more runnable threads than
-      // cores): stop competing for the core and sleep until it reports (or 1 ms)
+      // the chunk still running belongs to a worker that is probably descheduled (more
+      // runnable threads than cores): stop competing for the core and sleep until it is done
       if (this.blockOk && now - t0 > this.opts.mainSpinMs) {
         Atomics.store(c, CTRL.MAIN_SLEEP, 1);
-        if (Atomics.load(c, CTRL.DONE) === done) Atomics.wait(c, CTRL.DONE, done, 1);
+        if (Atomics.load(j, JOB.DONE) === done) Atomics.wait(j, JOB.DONE, done, 1);
         Atomics.store(c, CTRL.MAIN_SLEEP, 0);
       }
     }
@@ -158,7 +173,7 @@ export class ThreadPool {
     if (this.disposed) return;
     this.disposed = true;
     Atomics.store(this.c, CTRL.QUIT, 1);
-    Atomics.add(this.c, CTRL.GEN, 1);
+    Atomics.store(this.c, CTRL.GEN, -2); // a value no job uses: wakes every worker
     Atomics.notify(this.c, CTRL.GEN);
     for (const w of this.workers) void w.terminate();
   }

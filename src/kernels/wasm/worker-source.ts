@@ -2,12 +2,13 @@
  * The code of a pool worker, as a self-contained string: Node runs it with
  * `new Worker(src, { eval: true, workerData })`, browsers from a Blob URL (the data then
  * comes in the first message). It instantiates the kernels on the shared memory, says
- * 'ready', and loops: spin on the generation counter (then sleep in Atomics.wait after
- * spinMs), run its share of the job, count itself done. Control words: jobs.ts CTRL.
+ * 'ready', and loops: spin on the generation word (then sleep in Atomics.wait after
+ * spinMs), and call run(job, generation, id), which claims chunks of the job until none are
+ * left. Control words: jobs.ts CTRL.
  */
 export const WORKER_SOURCE = `
 'use strict';
-const GEN = 0, DONE = 1, SLEEPERS = 2, ERR = 3, QUIT = 4, MAIN_SLEEP = 5, JOB = 6;
+const GEN = 0, SLEEPERS = 2, ERR = 3, QUIT = 4;
 function start(d, post) {
   let run, c;
   try {
@@ -18,7 +19,7 @@ function start(d, post) {
     post('error:' + (e && e.message || e));
     return;
   }
-  const id = d.id, nth = d.nth, spinMs = d.spinMs;
+  const id = d.id, job = d.job, spinMs = d.spinMs;
   let last = Atomics.load(c, GEN);
   post('ready');
   for (;;) {
@@ -37,11 +38,10 @@ function start(d, post) {
     last = g;
     if (Atomics.load(c, QUIT)) return;
     try {
-      run(Atomics.load(c, JOB), id, nth);
+      run(job, g, id);
     } catch (e) {
       Atomics.store(c, ERR, id);
     }
-    if (Atomics.add(c, DONE, 1) + 1 === nth - 1 && Atomics.load(c, MAIN_SLEEP)) Atomics.notify(c, DONE);
   }
 }
 if (typeof require === 'function' && typeof process !== 'undefined' && process.versions && process.versions.node) {
