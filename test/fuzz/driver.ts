@@ -1,14 +1,14 @@
 /**
  * Runs fuzz cases in worker processes (worker.ts) and keeps the statistics. The worker is
  * a separate process so that a case that blocks the event loop forever (a synchronous
- * infinite loop) or crashes the process is caught: when no report arrives within
- * caseMs + graceMs the worker is killed, the case is recorded as a hang, and a fresh
- * worker continues with the next case.
+ * infinite loop) or crashes the process is caught: when no report arrives within hangMs
+ * the worker is killed, the case is recorded as a hang, and a fresh worker continues
+ * with the next case.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './corpus.js';
-import type { TargetName } from './targets.js';
+import { CASE_MS, type TargetName } from './targets.js';
 import type { CaseReport, Failure, HeapReport, RunRequest } from './worker.js';
 
 export interface FuzzOptions {
@@ -19,10 +19,10 @@ export interface FuzzOptions {
   start?: number;
   corpus?: string;
   includeOptional?: boolean;
-  /** deadline per case (load + 2-token generation), ms */
+  /** bound per case (load + 2-token generation), CPU ms; a promise that has not settled after 2 x caseMs of wall time is a timeout */
   caseMs?: number;
-  /** extra time before a silent worker is declared hung, ms */
-  graceMs?: number;
+  /** wall time without a report before the worker is declared hung, ms (default 3 x caseMs + 5 s) */
+  hangMs?: number;
   /** GC + heap measurement every this many cases */
   heapEvery?: number;
   /** the allocation guard's bound for one allocation, bytes */
@@ -45,6 +45,7 @@ export interface FuzzStats {
   codes: Record<string, number>;
   failures: FailedCase[];
   ms: number;
+  /** the case that took the most CPU time */
   slowest: { i: number; ms: number; desc: string };
   /** heapUsed + external after GC: at the first measurement after the first batch, and at the end */
   heap: { baseline: number; final: number; max: number; rssMax: number; samples: number };
@@ -58,7 +59,7 @@ export function reproCommand(target: string, corpus: string, seed: number, i: nu
 const WORKER = join(ROOT, 'test', 'fuzz', 'worker.ts');
 
 export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
-  const caseMs = o.caseMs ?? 2000, graceMs = o.graceMs ?? 5000;
+  const caseMs = o.caseMs ?? CASE_MS[o.target] ?? 2000, hangMs = o.hangMs ?? 3 * caseMs + 5000;
   const start = o.start ?? 0, end = start + o.cases;
   const stats: FuzzStats = {
     target: o.target, seed: o.seed, cases: 0, ok: 0, codes: {}, failures: [], ms: 0,
@@ -69,8 +70,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
   let next = start;
   // the case the worker is on (its 'start' report), for hangs and crashes
   let current = { corpus: o.corpus ?? '?', desc: '', size: 0 };
-  const fail = (i: number, corpus: string, failure: Failure, desc = '', size = 0, ms = 0) => {
-    stats.failures.push({ i, corpus, desc, size, ms, outcome: 'FAIL', failure, repro: reproCommand(o.target, corpus, o.seed, i) });
+  const fail = (i: number, corpus: string, failure: Failure, desc = '', size = 0, ms = 0, cpuMs = 0) => {
+    stats.failures.push({ i, corpus, desc, size, ms, cpuMs, outcome: 'FAIL', failure, repro: reproCommand(o.target, corpus, o.seed, i) });
   };
   while (next < end && stats.failures.length < (o.maxFailures ?? 20)) {
     const from = next;
@@ -93,7 +94,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
             includeOptional: o.includeOptional ?? false, caseMs, heapEvery, maxAllocBytes: o.maxAllocBytes ?? 64 << 20,
           };
           child.send(req);
-          arm(caseMs + graceMs);
+          arm(hangMs);
           return;
         }
         if (m.type === 'heap') {
@@ -103,7 +104,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
           stats.heap.final = m.bytes!;
           stats.heap.max = Math.max(stats.heap.max, m.bytes!);
           stats.heap.rssMax = Math.max(stats.heap.rssMax, m.rss!);
-          arm(caseMs + graceMs);
+          arm(hangMs);
           return;
         }
         if (m.type === 'start') {
@@ -114,12 +115,12 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
           const c = m as CaseReport;
           next = c.i + 1;
           stats.cases++;
-          if (c.ms > stats.slowest.ms) stats.slowest = { i: c.i, ms: c.ms, desc: c.desc };
+          if (c.cpuMs > stats.slowest.ms) stats.slowest = { i: c.i, ms: c.cpuMs, desc: c.desc };
           if (c.outcome === 'ok') stats.ok++;
           else if (c.outcome !== 'FAIL') stats.codes[c.outcome] = (stats.codes[c.outcome] ?? 0) + 1;
-          if (c.failure) fail(c.i, c.corpus, c.failure, c.desc, c.size, c.ms);
+          if (c.failure) fail(c.i, c.corpus, c.failure, c.desc, c.size, c.ms, c.cpuMs);
           o.onCase?.(c);
-          arm(caseMs + graceMs);
+          arm(hangMs);
         }
       });
       child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ exit: hung ? 'hang' : signal ? `signal ${signal}` : `code ${code}`, stderr }); });
@@ -131,7 +132,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
     stats.cases++;
     stats.restarts++;
     const kind = result.exit === 'hang' ? 'hang' : 'crash';
-    fail(next, current.corpus, { kind, message: kind === 'hang' ? `no report within ${caseMs + graceMs} ms (event loop blocked)` : `worker exited (${result.exit})`, stack: result.stderr.slice(-2000) }, current.desc, current.size);
+    fail(next, current.corpus, { kind, message: kind === 'hang' ? `no report within ${hangMs} ms (event loop blocked)` : `worker exited (${result.exit})`, stack: result.stderr.slice(-2000) }, current.desc, current.size);
     next++;
   }
   stats.ms = performance.now() - t0;
@@ -143,7 +144,7 @@ export function formatStats(s: FuzzStats): string {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
   const lines = [
     `${s.target.padEnd(17)} seed ${s.seed}: ${s.cases} cases in ${(s.ms / 1000).toFixed(1)} s — ok ${s.ok}; ${codes || 'no errors'}; failures ${s.failures.length}`,
-    `${''.padEnd(17)} heap after GC ${mb(s.heap.baseline)} → ${mb(s.heap.final)} (max ${mb(s.heap.max)}, rss max ${mb(s.heap.rssMax)}); slowest case ${s.slowest.i} ${s.slowest.ms.toFixed(0)} ms`,
+    `${''.padEnd(17)} heap after GC ${mb(s.heap.baseline)} → ${mb(s.heap.final)} (max ${mb(s.heap.max)}, rss max ${mb(s.heap.rssMax)}); slowest case ${s.slowest.i}: ${s.slowest.ms.toFixed(0)} ms CPU`,
   ];
   for (const f of s.failures.slice(0, 10)) {
     lines.push(`  FAIL case ${f.i} [${f.corpus}] ${f.failure.kind}: ${f.failure.message}`, `    mutation: ${f.desc}`, `    reproduce: ${f.repro}`);
