@@ -9,8 +9,9 @@
  * does (system text, a blank line, the first user message); without it a template that
  * rejects the system role ends in GemmaError('TEMPLATE') saying so. Never a silent drop.
  */
-import { Environment, Interpreter, parse, tokenize } from '@huggingface/jinja';
+import { Environment, parse, tokenize } from '@huggingface/jinja';
 import { GemmaError } from '../errors.js';
+import { BudgetedInterpreter, DEFAULT_TEMPLATE_BUDGET, type TemplateBudget, TemplateBudgetExceeded } from './template-budget.js';
 
 export interface ChatContentPart { type: 'text' | 'image' | 'audio' | string; text?: string }
 
@@ -30,8 +31,10 @@ export interface RenderChatOptions {
   eosToken?: string;
   /** fold a leading system message into the first user turn when the template cannot take one */
   foldSystem?: boolean;
-  /** longest rendered prompt, in UTF-16 code units (default 64 Mi) */
+  /** longest rendered prompt, in UTF-16 code units (default 64 Mi); also bounds every string the template builds */
   maxChars?: number;
+  /** longest rendering, ms (default 1000 + 1 per message); templates also stop after 2 M + 1000 per message evaluation steps */
+  timeoutMs?: number;
 }
 
 /** Published Gemma chat templates (google/gemma-*-it tokenizer_config.json). */
@@ -81,8 +84,11 @@ function compile(template: string): Program {
 
 class TemplateRaised extends Error {}
 
-/** The globals transformers gives a template, with `range` bounded so a template cannot hang us. */
-function run(program: Program, vars: Record<string, unknown>): string {
+/**
+ * The globals transformers gives a template, with `range` bounded, run under a step, time
+ * and size budget (template-budget.ts) so a template from a model file cannot hang us.
+ */
+function run(program: Program, vars: Record<string, unknown>, budget: TemplateBudget = DEFAULT_TEMPLATE_BUDGET): string {
   const env = new Environment();
   const globals: Record<string, unknown> = {
     false: false, true: true, none: null, False: false, True: true, None: null,
@@ -98,7 +104,7 @@ function run(program: Program, vars: Record<string, unknown>): string {
     ...vars,
   };
   for (const [k, v] of Object.entries(globals)) env.set(k, v);
-  const result = new Interpreter(env).run(program) as { value: unknown };
+  const result = new BudgetedInterpreter(env, budget).run(program) as { value: unknown };
   return String(result.value);
 }
 
@@ -134,7 +140,11 @@ function takesSystem(program: Program, template: string): boolean {
     try {
       const out = run(program, { messages: [{ role: 'system', content: marker }, { role: 'user', content: 'u' }], bos_token: '', eos_token: '', add_generation_prompt: false });
       v = out.includes(marker);
-    } catch { v = false; }
+    } catch (cause) {
+      // a template that runs out of budget on two messages will not render the real ones either
+      if (cause instanceof TemplateBudgetExceeded) throw budgetError(cause);
+      v = false;
+    }
     if (nativeSystemCache.size >= 16) nativeSystemCache.delete(nativeSystemCache.keys().next().value!);
     nativeSystemCache.set(template, v);
   }
@@ -171,6 +181,13 @@ export function renderChat(messages: ChatMessage[], opts: RenderChatOptions = {}
   let msgs = messages;
   const hasSystem = msgs.length > 0 && msgs[0]!.role === 'system';
   if (hasSystem && opts.foldSystem && !takesSystem(program, template)) msgs = foldSystemMessage(msgs);
+  const max = opts.maxChars ?? 64 << 20;
+  // rendering costs ~0.1 ms and a few hundred steps per message: long conversations get a larger budget
+  const budget: TemplateBudget = {
+    ...DEFAULT_TEMPLATE_BUDGET, maxChars: max,
+    maxSteps: DEFAULT_TEMPLATE_BUDGET.maxSteps + 1000 * msgs.length,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TEMPLATE_BUDGET.timeoutMs + msgs.length,
+  };
   let out: string;
   try {
     out = run(program, {
@@ -178,17 +195,22 @@ export function renderChat(messages: ChatMessage[], opts: RenderChatOptions = {}
       bos_token: opts.bosToken ?? '<bos>',
       eos_token: opts.eosToken ?? '<eos>',
       add_generation_prompt: opts.addGenerationPrompt ?? true,
-    });
+    }, budget);
   } catch (cause) {
+    if (cause instanceof TemplateBudgetExceeded) throw budgetError(cause);
     const msg = (cause as Error).message;
     const hint = hasSystem && !opts.foldSystem && /system/i.test(msg)
       ? ' (this template takes no system message; pass foldSystem: true to fold it into the first user turn)'
       : '';
     throw new GemmaError('TEMPLATE', `chat template ${cause instanceof TemplateRaised ? 'raised' : 'failed'}: ${msg}${hint}`, { cause });
   }
-  const max = opts.maxChars ?? 64 << 20;
   if (out.length > max) throw new GemmaError('LIMIT', `rendered prompt of ${out.length} characters is over ${max}`);
   return out;
+}
+
+/** Over the size limits: LIMIT, as for a rendered prompt that is too long; over time, steps or width: TEMPLATE. */
+function budgetError(cause: TemplateBudgetExceeded): GemmaError {
+  return new GemmaError(cause.kind === 'size' ? 'LIMIT' : 'TEMPLATE', `chat template failed: ${cause.message}`, { cause });
 }
 
 /** strftime for the few directives chat templates use (%d %m %Y %y %b %B %H %M %S %j %%). */
