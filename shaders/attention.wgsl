@@ -4,6 +4,9 @@
 // Keys are visited in chunks of {{WG}}, one key per invocation, with an online softmax: a
 // running max M and sum L, and the output accumulator rescaled by exp(M_old - M_new) whenever
 // the max grows. Query head h reads KV head h / group (GQA/MQA).
+// SPLIT (flash-decoding, for a few query rows over many keys): workgroup z takes keys
+// [lo + z*span, lo + (z+1)*span) only and writes its partial (M, L, acc[D]) to `out`
+// ([row][head][split][2 + D]); attention_combine.wgsl merges the splits.
 #include "common/header"
 #include "common/gelu"
 struct Params {
@@ -17,6 +20,8 @@ struct Params {
   window: u32,    // sliding window (0 = full causal)
   scale: f32,
   softcap: f32,   // 0 = off
+  span: u32,      // SPLIT: keys per split
+  splits: u32,    // SPLIT: number of splits (workgroups along z)
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -50,12 +55,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 #endif
   let h = wg.x;
   let r = wg.y;
+  let split = wg.z;
   let D = P.head_dim;
   let pos = P.start_pos + r;
   var lo = 0u;
   if (P.window > 0u && pos + 1u > P.window) { lo = pos + 1u - P.window; }
   if (pos + 1u - lo > P.capacity) { lo = pos + 1u - P.capacity; } // the cache holds no more
   let kvo = (h / P.group) * D;
+#if SPLIT
+  let k0 = lo + split * P.span;
+  let k1 = min(pos + 1u, k0 + P.span);   // keys [k0, k1); may be empty
+#else
+  let k0 = lo;
+  let k1 = pos + 1u;
+#endif
   let qo = (r * P.num_heads + h) * D;
   for (var d = lid; d < D; d += {{WG}}u) { qs[d] = q[qo + d]; }
   workgroupBarrier();
@@ -67,9 +80,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var c1 = 0.0;
   var c2 = 0.0;
   var c3 = 0.0;
-  for (var j0 = lo; j0 <= pos; j0 += {{WG}}u) {
+  for (var j0 = k0; j0 < k1; j0 += {{WG}}u) {
     let j = j0 + lid;
-    let valid = j <= pos;
+    let valid = j < k1;
     var s = NEG;
     if (valid) {
       let ko = (j % P.capacity) * P.kv_dim + kvo;
@@ -83,7 +96,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     ps[lid] = p;
     let alpha = exp(M - newM);
     L = L * alpha + wg_sum(p, lid); // its barriers also publish ps
-    let cnt = min({{WG}}u, pos + 1u - j0);
+    let cnt = min({{WG}}u, k1 - j0);
     c0 = c0 * alpha + pv(lid, j0, cnt, kvo);
     c1 = c1 * alpha + pv(lid + {{WG}}u, j0, cnt, kvo);
     c2 = c2 * alpha + pv(lid + 2u * {{WG}}u, j0, cnt, kvo);
@@ -91,8 +104,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     M = newM;
     workgroupBarrier(); // ps is rewritten by the next chunk
   }
-  if (lid < D) { out[qo + lid] = c0 / L; }
-  if (lid + {{WG}}u < D) { out[qo + lid + {{WG}}u] = c1 / L; }
-  if (lid + 2u * {{WG}}u < D) { out[qo + lid + 2u * {{WG}}u] = c2 / L; }
-  if (lid + 3u * {{WG}}u < D) { out[qo + lid + 3u * {{WG}}u] = c3 / L; }
+#if SPLIT
+  // partial of split z: [M, L, acc[0..D)] (acc not yet divided by L)
+  let po = ((r * P.num_heads + h) * P.splits + split) * (D + 2u);
+  if (lid == 0u) { out[po] = M; out[po + 1u] = L; }
+  let o = po + 2u;
+  let inv = 1.0;
+#else
+  let o = qo;
+  let inv = 1.0 / L;
+#endif
+  if (lid < D) { out[o + lid] = c0 * inv; }
+  if (lid + {{WG}}u < D) { out[o + lid + {{WG}}u] = c1 * inv; }
+  if (lid + 2u * {{WG}}u < D) { out[o + lid + 2u * {{WG}}u] = c2 * inv; }
+  if (lid + 3u * {{WG}}u < D) { out[o + lid + 3u * {{WG}}u] = c3 * inv; }
 }

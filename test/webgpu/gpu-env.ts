@@ -3,7 +3,8 @@
  * The WebGPU test environment: Dawn (npm `webgpu`) over a CPU Vulkan driver chosen with
  * GEMMA_WEBGPU_ICD=swiftshader|lavapipe|<icd.json> (default: swiftshader if installed, else
  * lavapipe). Install both with .ci/gpu-drivers.sh. When no adapter is found the suites skip
- * with a loud message, so machines without the drivers still pass.
+ * with a loud message, so machines without the drivers still pass; with GEMMA_WEBGPU_REQUIRE=1
+ * (CI, where the drivers are installed) a missing adapter fails instead.
  */
 import { existsSync } from 'node:fs';
 import { WebGpuBackend, type WebGpuOptions } from '../../src/kernels/webgpu/backend.js';
@@ -33,6 +34,7 @@ export function gpuEnv(): Promise<GpuEnv> {
   return cached ??= (async () => {
     const icd = defaultIcd();
     const none = (reason: string): GpuEnv => {
+      if (process.env.GEMMA_WEBGPU_REQUIRE === '1') throw new Error(`GEMMA_WEBGPU_REQUIRE=1 but no WebGPU adapter: ${reason}`);
       const bar = '!'.repeat(100);
       console.warn(`\n${bar}\n!! WebGPU tests SKIPPED: ${reason}\n!! Install the CPU Vulkan drivers with .ci/gpu-drivers.sh and set GEMMA_WEBGPU_ICD=swiftshader|lavapipe\n${bar}\n`);
       return { available: false, reason, icd, hasF16: false, hasSubgroups: false, description: '' };

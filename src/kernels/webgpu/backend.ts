@@ -45,6 +45,8 @@ export class WebGpuBackend implements Backend {
   private readonly kv = new Set<GpuKvLayer>();
   private failure: GemmaError | null = null;
   private disposed = false;
+  /** decode attention gives each workgroup at least this many keys (flash-decoding splits) */
+  private readonly splitKeys: number;
 
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
     return new WebGpuBackend(await acquireDevice(opts), opts);
@@ -53,6 +55,8 @@ export class WebGpuBackend implements Backend {
   private constructor(private readonly ctx: GpuContext, opts: WebGpuOptions) {
     const device = ctx.device;
     this.pool = new BufferPool(device);
+    this.splitKeys = opts.attentionSplitKeys ?? 256;
+    if (!(Number.isInteger(this.splitKeys) && this.splitKeys >= 1)) throw new GemmaError('BAD_ARGUMENT', `attentionSplitKeys must be a positive integer`);
     this.c = {
       gpu: ctx,
       rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true),
@@ -286,7 +290,7 @@ export class WebGpuBackend implements Backend {
   }
   attention(out: Tensor, q: Tensor, cache: KvLayer, p: AttentionParams): void {
     this.check();
-    attention(this.c, this.T(out), this.T(q), this.K(cache), p);
+    attention(this.c, this.pool, this.T(out), this.T(q), this.K(cache), p, this.splitKeys);
   }
   geglu(out: Tensor, gate: Tensor, up: Tensor): void {
     this.check();

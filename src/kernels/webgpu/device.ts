@@ -29,6 +29,11 @@ export interface WebGpuOptions {
    * false keeps WebGPU's defaults (128 MiB / 256 MiB), which the backend also works within
    */
   adapterLimits?: boolean;
+  /**
+   * decode attention (<= 4 query rows) over more keys than this splits them across
+   * workgroups, this many or more each, merged by a second kernel (default 256)
+   */
+  attentionSplitKeys?: number;
   /** time every dispatch with timestamp queries, by kernel class (see WebGpuBackend.profile) */
   profile?: boolean;
   powerPreference?: GPUPowerPreference;

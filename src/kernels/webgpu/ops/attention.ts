@@ -3,7 +3,7 @@ import { GemmaError } from '../../../errors.js';
 import { type AttentionParams, expectShape } from '../../backend.js';
 import type { KernelSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
-import type { GpuKvLayer, GpuTensor } from '../resources.js';
+import type { BufferPool, GpuKvLayer, GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
 /** largest head dimension attention.wgsl holds in workgroup memory */
@@ -11,6 +11,22 @@ export const MAX_HEAD_DIM = 256;
 
 export const KV_STORE_SPEC: KernelSpec = { shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' };
 export const ATTENTION_SPEC: KernelSpec = { shader: 'attention', defines: { WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+export const ATTENTION_SPLIT_SPEC: KernelSpec = { shader: 'attention', defines: { WG, SPLIT: true }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+export const ATTENTION_COMBINE_SPEC: KernelSpec = { shader: 'attention_combine', defines: { WG }, bindings: ['read', 'rw'], kind: 'attention' };
+
+/** decode (at most this many query rows) splits the keys across workgroups (flash-decoding) */
+const SPLIT_MAX_ROWS = 4;
+const MAX_SPLITS = 32;
+
+/**
+ * How many key splits: one workgroup per (row, head) leaves most of a GPU idle when a few
+ * query rows attend over a long cache, so each split takes >= splitKeys keys (and <= 32 splits).
+ */
+export function attentionSplits(rows: number, keys: number, splitKeys: number): { splits: number; span: number } {
+  if (rows > SPLIT_MAX_ROWS || keys <= splitKeys) return { splits: 1, span: keys };
+  const splits = Math.min(MAX_SPLITS, Math.ceil(keys / splitKeys));
+  return { splits, span: Math.ceil(keys / splits) };
+}
 
 export function kvStore(c: OpContext, cache: GpuKvLayer, k: GpuTensor, v: GpuTensor, startPos: number): void {
   expectShape('kvStore k', k, k.rows, cache.kvDim);
@@ -24,7 +40,7 @@ export function kvStore(c: OpContext, cache: GpuKvLayer, k: GpuTensor, v: GpuTen
   c.rec.dispatch(kern, [bind(k), bind(v), { buffer: cache.k }, { buffer: cache.v }], p, g);
 }
 
-export function attention(c: OpContext, out: GpuTensor, q: GpuTensor, cache: GpuKvLayer, p: AttentionParams): void {
+export function attention(c: OpContext, pool: BufferPool, out: GpuTensor, q: GpuTensor, cache: GpuKvLayer, p: AttentionParams, splitKeys: number): void {
   const { numHeads: H, numKvHeads: G, headDim: D } = p;
   expectShape('attention q', q, q.rows, H * D);
   expectShape('attention out', out, q.rows, H * D);
@@ -36,9 +52,21 @@ export function attention(c: OpContext, out: GpuTensor, q: GpuTensor, cache: Gpu
   if (p.softcap !== null && !(p.softcap > 0)) throw new GemmaError('BAD_ARGUMENT', `attention: softcap ${p.softcap}`);
   if (q.rows === 0) return;
   if (q.rows > 65535 || H > 65535) throw new GemmaError('LIMIT', `attention: ${q.rows} rows x ${H} heads is too large for one dispatch`);
-  const k = c.kernels.get(ATTENTION_SPEC);
+  // keys the last row attends to (the most of any row)
+  const last = p.startPos + q.rows - 1;
+  const keys = Math.min(last + 1, cache.capacity, p.window ?? Infinity);
+  const { splits, span } = attentionSplits(q.rows, keys, splitKeys);
   const prm = new Params()
     .u32(q.rows).u32(H).u32(D).u32(cache.kvDim).u32(cache.capacity).u32(p.startPos).u32(H / G)
-    .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0);
-  c.rec.dispatch(k, [bind(q), { buffer: cache.k }, { buffer: cache.v }, bind(out)], prm, [H, q.rows]);
+    .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0).u32(span).u32(splits);
+  if (splits === 1) {
+    c.rec.dispatch(c.kernels.get(ATTENTION_SPEC), [bind(q), { buffer: cache.k }, { buffer: cache.v }, bind(out)], prm, [H, q.rows]);
+    return;
+  }
+  const partBytes = q.rows * H * splits * (D + 2) * 4;
+  const part = pool.acquire(partBytes);
+  const pb = { buffer: part, offset: 0, size: partBytes };
+  c.rec.dispatch(c.kernels.get(ATTENTION_SPLIT_SPEC), [bind(q), { buffer: cache.k }, { buffer: cache.v }, pb], prm, [H, q.rows, splits]);
+  c.rec.dispatch(c.kernels.get(ATTENTION_COMBINE_SPEC), [pb, bind(out)], new Params().u32(q.rows).u32(H).u32(D).u32(splits), [H, q.rows]);
+  pool.release(part); // later work that reuses it is ordered after these dispatches
 }
