@@ -211,9 +211,15 @@ export function jsonMutation(r: Rng, b: Uint8Array): Mutated {
     const text = dec.decode(b);
     const at = text.indexOf('{') + 1;
     if (r() < 0.5) {
-      const depth = pick(r, [100, 10_000, 200_000, 2_000_000]);
+      const depth = pick(r, [100, 300, 10_000, 200_000, 2_000_000]);
       const nest = r() < 0.5 ? deepNest(depth, '[', ']') : deepNest(depth, '{"a":', '}');
-      return { bytes: enc.encode(text.slice(0, at) + `"deep":${nest},` + text.slice(at)), desc: `json nested ${depth} deep` };
+      if (r() < 0.5) return { bytes: enc.encode(text.slice(0, at) + `"deep":${nest},` + text.slice(at)), desc: `json nested ${depth} deep` };
+      // in place of a value the reader parses (a normalizer, a chat template, a dtype...)
+      const q = pick(r, paths(root, r).filter((x) => x.length > 0 && x.length < 4));
+      if (!q) return { bytes: b, desc: 'json unchanged' };
+      const parent = getAt(root, q.slice(0, -1)) as Record<string, Json>;
+      parent[q[q.length - 1] as string] = '\u0000DEEP';
+      return { bytes: enc.encode(JSON.stringify(root).replace('"\\u0000DEEP"', nest)), desc: `json ${q.join('.').slice(0, 80)} nested ${depth} deep` };
     }
     const keys = Object.keys(root as object);
     const k = keys.length ? pick(r, keys) : 'x';
