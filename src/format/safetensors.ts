@@ -6,12 +6,13 @@
  * Offsets are relative to the first byte after the header. Tensors are row-major.
  *
  * Validation (before any tensor is read): header length <= 100 MB (the reference
- * implementation's limit), valid JSON object, known dtypes, shape x dtype size == byte length,
+ * implementation's limit), JSON nested at most 256 deep (checked before parsing), valid JSON object, known dtypes, shape x dtype size == byte length,
  * ranges inside the file and not overlapping.
  */
 import { GemmaError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { DType } from '../tensor/dtype.js';
+import { checkJsonDepth } from './json-depth.js';
 
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
@@ -50,6 +51,7 @@ export async function readSafetensors(src: ByteSource): Promise<SafetensorsFile>
   const hlen = Number(n);
   if (8 + hlen > src.size) throw new GemmaError('TRUNCATED', `header length ${hlen} runs past the end of the file (${src.size} bytes)`, { file: src.name });
   const hbytes = await src.read(8, hlen);
+  checkJsonDepth(hbytes, src.name);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(hbytes));
@@ -107,6 +109,7 @@ export async function readSafetensorsTensor(f: SafetensorsFile, t: SafetensorsTe
 
 /** model.safetensors.index.json: { weight_map: { tensorName: fileName } } */
 export function parseSafetensorsIndex(text: string, file = 'model.safetensors.index.json'): Map<string, string> {
+  checkJsonDepth(text, file);
   let j: unknown;
   try { j = JSON.parse(text); } catch (cause) { throw new GemmaError('BAD_HEADER', 'index is not valid JSON', { file, cause }); }
   const wm = (j as { weight_map?: unknown })?.weight_map;

@@ -7,6 +7,7 @@
  * Every malformed input ends in GemmaError('TOKENIZER'), with the byte offset.
  */
 import { GemmaError } from '../errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../format/json-depth.js';
 
 const Q = 0x22, BS = 0x5c;
 
@@ -216,6 +217,8 @@ export class JsonScanner {
     this.ws();
     const start = this.pos;
     this.skip();
+    // JSON.parse takes ~2 µs per nesting level (and a deep value would overflow JSON.stringify later)
+    if (jsonDepth(this.b.subarray(start, this.pos)) < 0) { this.pos = start; this.fail(`value nested deeper than ${MAX_JSON_DEPTH}`); }
     try {
       const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(this.b.subarray(start, this.pos));
       return JSON.parse(text);

@@ -4,6 +4,7 @@
  * template and the BOS/EOS settings.
  */
 import { GemmaError } from '../errors.js';
+import { checkJsonDepth } from '../format/json-depth.js';
 import { GemmaTokenizer } from './gemma-tokenizer.js';
 
 export interface TokenizerFiles {
@@ -62,6 +63,7 @@ function parseConfig(raw: string | Uint8Array): Record<string, unknown> {
   } catch (cause) {
     throw new GemmaError('TOKENIZER', 'tokenizer_config.json is not valid UTF-8', { file: 'tokenizer_config.json', cause });
   }
+  checkJsonDepth(text, 'tokenizer_config.json');
   let cfg: unknown;
   try { cfg = JSON.parse(text); } catch (cause) {
     throw new GemmaError('TOKENIZER', `tokenizer_config.json is not valid JSON: ${(cause as Error).message}`, { file: 'tokenizer_config.json', cause });

@@ -3,6 +3,7 @@ import { openPath } from '../../api/node-platform.js';
 import { estimateMemory, formatBytes, kvCacheBytes } from '../../api/memory.js';
 import { GemmaError } from '../../errors.js';
 import { readGguf } from '../../format/gguf.js';
+import { checkJsonDepth } from '../../format/json-depth.js';
 import { openSafetensorsSet, readText, type TensorStore, ggufStore } from '../../format/store.js';
 import { configFromHf, type GemmaConfig } from '../../model/config.js';
 import { configFromGguf } from '../../model/gguf-config.js';
@@ -58,7 +59,11 @@ async function describe(r: ResolvedSource): Promise<{ store: TensorStore; config
   if (hasJson || hasModel) {
     let chatTemplate = false;
     if (await fs.has('tokenizer_config.json')) {
-      try { chatTemplate = 'chat_template' in JSON.parse(await readText(fs, 'tokenizer_config.json', 16 << 20)); } catch { /* reported when loading */ }
+      try {
+        const text = await readText(fs, 'tokenizer_config.json', 16 << 20);
+        checkJsonDepth(text, 'tokenizer_config.json');
+        chatTemplate = 'chat_template' in JSON.parse(text);
+      } catch { /* reported when loading */ }
     }
     tokenizer = { source: hasJson ? 'tokenizer.json' : 'tokenizer.model', chatTemplate };
   }

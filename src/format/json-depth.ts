@@ -1,0 +1,35 @@
+/**
+ * A nesting-depth check for JSON from model files, run before JSON.parse.
+ *
+ * V8's JSON.parse spends ~2 µs per nesting level, so 100 MB of '[' (a safetensors header
+ * may be that long) blocks the event loop for minutes, and a deep value later fed to
+ * JSON.stringify overflows the stack. Real model JSON nests fewer than 10 levels. The scan
+ * is linear and allocation-free: brackets inside strings are skipped, everything else is
+ * left to JSON.parse.
+ */
+import { GemmaError } from '../errors.js';
+
+export const MAX_JSON_DEPTH = 256;
+
+/** Depth of the deepest [ or { in `text` (bytes or a string), or -1 once it passes `max`. */
+export function jsonDepth(text: Uint8Array | string, max = MAX_JSON_DEPTH): number {
+  const bytes = typeof text !== 'string';
+  const n = text.length;
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < n; i++) {
+    const c = bytes ? (text as Uint8Array)[i]! : (text as string).charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;              // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {  // [ {
+      if (++depth > deepest) { deepest = depth; if (deepest > max) return -1; }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** GemmaError('LIMIT') naming `file` when `text` nests deeper than MAX_JSON_DEPTH. */
+export function checkJsonDepth(text: Uint8Array | string, file: string, field?: string): void {
+  if (jsonDepth(text) < 0) throw new GemmaError('LIMIT', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { file, field });
+}

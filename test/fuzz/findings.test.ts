@@ -1,0 +1,78 @@
+/**
+ * Regression tests for what the fuzzer found, written as plain inputs (not replayed seeds,
+ * so they stay meaningful when the mutators change). Each input is built here from the
+ * format's spec, and each must end quickly in a GemmaError with the stated code.
+ */
+import { describe, expect, it } from 'vitest';
+import { GemmaError } from '../../src/errors.js';
+import { jsonDepth } from '../../src/format/json-depth.js';
+import { readSafetensors } from '../../src/format/safetensors.js';
+import { BufferSource } from '../../src/io/source.js';
+import { synthTokenizerJson } from '../../src/model/synth-extras.js';
+import { GemmaTokenizer, tokenizerFromFiles } from '../../src/tokenizer/index.js';
+
+async function codeOf(f: () => unknown): Promise<string> {
+  try { await f(); } catch (e) { if (e instanceof GemmaError) return e.code; throw e; }
+  return 'ok';
+}
+
+function timed<T>(f: () => T): { value: T; ms: number } {
+  const t0 = performance.now();
+  const value = f();
+  return { value, ms: performance.now() - t0 };
+}
+
+/** u64 header length + header + data, as the safetensors spec lays it out */
+function safetensorsBytes(header: string, data = new Uint8Array(0)): Uint8Array {
+  const h = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+describe('JSON nesting depth (fuzz: safetensors/tokenizer_config.json nested millions deep blocked the event loop for seconds; tokenizer.json normalizer nested 200 000 deep threw RangeError)', () => {
+  it('jsonDepth counts brackets outside strings only', () => {
+    expect(jsonDepth('{"a":[1,{"b":[]}]}')).toBe(4);
+    expect(jsonDepth('{"a":"[[[[[[\\"[[["}')).toBe(1);
+    expect(jsonDepth(new TextEncoder().encode('[[["]]]"]]]'))).toBe(3);
+    expect(jsonDepth('['.repeat(300) + ']'.repeat(300))).toBe(-1);
+    expect(jsonDepth('['.repeat(256) + ']'.repeat(256))).toBe(256);
+  });
+
+  it('a safetensors header of 3 000 000 nested brackets is LIMIT, in well under a second', async () => {
+    const deep = '['.repeat(3_000_000) + ']'.repeat(3_000_000);
+    const bytes = safetensorsBytes(`{"__metadata__":{"format":"pt"},"x":${deep}}`);
+    const t0 = performance.now();
+    expect(await codeOf(() => readSafetensors(new BufferSource(bytes, 'deep.safetensors')))).toBe('LIMIT');
+    // JSON.parse alone would take ~6 s (2 µs per level)
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('tokenizer_config.json nested 2 000 000 deep is LIMIT', () => {
+    const tj = synthTokenizerJson(320);
+    const cfg = `{"chat_template":"x","deep":${'{"a":'.repeat(2_000_000)}1${'}'.repeat(2_000_000)}}`;
+    const r = timed(() => { try { tokenizerFromFiles({ 'tokenizer.json': tj, 'tokenizer_config.json': cfg }); return 'ok'; } catch (e) { return (e as GemmaError).code; } });
+    expect(r.value).toBe('LIMIT');
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('a tokenizer.json normalizer nested 200 000 deep is a TOKENIZER error, not a stack overflow', () => {
+    const j = JSON.parse(synthTokenizerJson(320)) as Record<string, unknown>;
+    j['normalizer'] = '\u0000N';
+    const text = JSON.stringify(j).replace('"\\u0000N"', '['.repeat(200_000) + ']'.repeat(200_000));
+    let err: unknown;
+    try { GemmaTokenizer.fromTokenizerJson(text); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(GemmaError);
+    expect((err as GemmaError).code).toBe('TOKENIZER');
+    expect((err as GemmaError).message).toMatch(/nested deeper than 256/);
+  });
+
+  it('deep values the reader skips are still fine (unknown keys)', () => {
+    const j = JSON.parse(synthTokenizerJson(320)) as Record<string, unknown>;
+    j['unknown_extension'] = '\u0000N';
+    const text = JSON.stringify(j).replace('"\\u0000N"', '['.repeat(10_000) + ']'.repeat(10_000));
+    expect(GemmaTokenizer.fromTokenizerJson(text).encode('the cat', { addBos: false }).length).toBeGreaterThan(0);
+  });
+});
