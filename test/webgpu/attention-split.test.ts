@@ -12,7 +12,7 @@ import { gpuConfigs } from './configs.js';
 import { gpuEnv } from './gpu-env.js';
 import { loadModel, maxLogSoftmaxDiff, presetSpec, tokens } from './models.js';
 
-const env = await gpuEnv();
+const env = await gpuEnv('lavapipe');
 const cfg = env.available ? gpuConfigs(env)[0]! : undefined;
 
 it('split planning: none for prefill or short caches, >= splitKeys keys per split, <= 32 splits', () => {

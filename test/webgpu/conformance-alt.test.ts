@@ -1,4 +1,4 @@
-/** The conformance suite in the driver's alternative configuration (configs.ts: subgroups off). */
+/** Conformance on SwiftShader, f32 path with workgroup-memory reductions (subgroups off), the core formats. */
 import { describeGpuConformance } from './conformance-suite.js';
 
-await describeGpuConformance('alt');
+await describeGpuConformance('swiftshader', 'alt');

@@ -1,5 +1,5 @@
-/** The conformance suite (main configuration) on the other GGUF block types: Q4_1, Q5_0, Q5_1, Q5_K, Q8_K. */
+/** Conformance on SwiftShader, f32 path, the other GGUF block types: Q4_1, Q5_0, Q5_1, Q5_K, Q8_K. */
 import { describeGpuConformance } from './conformance-suite.js';
 import { MORE_DTYPES } from './configs.js';
 
-await describeGpuConformance('main', MORE_DTYPES);
+await describeGpuConformance('swiftshader', 'main', MORE_DTYPES);

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { describeBackendConformance } from '../helpers/backend-conformance.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import { CORE_DTYPES, gpuConfigs } from './configs.js';
-import { backendFactory, gpuEnv } from './gpu-env.js';
+import { backendFactory, type Driver, gpuEnv } from './gpu-env.js';
 
-export async function describeGpuConformance(which: 'main' | 'alt', dtypes: DType[] = CORE_DTYPES): Promise<void> {
-  const env = await gpuEnv();
+export async function describeGpuConformance(driver: Driver, which: 'main' | 'alt', dtypes: DType[] = CORE_DTYPES): Promise<void> {
+  const env = await gpuEnv(driver);
   const cfg = env.available ? gpuConfigs(env)[which === 'main' ? 0 : 1] : undefined;
   describe.skipIf(!cfg)(`WebGPU ${cfg?.name} on ${env.description} (${dtypes.join(', ')})`, () => {
     if (!cfg) return;

@@ -1,8 +1,7 @@
 /**
  * Every op of the WebGPU backend against the reference backend on random shapes (the shared
- * conformance harness), in the driver's main configuration (configs.ts); the alternative
- * configuration (workgroup-memory reductions) runs in conformance-alt.test.ts.
+ * conformance harness): SwiftShader, f32 path with subgroup reductions, the core formats.
  */
 import { describeGpuConformance } from './conformance-suite.js';
 
-await describeGpuConformance('main');
+await describeGpuConformance('swiftshader', 'main');

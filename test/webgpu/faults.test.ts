@@ -15,7 +15,7 @@ import { gpuConfigs } from './configs.js';
 import { gpuEnv } from './gpu-env.js';
 import { loadModel, maxLogSoftmaxDiff, presetSpec, tokens } from './models.js';
 
-const env = await gpuEnv();
+const env = await gpuEnv('swiftshader');
 const cfg = env.available ? gpuConfigs(env)[0]! : undefined;
 
 function expectBackendError(e: unknown): void {

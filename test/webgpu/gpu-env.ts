@@ -1,14 +1,16 @@
 /// <reference types="@webgpu/types" />
 /**
- * The WebGPU test environment: Dawn (npm `webgpu`) over a CPU Vulkan driver chosen with
- * GEMMA_WEBGPU_ICD=swiftshader|lavapipe|<icd.json> (default: swiftshader if installed, else
- * lavapipe). Install both with .ci/gpu-drivers.sh. When no adapter is found the suites skip
- * with a loud message, so machines without the drivers still pass; with GEMMA_WEBGPU_REQUIRE=1
+ * The WebGPU test environment: Dawn (npm `webgpu`) over a CPU Vulkan driver. Each test file
+ * names the driver it runs on (vitest gives every file its own process, and Dawn's driver is
+ * fixed per process): SwiftShader for the f32 path, lavapipe for the f16 path, so one
+ * `npx vitest run test/webgpu` covers both. GEMMA_WEBGPU_ICD=swiftshader|lavapipe|<icd.json>
+ * overrides the driver for every file, and GEMMA_WEBGPU_ICD=system lets Dawn pick (a real GPU).
+ * Install the drivers with .ci/gpu-drivers.sh. When the driver is missing the file skips with
+ * a loud message, so machines without the drivers still pass; with GEMMA_WEBGPU_REQUIRE=1
  * (CI, where the drivers are installed) a missing adapter fails instead.
  */
-import { existsSync } from 'node:fs';
 import { WebGpuBackend, type WebGpuOptions } from '../../src/kernels/webgpu/backend.js';
-import { ICDS, nodeGpu } from '../../src/kernels/webgpu/node-gpu.js';
+import { nodeGpu } from '../../src/kernels/webgpu/node-gpu.js';
 
 export interface GpuEnv {
   available: boolean;
@@ -21,27 +23,22 @@ export interface GpuEnv {
   description: string;
 }
 
-function defaultIcd(): string {
-  if (process.env.GEMMA_WEBGPU_ICD) return process.env.GEMMA_WEBGPU_ICD;
-  if (existsSync(ICDS.swiftshader!)) return 'swiftshader';
-  if (existsSync(ICDS.lavapipe!)) return 'lavapipe';
-  return '';
-}
+export type Driver = 'swiftshader' | 'lavapipe';
 
 let cached: Promise<GpuEnv> | null = null;
 
-export function gpuEnv(): Promise<GpuEnv> {
+/** the test environment of this file (process), on `driver` unless GEMMA_WEBGPU_ICD says otherwise */
+export function gpuEnv(driver: Driver): Promise<GpuEnv> {
   return cached ??= (async () => {
-    const icd = defaultIcd();
+    const icd = process.env.GEMMA_WEBGPU_ICD || driver;
     const none = (reason: string): GpuEnv => {
       if (process.env.GEMMA_WEBGPU_REQUIRE === '1') throw new Error(`GEMMA_WEBGPU_REQUIRE=1 but no WebGPU adapter: ${reason}`);
       const bar = '!'.repeat(100);
-      console.warn(`\n${bar}\n!! WebGPU tests SKIPPED: ${reason}\n!! Install the CPU Vulkan drivers with .ci/gpu-drivers.sh and set GEMMA_WEBGPU_ICD=swiftshader|lavapipe\n${bar}\n`);
+      console.warn(`\n${bar}\n!! WebGPU tests SKIPPED: ${reason}\n!! Install the CPU Vulkan drivers with .ci/gpu-drivers.sh (or set GEMMA_WEBGPU_ICD=system on a machine with a GPU)\n${bar}\n`);
       return { available: false, reason, icd, hasF16: false, hasSubgroups: false, description: '' };
     };
-    if (!icd) return none('no Vulkan ICD (SwiftShader or lavapipe) found');
     try {
-      const gpu = nodeGpu({ icd });
+      const gpu = nodeGpu(icd === 'system' ? {} : { icd });
       const a = await gpu.requestAdapter();
       if (!a) return none(`Dawn found no adapter with ICD ${icd}`);
       return {

@@ -1,4 +1,4 @@
-/** Whole models on WebGPU vs the reference, weights re-quantized to mixes of block formats (suite in model-suite.ts). */
+/** Whole models on WebGPU vs the reference, weights re-quantized to mixes of block formats, SwiftShader (f32 path). */
 import { describeModelParity } from './model-suite.js';
 
-await describeModelParity(true);
+await describeModelParity('swiftshader', true);

@@ -9,12 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import type { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import { gpuConfigs } from './configs.js';
-import { backendFactory, gpuEnv } from './gpu-env.js';
+import { backendFactory, type Driver, gpuEnv } from './gpu-env.js';
 import { loadModel, maxLogSoftmaxDiff, type ModelSpec, presetSpec, tinyK, tokens } from './models.js';
 
 /** the suite, on float weights or (QUANT) on re-quantized weights */
-export async function describeModelParity(QUANT: boolean): Promise<void> {
-  const env = await gpuEnv();
+export async function describeModelParity(driver: Driver, QUANT: boolean): Promise<void> {
+  const env = await gpuEnv(driver);
   const cfg = env.available ? gpuConfigs(env)[0]! : undefined;
 
   describe.skipIf(!env.available)(`whole models${QUANT ? ', quantized' : ''} on WebGPU (${cfg?.name}, ${env.description})`, () => {

@@ -1,4 +1,4 @@
-/** Whole models on WebGPU vs the reference, F32 weights (suite in model-suite.ts). */
+/** Whole models on WebGPU vs the reference, F32 weights, SwiftShader (f32 path). Suite in model-suite.ts. */
 import { describeModelParity } from './model-suite.js';
 
-await describeModelParity(false);
+await describeModelParity('swiftshader', false);

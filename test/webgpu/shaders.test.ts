@@ -7,12 +7,9 @@ import { execFileSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { isGemmaError } from '../../src/errors.js';
-import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import { preprocess } from '../../src/kernels/webgpu/preprocess.js';
 import { SHADERS } from '../../src/kernels/webgpu/shaders.generated.js';
-import { allKernelSpecs } from '../../src/kernels/webgpu/ops/specs.js';
-import { gpuConfigs } from './configs.js';
-import { gpuEnv } from './gpu-env.js';
+import { describeKernelCompilation } from './compile-suite.js';
 
 describe('WGSL sources', () => {
   it('shaders.generated.ts matches shaders/**/*.wgsl (node scripts/gen-shaders.mjs)', () => {
@@ -49,27 +46,4 @@ describe('WGSL sources', () => {
   });
 });
 
-const env = await gpuEnv();
-
-// Shader modules only (Tint: parse, validate, uniformity): fast. Pipeline creation (layout
-// compatibility, driver compilation) is exercised by the conformance and model suites.
-describe.skipIf(!env.available)(`every kernel variant compiles on ${env.description}`, () => {
-  for (const cfg of env.available ? gpuConfigs(env) : []) {
-    it(`${cfg.name}: no WGSL errors or warnings in any of the ${allKernelSpecs().length} variants`, async () => {
-      const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg.opts });
-      try {
-        const problems: string[] = [];
-        for (const spec of allKernelSpecs()) {
-          const module = be.device.createShaderModule({ code: be.kernelSource(spec) });
-          const info = await module.getCompilationInfo();
-          for (const m of info.messages) problems.push(`${spec.shader} ${JSON.stringify(spec.defines)}: ${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
-        }
-        expect(problems).toEqual([]);
-        // and nothing failed asynchronously
-        await be.download(be.tensor(1, 1));
-      } finally {
-        be.dispose();
-      }
-    });
-  }
-});
+await describeKernelCompilation('swiftshader');

@@ -7,6 +7,7 @@
  * (or the environment variable GEMMA_WEBGPU_ICD) may name a JSON file or one of
  *   swiftshader  /usr/lib/chromium/vk_swiftshader_icd.json   (Debian chromium; no shader-f16)
  *   lavapipe     /usr/share/vulkan/icd.d/lvp_icd.json         (Mesa >= 25; shader-f16, subgroups)
+ *   system       leave the Vulkan loader alone
  * Without either, Dawn picks among the installed drivers (a real GPU when there is one).
  */
 import { existsSync } from 'node:fs';
@@ -38,7 +39,8 @@ export function resolveIcd(icd: string): string {
 
 /** Dawn's GPU object (one per process: the Vulkan driver is fixed when it starts). */
 export function nodeGpu(opts: NodeGpuOptions = {}): GPU {
-  const icd = opts.icd ?? process.env.GEMMA_WEBGPU_ICD;
+  let icd = opts.icd ?? process.env.GEMMA_WEBGPU_ICD;
+  if (icd === 'system') icd = undefined;
   if (instance) {
     if (icd && resolveIcd(icd) !== instanceIcd) throw new GemmaError('BACKEND', `Dawn already started with ${instanceIcd ?? 'the default drivers'}; one driver per process`);
     return instance;
