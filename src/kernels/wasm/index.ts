@@ -1,7 +1,20 @@
 /**
  * The WASM SIMD CPU backend. Importing this module registers it as 'wasm':
+ *
+ *   import './kernels/wasm/index.js';
  *   const be = await createBackend('wasm', { threads: 2 });
- * or directly: `await createWasmBackend({ threads, relaxed, shared })` (backend.ts).
+ *
+ * or directly `await createWasmBackend({ threads, relaxed, shared })` (backend.ts), whose
+ * `info` says what it runs on (threads, relaxed SIMD or SIMD128, and why not, if not).
+ *
+ * - Kernels: AssemblyScript in assembly/, built by scripts/build-wasm.mjs into a SIMD128 and
+ *   a SIMD128 + relaxed-SIMD module (src/kernels/wasm/generated/, not committed); the relaxed
+ *   one is used where the engine validates it and it passes a known-answer self-test.
+ * - Threads: workers (worker_threads in Node, Web Workers in browsers) on one shared memory.
+ *   Browsers need cross-origin isolation (COOP/COEP) for that; without it the backend runs
+ *   single-threaded and says so in `info.notes`. The browser's main thread may not
+ *   Atomics.wait, so there it only spins while workers finish: run the engine in a worker.
+ * - Memory: wasm32, at most 4 GiB for weights + KV cache + activations (heap.ts).
  */
 import { registerBackend } from '../index.js';
 import { createWasmBackend, type WasmBackendOptions } from './backend.js';
