@@ -50,7 +50,8 @@ run $SUDO apt-get update -q
 pkgs=()
 [[ -f "$SWIFTSHADER_ICD" ]] || pkgs+=(chromium)
 if ((${#pkgs[@]})); then
-  run $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+  # with its recommends (fonts etc.): the browser tests use this chromium too
+  run $SUDO apt-get install -y -q "${pkgs[@]}"
 fi
 if ! lavapipe_is_new; then
   run $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports mesa-vulkan-drivers

@@ -13,7 +13,7 @@ import { byteSize } from '../../tensor/dtype.js';
 import type { AttentionParams, Backend, KvLayer, RopeParams, Tensor, Weight, WeightData } from '../backend.js';
 import { acquireDevice, type GpuContext, type WebGpuOptions } from './device.js';
 import { BufferUsage } from './gpu-consts.js';
-import { argmax } from './ops/argmax.js';
+import { argmax, topK } from './ops/argmax.js';
 import { attention, kvStore } from './ops/attention.js';
 import type { OpContext } from './ops/context.js';
 import { add, geglu, softcap } from './ops/elementwise.js';
@@ -315,6 +315,16 @@ export class WebGpuBackend implements Backend {
   async argmax(x: Tensor): Promise<Int32Array> {
     this.check();
     const r = await argmax(this.c, this.pool, this.T(x));
+    await this.afterReadback();
+    return r;
+  }
+  /**
+   * (not in the Backend interface) the k largest logits of each row, largest first, selected on
+   * the GPU: rows * k ids and values come back instead of the whole rows (top-k sampling).
+   */
+  async topK(x: Tensor, k: number): Promise<{ ids: Int32Array; values: Float32Array }> {
+    this.check();
+    const r = await topK(this.c, this.pool, this.T(x), k);
     await this.afterReadback();
     return r;
   }

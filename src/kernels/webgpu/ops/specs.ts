@@ -1,7 +1,7 @@
 /** Every kernel variant the backend can build (the shader test compiles them all). */
 import type { KernelSpec } from '../pipelines.js';
 import type { GpuDType } from '../weight-layout.js';
-import { ARGMAX_SPEC } from './argmax.js';
+import { ARGMAX_SPEC, TOPK_SPEC } from './argmax.js';
 import { ATTENTION_COMBINE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, KV_STORE_SPEC } from './attention.js';
 import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
 import { embedSpec } from './embed.js';
@@ -17,6 +17,6 @@ export function allKernelSpecs(): KernelSpec[] {
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
   }
-  out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, ATTENTION_COMBINE_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC);
+  out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, ATTENTION_COMBINE_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC, TOPK_SPEC);
   return out;
 }
