@@ -26,7 +26,7 @@ function args(argv: string[]): Map<string, string> {
 
 const a = args(process.argv.slice(2));
 if (a.has('help')) {
-  console.log('usage: npm run fuzz -- [--target t1,t2|all] [--cases N per target] [--seed S] [--jobs J] [--corpus NAME] [--case I [--save FILE]] [--case-ms MS]');
+  console.log('usage: npm run fuzz -- [--target t1,t2|all] [--cases N per target] [--seed S] [--jobs J] [--corpus NAME] [--case I [--save FILE]]\n         [--case-ms CPU_MS] [--max-alloc-mb MB] [--slow MS] [--optional false]');
   console.log(`targets: ${TARGETS.join(', ')}`);
   process.exit(0);
 }
@@ -54,6 +54,7 @@ const perTarget = Number(a.get('cases') ?? 15_000);
 const jobs = Math.max(1, Number(a.get('jobs') ?? 2));
 const includeOptional = a.get('optional') !== 'false';
 const slowMs = a.has('slow') ? Number(a.get('slow')) : 0;
+const maxAllocBytes = a.has('max-alloc-mb') ? Number(a.get('max-alloc-mb')) * 2 ** 20 : undefined;
 console.log(`fuzz: ${targets.length} targets x ${perTarget} cases, seed ${seed}, ${jobs} jobs`);
 const queue = [...targets];
 const results: FuzzStats[] = [];
@@ -62,7 +63,7 @@ const total = perTarget * targets.length;
 const tick = setInterval(() => { process.stderr.write(`\r  ${done} / ${total} cases`); }, 2000);
 await Promise.all(Array.from({ length: jobs }, async () => {
   for (let t = queue.shift(); t; t = queue.shift()) {
-    const s = await fuzz({ target: t, seed, cases: perTarget, corpus, includeOptional, caseMs, onCase: (c) => {
+    const s = await fuzz({ target: t, seed, cases: perTarget, corpus, includeOptional, caseMs, maxAllocBytes, onCase: (c) => {
       done++;
       if (slowMs && c.ms > slowMs) console.log(`  slow: ${t} case ${c.i} [${c.corpus}] ${c.ms.toFixed(0)} ms ${c.outcome}: ${c.desc.slice(0, 160)}`);
     } });

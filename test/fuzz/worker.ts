@@ -12,7 +12,7 @@
  */
 import { GemmaError } from '../../src/errors.js';
 import { hashSeed, mulberry32 } from '../../src/util/rng.js';
-import { installAllocGuard, takeRefusals } from './alloc-guard.js';
+import { installAllocGuard, takeRefusals, unguarded } from './alloc-guard.js';
 import { corpus } from './corpus.js';
 import { type TargetName, targets } from './targets.js';
 
@@ -69,7 +69,7 @@ function describe(e: unknown): { message: string; stack?: string } {
 }
 
 export async function runOne(req: Pick<RunRequest, 'target' | 'seed' | 'corpus' | 'includeOptional' | 'caseMs'>, i: number, onStart?: (s: StartReport) => Promise<void>): Promise<CaseReport> {
-  const { entry, entryIndex, mutated, target } = await caseInput(req.target, req.seed, i, req.corpus, req.includeOptional);
+  const { entry, entryIndex, mutated, target } = await unguarded(() => caseInput(req.target, req.seed, i, req.corpus, req.includeOptional));
   await onStart?.({ type: 'start', i, corpus: entry.name, desc: mutated.desc, size: mutated.bytes.length });
   takeRefusals();
   const t0 = performance.now();
