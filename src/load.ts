@@ -5,6 +5,7 @@
  */
 import { GemmaError } from './errors.js';
 import { readGguf } from './format/gguf.js';
+import { depthChecked } from './format/json-depth.js';
 import { type FileSet, openSafetensorsSet, readBytes, readText, ggufStore } from './format/store.js';
 import type { ByteSource } from './io/source.js';
 import type { Backend } from './kernels/backend.js';
@@ -51,7 +52,7 @@ export async function loadFileSet(fs: FileSet, opts: LoadOptions): Promise<Loade
   if (!(await fs.has('config.json'))) throw new GemmaError('IO', 'no config.json in the model directory', { file: fs.name });
   const cfgText = await readText(fs, 'config.json', 1 << 20);
   let cfgJson: unknown;
-  try { cfgJson = JSON.parse(cfgText); } catch (cause) { throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${fs.name}/config.json`, cause }); }
+  try { cfgJson = JSON.parse(depthChecked(cfgText, `${fs.name}/config.json`)); } catch (cause) { if (cause instanceof GemmaError) throw cause; throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${fs.name}/config.json`, cause }); }
   const config = configFromHf(cfgJson, `${fs.name}/config.json`);
   const { store, sources } = await openSafetensorsSet(fs);
   const close = async () => { for (const s of sources) await s.close?.(); };

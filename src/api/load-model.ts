@@ -7,6 +7,7 @@ import { GemmaError } from '../errors.js';
 import { type Loaded, loadFileSet, loadGgufSource } from '../load.js';
 import type { WeightTransform } from '../model/load-weights.js';
 import { readGguf } from '../format/gguf.js';
+import { depthChecked } from '../format/json-depth.js';
 import { readText } from '../format/store.js';
 import { configFromHf, type GemmaConfig } from '../model/config.js';
 import { configFromGguf } from '../model/gguf-config.js';
@@ -61,7 +62,7 @@ async function quantizeTransformFor(spec: LoadModelOptions['quantize'], r: Resol
   if (r.kind === 'gguf') config = configFromGguf(await readGguf(r.source));
   else {
     let json: unknown;
-    try { json = JSON.parse(await readText(r.files, 'config.json', 1 << 20)); } catch (cause) {
+    try { json = JSON.parse(depthChecked(await readText(r.files, 'config.json', 1 << 20), `${r.files.name}/config.json`)); } catch (cause) {
       if (cause instanceof GemmaError) throw cause;
       throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${r.files.name}/config.json`, cause });
     }

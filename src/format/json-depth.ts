@@ -29,6 +29,12 @@ export function jsonDepth(text: Uint8Array | string, max = MAX_JSON_DEPTH): numb
   return deepest;
 }
 
+/** `text`, after checking its depth: `JSON.parse(depthChecked(text, file))`. */
+export function depthChecked(text: string, file: string): string {
+  checkJsonDepth(text, file);
+  return text;
+}
+
 /** GemmaError('LIMIT') naming `file` when `text` nests deeper than MAX_JSON_DEPTH. */
 export function checkJsonDepth(text: Uint8Array | string, file: string, field?: string): void {
   if (jsonDepth(text) < 0) throw new GemmaError('LIMIT', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { file, field });

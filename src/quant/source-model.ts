@@ -6,6 +6,7 @@
  */
 import { GemmaError } from '../errors.js';
 import { GgufType, type GgufTypedValue, ggufTyped, readGguf, type GgufValue } from '../format/gguf.js';
+import { depthChecked } from '../format/json-depth.js';
 import { type FileSet, ggufStore, openSafetensorsSet, readBytes, readText } from '../format/store.js';
 import type { ByteSource } from '../io/source.js';
 import { configFromHf } from '../model/config.js';
@@ -54,7 +55,7 @@ function tokenizerMetadata(t: GemmaTokenizer, chatTemplate: string | undefined):
 export async function openHfModel(fs: FileSet): Promise<SourceModel> {
   if (!(await fs.has('config.json'))) throw new GemmaError('IO', 'no config.json in the model directory', { file: fs.name });
   let cfgJson: unknown;
-  try { cfgJson = JSON.parse(await readText(fs, 'config.json', 1 << 20)); } catch (cause) {
+  try { cfgJson = JSON.parse(depthChecked(await readText(fs, 'config.json', 1 << 20), `${fs.name}/config.json`)); } catch (cause) {
     if (cause instanceof GemmaError) throw cause;
     throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${fs.name}/config.json`, cause });
   }

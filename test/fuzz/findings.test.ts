@@ -10,6 +10,11 @@ import { readSafetensors } from '../../src/format/safetensors.js';
 import { BufferSource } from '../../src/io/source.js';
 import { synthTokenizerJson } from '../../src/model/synth-extras.js';
 import { GemmaTokenizer, tokenizerFromFiles } from '../../src/tokenizer/index.js';
+import type { FileSet } from '../../src/format/store.js';
+import { ReferenceBackend } from '../../src/kernels/reference/index.js';
+import { loadFileSet } from '../../src/load.js';
+import { configToHf } from '../../src/model/config.js';
+import { fuzzConfig } from './corpus.js';
 
 async function codeOf(f: () => unknown): Promise<string> {
   try { await f(); } catch (e) { if (e instanceof GemmaError) return e.code; throw e; }
@@ -74,5 +79,17 @@ describe('JSON nesting depth (fuzz: safetensors/tokenizer_config.json nested mil
     j['unknown_extension'] = '\u0000N';
     const text = JSON.stringify(j).replace('"\\u0000N"', '['.repeat(10_000) + ']'.repeat(10_000));
     expect(GemmaTokenizer.fromTokenizerJson(text).encode('the cat', { addBos: false }).length).toBeGreaterThan(0);
+  });
+
+  it('config.json values nested 200 000 deep are LIMIT, not a stack overflow (fuzz: config seed 3 cases 586 and 1213, RangeError in configFromHf)', async () => {
+    const base = configToHf(fuzzConfig(2));
+    for (const key of ['layer_types', 'eos_token_id', 'model_type']) {
+      const text = JSON.stringify({ ...base, [key]: '\u0000D' }).replace('"\\u0000D"', '['.repeat(200_000) + '1' + ']'.repeat(200_000));
+      const files: FileSet = {
+        name: 'deep', has: async (f) => f === 'config.json',
+        open: async () => new BufferSource(new TextEncoder().encode(text), 'deep/config.json'),
+      };
+      expect(await codeOf(() => loadFileSet(files, { backend: new ReferenceBackend() })), key).toBe('LIMIT');
+    }
   });
 });

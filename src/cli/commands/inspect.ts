@@ -3,7 +3,7 @@ import { openPath } from '../../api/node-platform.js';
 import { estimateMemory, formatBytes, kvCacheBytes } from '../../api/memory.js';
 import { GemmaError } from '../../errors.js';
 import { readGguf } from '../../format/gguf.js';
-import { checkJsonDepth } from '../../format/json-depth.js';
+import { checkJsonDepth, depthChecked } from '../../format/json-depth.js';
 import { openSafetensorsSet, readText, type TensorStore, ggufStore } from '../../format/store.js';
 import { configFromHf, type GemmaConfig } from '../../model/config.js';
 import { configFromGguf } from '../../model/gguf-config.js';
@@ -48,7 +48,7 @@ async function describe(r: ResolvedSource): Promise<{ store: TensorStore; config
   const fs = r.files;
   if (!(await fs.has('config.json'))) throw new GemmaError('IO', 'no config.json in the model directory', { file: fs.name });
   let json: unknown;
-  try { json = JSON.parse(await readText(fs, 'config.json', 1 << 20)); } catch (cause) {
+  try { json = JSON.parse(depthChecked(await readText(fs, 'config.json', 1 << 20), `${fs.name}/config.json`)); } catch (cause) {
     if (cause instanceof GemmaError) throw cause;
     throw new GemmaError('BAD_CONFIG', 'config.json is not valid JSON', { file: `${fs.name}/config.json`, cause });
   }
