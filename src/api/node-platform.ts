@@ -35,8 +35,7 @@ function noGpuDevice(): boolean {
 async function prepareWebGpu(explicit: boolean): Promise<void> {
   if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return;
   if (!explicit && !process.env.GEMMA_WEBGPU_ICD && noGpuDevice()) return;
-  const name = 'node-gpu';
-  await import(`../kernels/webgpu/${name}.ts`).catch(() => {});
+  await import('../kernels/webgpu/node-gpu.js').catch(() => {});
 }
 
 export const nodePlatform: Platform = { openPath, prepareWebGpu, defaultCache: false };

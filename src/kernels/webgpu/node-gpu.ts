@@ -11,9 +11,11 @@
  * Without either, Dawn picks among the installed drivers (a real GPU when there is one).
  */
 import { existsSync } from 'node:fs';
-import { create } from 'webgpu';
 import { GemmaError } from '../../errors.js';
 import { setGpuProvider } from './gpu-provider.js';
+
+// `webgpu` is optional for users of the package: loaded here, at import time of this module only
+const dawn: { create(flags: string[]): unknown } | null = await import('webgpu').catch(() => null);
 
 export const ICDS: Readonly<Record<string, string>> = {
   swiftshader: '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -49,8 +51,9 @@ export function nodeGpu(opts: NodeGpuOptions = {}): GPU {
     instanceIcd = resolveIcd(icd);
     process.env.VK_ICD_FILENAMES = instanceIcd;
   }
+  if (!dawn) throw new GemmaError('BACKEND', 'WebGPU in Node needs the npm package `webgpu` (npm i webgpu)');
   try {
-    instance = create(opts.flags ?? []) as unknown as GPU;
+    instance = dawn.create(opts.flags ?? []) as unknown as GPU;
   } catch (e) {
     throw new GemmaError('BACKEND', `cannot start Dawn (npm package webgpu): ${(e as Error).message}`, { cause: e });
   }
