@@ -13,8 +13,14 @@ export class FileSource implements ByteSource {
     } catch (cause) {
       throw new GemmaError('IO', `cannot open ${path}: ${(cause as Error).message}`, { file: path, cause });
     }
-    const st = await fh.stat();
-    return new FileSource(path, st.size, fh);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error('not a regular file');
+      return new FileSource(path, st.size, fh);
+    } catch (cause) {
+      await fh.close().catch(() => {});
+      throw new GemmaError('IO', `cannot read ${path}: ${(cause as Error).message}`, { file: path, cause });
+    }
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -22,7 +28,12 @@ export class FileSource implements ByteSource {
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.fh.read(buf, done, length - done, offset + done));
+      } catch (cause) {
+        throw new GemmaError('IO', `read of ${length} bytes at ${offset} failed: ${(cause as Error).message}`, { file: this.name, cause });
+      }
       if (bytesRead === 0) throw new GemmaError('TRUNCATED', `file ended early at ${offset + done}`, { file: this.name });
       done += bytesRead;
     }
