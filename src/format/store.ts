@@ -92,6 +92,17 @@ export async function readBytes(fs: FileSet, file: string, maxBytes = 64 << 20):
 export async function openSafetensorsSet(fs: FileSet): Promise<{ store: TensorStore; sources: ByteSource[] }> {
   const sources: ByteSource[] = [];
   const files: SafetensorsFile[] = [];
+  try {
+    await readSafetensorsSet(fs, sources, files);
+    return { store: safetensorsStore(files, fs.name), sources };
+  } catch (e) {
+    // a bad shard: close what was opened (file handles would otherwise wait for GC)
+    for (const s of sources) await s.close?.().catch(() => {});
+    throw e;
+  }
+}
+
+async function readSafetensorsSet(fs: FileSet, sources: ByteSource[], files: SafetensorsFile[]): Promise<void> {
   if (await fs.has('model.safetensors.index.json')) {
     const map = parseSafetensorsIndex(await readText(fs, 'model.safetensors.index.json'), `${fs.name}/model.safetensors.index.json`);
     const shards = [...new Set(map.values())];
@@ -111,5 +122,4 @@ export async function openSafetensorsSet(fs: FileSet): Promise<{ store: TensorSt
   } else {
     throw new GemmaError('IO', 'no model.safetensors or model.safetensors.index.json found', { file: fs.name });
   }
-  return { store: safetensorsStore(files, fs.name), sources };
 }

@@ -77,7 +77,13 @@ async function describe(r: ResolvedSource): Promise<{ store: TensorStore; config
 /** Everything `inspect` prints, from the headers only (no weights are read). */
 export async function inspectModel(source: string, contextLength?: number): Promise<InspectReport> {
   const r = await resolveSource(source, { openPath });
-  const d = await describe(r);
+  let d: Awaited<ReturnType<typeof describe>>;
+  try {
+    d = await describe(r);
+  } catch (e) {
+    if (r.kind === 'gguf') await r.source.close?.().catch(() => {});
+    throw e;
+  }
   try {
     const { store, config } = d;
     const specs = tensorSpecs(config);
