@@ -283,6 +283,12 @@ export function safetensorsMutation(r: Rng, b: Uint8Array): Mutated {
   } else if (op === 4) { t.data_offsets = structuredClone(other.data_offsets); desc = `data_offsets of ${name} = another tensor's (overlap)`; }
   else if (op === 5) { delete header[name]; desc = `tensor ${name} removed`; }
   else if (op === 6) { (header as Record<string, unknown>)['__metadata__'] = pick(r, [[], 'x', { a: 1 }, { format: { deep: [1] } }, null]); desc = `__metadata__ = ${JSON.stringify(header['__metadata__'])}`; }
+  else if (op === 7 && r() < 0.15) {
+    // the same tensor twice (JSON.parse would keep the second silently)
+    const json = JSON.stringify(header);
+    const entry = `${JSON.stringify(name)}:${JSON.stringify(other)}`;
+    return withHeader(enc.encode(json.replace('{', `{${entry},`)), data, `tensor ${name} given twice`, r);
+  }
   else if (op === 7 && r() < 0.3) {
     // deep nesting: JSON.parse time grows ~2 µs per level, and the header may be 100 MB
     const depth = pick(r, [1000, 100_000, 3_000_000]);
