@@ -1,5 +1,6 @@
 /**
- * A nesting-depth check for JSON from model files, run before JSON.parse.
+ * Checks on JSON from model files that run before JSON.parse: nesting depth, and
+ * duplicate keys in a safetensors header.
  *
  * V8's JSON.parse spends ~2 µs per nesting level, so 100 MB of '[' (a safetensors header
  * may be that long) blocks the event loop for minutes, and a deep value later fed to
@@ -27,6 +28,35 @@ export function jsonDepth(text: Uint8Array | string, max = MAX_JSON_DEPTH): numb
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return deepest;
+}
+
+/**
+ * The first key that appears twice in the top-level object of `text` (bytes of a JSON
+ * object whose depth is already checked), or undefined. JSON.parse keeps the last of
+ * duplicate keys silently; for a tensor index that would make two readers of one file
+ * disagree about where a tensor is.
+ */
+export function firstDuplicateKey(text: Uint8Array): string | undefined {
+  const seen = new Set<string>();
+  const dec = new TextDecoder('utf-8', { fatal: false });
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length && text[i] !== 0x22; i++) if (text[i] === 0x5c) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && (text[j] === 0x20 || text[j] === 0x0a || text[j] === 0x0d || text[j] === 0x09)) j++;
+      if (text[j] !== 0x3a) continue; // a value, not a key
+      let key: string;
+      try { key = JSON.parse(dec.decode(text.subarray(start, i + 1))) as string; } catch { continue; }
+      if (seen.has(key)) return key;
+      seen.add(key);
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
 }
 
 /** `text`, after checking its depth: `JSON.parse(depthChecked(text, file))`. */

@@ -6,13 +6,14 @@
  * Offsets are relative to the first byte after the header. Tensors are row-major.
  *
  * Validation (before any tensor is read): header length <= 100 MB (the reference
- * implementation's limit), JSON nested at most 256 deep (checked before parsing), valid JSON object, known dtypes, shape x dtype size == byte length,
+ * implementation's limit), JSON nested at most 256 deep and no duplicate tensor names (both
+ * checked before parsing), valid JSON object, known dtypes, shape x dtype size == byte length,
  * ranges inside the file and not overlapping.
  */
 import { GemmaError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { DType } from '../tensor/dtype.js';
-import { checkJsonDepth } from './json-depth.js';
+import { checkJsonDepth, firstDuplicateKey } from './json-depth.js';
 
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
@@ -52,6 +53,8 @@ export async function readSafetensors(src: ByteSource): Promise<SafetensorsFile>
   if (8 + hlen > src.size) throw new GemmaError('TRUNCATED', `header length ${hlen} runs past the end of the file (${src.size} bytes)`, { file: src.name });
   const hbytes = await src.read(8, hlen);
   checkJsonDepth(hbytes, src.name);
+  const dup = firstDuplicateKey(hbytes);
+  if (dup !== undefined) throw new GemmaError('DUPLICATE', 'the header names this tensor twice', { file: src.name, tensor: dup });
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(hbytes));

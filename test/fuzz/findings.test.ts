@@ -93,3 +93,23 @@ describe('JSON nesting depth (fuzz: safetensors/tokenizer_config.json nested mil
     }
   });
 });
+
+describe('safetensors duplicate tensor names (the issue: "duplicate names"; JSON.parse keeps the last silently)', () => {
+  const f32 = (n: number) => new Uint8Array(n * 4);
+  it('a tensor named twice is DUPLICATE, however its name is escaped', async () => {
+    for (const second of ['"w"', '"\\u0077"']) {
+      const header = `{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},${second}:{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}`;
+      let err: unknown;
+      try { await readSafetensors(new BufferSource(safetensorsBytes(header, f32(4)), 'dup.safetensors')); } catch (e) { err = e; }
+      expect(err, header).toBeInstanceOf(GemmaError);
+      expect((err as GemmaError).code).toBe('DUPLICATE');
+      expect((err as GemmaError).tensor).toBe('w');
+    }
+  });
+
+  it('equal names at other depths, and in string values, are not duplicates', async () => {
+    const header = '{"__metadata__":{"w":"w","a":"x"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
+    const f = await readSafetensors(new BufferSource(safetensorsBytes(header, f32(3)), 'ok.safetensors'));
+    expect([...f.tensors.keys()]).toEqual(['w', 'a']);
+  });
+});
