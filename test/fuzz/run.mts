@@ -26,7 +26,7 @@ function args(argv: string[]): Map<string, string> {
 
 const a = args(process.argv.slice(2));
 if (a.has('help')) {
-  console.log('usage: npm run fuzz -- [--target t1,t2|all] [--cases N per target] [--seed S] [--jobs J] [--corpus NAME] [--case I [--save FILE]]\n         [--case-ms CPU_MS] [--max-alloc-mb MB] [--slow MS] [--optional false]');
+  console.log('usage: npm run fuzz -- [--target t1,t2|all] [--cases N per target] [--seed S] [--jobs J] [--corpus NAME] [--case I [--save FILE]]\n         [--case-ms CPU_MS] [--max-alloc-mb MB] [--slow MS] [--show CODE,...] [--optional false]');
   console.log(`targets: ${TARGETS.join(', ')}`);
   process.exit(0);
 }
@@ -54,21 +54,23 @@ const perTarget = Number(a.get('cases') ?? 15_000);
 const jobs = Math.max(1, Number(a.get('jobs') ?? 2));
 const includeOptional = a.get('optional') !== 'false';
 const slowMs = a.has('slow') ? Number(a.get('slow')) : 0;
+const show = new Set((a.get('show') ?? '').split(',').filter(Boolean));
 const maxAllocBytes = a.has('max-alloc-mb') ? Number(a.get('max-alloc-mb')) * 2 ** 20 : undefined;
 console.log(`fuzz: ${targets.length} targets x ${perTarget} cases, seed ${seed}, ${jobs} jobs`);
 const queue = [...targets];
 const results: FuzzStats[] = [];
 let done = 0;
 const total = perTarget * targets.length;
-const tick = setInterval(() => { process.stderr.write(`\r  ${done} / ${total} cases`); }, 2000);
+const tick = setInterval(() => { if (process.stderr.isTTY) process.stderr.write(`\r  ${done} / ${total} cases`); }, 2000);
 await Promise.all(Array.from({ length: jobs }, async () => {
   for (let t = queue.shift(); t; t = queue.shift()) {
     const s = await fuzz({ target: t, seed, cases: perTarget, corpus, includeOptional, caseMs, maxAllocBytes, onCase: (c) => {
       done++;
+      if (show.has(c.outcome)) console.log(`  ${c.outcome}: ${t} case ${c.i} [${c.corpus}] ${c.desc.slice(0, 100)} — ${c.note?.slice(0, 200)}`);
       if (slowMs && c.ms > slowMs) console.log(`  slow: ${t} case ${c.i} [${c.corpus}] ${c.ms.toFixed(0)} ms ${c.outcome}: ${c.desc.slice(0, 160)}`);
     } });
     results.push(s);
-    process.stderr.write('\r');
+    if (process.stderr.isTTY) process.stderr.write('\r');
     console.log(formatStats(s));
   }
 }));
