@@ -34,12 +34,24 @@ export interface Loaded {
   close(): Promise<void>;
 }
 
+/**
+ * A tokenizer with more pieces than the embedding has rows would produce ids the model
+ * cannot look up; say so at load instead of failing on the first prompt that uses one.
+ * (Fewer is normal: Gemma 3's embedding has padding rows.)
+ */
+function checkTokenizerFits(t: GemmaTokenizer | undefined, config: GemmaConfig, file: string): void {
+  if (t && t.vocabSize > config.vocabSize) {
+    throw new GemmaError('TOKENIZER', `the tokenizer has ${t.vocabSize} pieces but the model's embedding has ${config.vocabSize} rows`, { file });
+  }
+}
+
 export async function loadGgufSource(src: ByteSource, opts: LoadOptions): Promise<Loaded> {
   const f = await readGguf(src);
   const config = configFromGguf(f);
   const weights = await loadWeights(ggufStore(f), config, opts.backend, opts);
   let tokenizer: GemmaTokenizer | undefined;
   if (!opts.noTokenizer && f.metadata.has('tokenizer.ggml.tokens')) tokenizer = GemmaTokenizer.fromGgufMetadata(f.metadata as Map<string, unknown>, src.name);
+  checkTokenizerFits(tokenizer, config, src.name);
   const tpl = f.metadata.get('tokenizer.chat_template');
   return {
     model: new GemmaModel(config, opts.backend, weights, opts), config, tokenizer,
@@ -65,6 +77,7 @@ export async function loadFileSet(fs: FileSet, opts: LoadOptions): Promise<Loade
       if (await fs.has('tokenizer.model')) files['tokenizer.model'] = await readBytes(fs, 'tokenizer.model', 64 << 20);
       if (await fs.has('tokenizer_config.json')) files['tokenizer_config.json'] = await readText(fs, 'tokenizer_config.json', 16 << 20);
       if (files['tokenizer.json'] || files['tokenizer.model']) ({ tokenizer, chatTemplate } = tokenizerFromFiles(files, fs.name));
+      checkTokenizerFits(tokenizer, config, fs.name);
     }
     return { model: new GemmaModel(config, opts.backend, weights, opts), config, tokenizer, chatTemplate, format: 'safetensors', close };
   } catch (e) {

@@ -235,6 +235,10 @@ export function validateConfig(c: GemmaConfig, file?: string): void {
   for (const [k, v] of [['attn_logit_softcapping', c.attnSoftcap], ['final_logit_softcapping', c.finalSoftcap]] as const) {
     if (v !== null && !(v > 0)) fail(k, `${k} must be positive or null`);
   }
+  // -1: none
+  for (const [k, v] of [['bos_token_id', c.bosId], ['eos_token_id', c.eosId], ['pad_token_id', c.padId]] as const) {
+    if (!Number.isInteger(v) || v < -1 || v >= c.vocabSize) fail(k, `${k} = ${v} is not a token id below the vocabulary size ${c.vocabSize}`);
+  }
 }
 
 /** GGUF architecture name for a family. */

@@ -3,6 +3,12 @@ import { GemmaError } from '../errors.js';
 import { type GgufFile, metaNumber, metaString } from '../format/gguf.js';
 import { type GemmaConfig, type GemmaFamily, layerTypesFromPattern, validateConfig } from './config.js';
 
+/** A special token id; llama.cpp writes -1 ("none") as the uint32 0xFFFFFFFF. */
+function tokenId(f: GgufFile, key: string, fallback: number): number {
+  const v = metaNumber(f, key) ?? fallback;
+  return v === 0xffffffff ? -1 : v;
+}
+
 export function configFromGguf(f: GgufFile): GemmaConfig {
   const file = f.source.name;
   const arch = metaString(f, 'general.architecture');
@@ -59,9 +65,9 @@ export function configFromGguf(f: GgufFile): GemmaConfig {
     layerTypes,
     qkNorm: family === 3,
     sandwichNorms: family >= 2,
-    bosId: metaNumber(f, 'tokenizer.ggml.bos_token_id') ?? 2,
-    eosId: metaNumber(f, 'tokenizer.ggml.eos_token_id') ?? 1,
-    padId: metaNumber(f, 'tokenizer.ggml.padding_token_id') ?? 0,
+    bosId: tokenId(f, 'tokenizer.ggml.bos_token_id', 2),
+    eosId: tokenId(f, 'tokenizer.ggml.eos_token_id', 1),
+    padId: tokenId(f, 'tokenizer.ggml.padding_token_id', 0),
   };
   validateConfig(cfg, file);
   return cfg;

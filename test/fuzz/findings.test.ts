@@ -113,3 +113,35 @@ describe('safetensors duplicate tensor names (the issue: "duplicate names"; JSON
     expect([...f.tensors.keys()]).toEqual(['w', 'a']);
   });
 });
+
+describe('inconsistent files fail at load, not at the first prompt (fuzz: gguf seed 1 cases 629, 1405, 1628 and config cases 15, 462 loaded, then generation failed with BAD_ARGUMENT blaming the caller)', () => {
+  it('a GGUF whose embedding has fewer rows than the tokenizer has pieces is TOKENIZER', async () => {
+    const { corpus } = await import('./corpus.js');
+    const { ggufFields } = await import('./layout.js');
+    const bytes = (await corpus()).get('gguf')!.find((e) => e.name === 'g1-f32')!.bytes.slice();
+    // token_embd.weight ne = [32, 320] (hidden, vocab): claim 160 rows — a smaller tensor, still inside the file
+    const ne1 = ggufFields(bytes).filter((f) => f.kind === 'ne' && f.key === 'token_embd.weight')[1]!;
+    new DataView(bytes.buffer).setBigUint64(ne1.pos, 160n, true);
+    const { loadModel } = await import('../../src/index.js');
+    let err: unknown;
+    try { await loadModel(bytes, { backend: new ReferenceBackend() }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(GemmaError);
+    expect((err as GemmaError).code).toBe('TOKENIZER');
+    expect((err as GemmaError).message).toContain('320 pieces');
+    expect((err as GemmaError).message).toContain('160 rows');
+  });
+
+  it('bos/eos/pad ids that are not token ids are BAD_CONFIG naming the field', async () => {
+    const { configFromHf } = await import('../../src/model/config.js');
+    const base = configToHf(fuzzConfig(1));
+    for (const [k, v] of [['bos_token_id', 2.5], ['eos_token_id', 1e-6], ['pad_token_id', 320], ['bos_token_id', -2], ['eos_token_id', []]] as const) {
+      let err: unknown;
+      try { configFromHf({ ...base, [k]: v }); } catch (e) { err = e; }
+      expect(err, `${k} = ${JSON.stringify(v)}`).toBeInstanceOf(GemmaError);
+      expect((err as GemmaError).code).toBe('BAD_CONFIG');
+      expect((err as GemmaError).field).toBe(k);
+    }
+    expect(configFromHf({ ...base, eos_token_id: [1, 106] }).eosId).toBe(1);
+  });
+});
+
