@@ -25,7 +25,7 @@ export interface FuzzOptions {
   hangMs?: number;
   /** GC + heap measurement every this many cases */
   heapEvery?: number;
-  /** the allocation guard's bound for one allocation, bytes */
+  /** the allocation guard's bound for one allocation, bytes (default 16 MB: the inputs are < 1 MB) */
   maxAllocBytes?: number;
   /** JS heap limit of the worker, MB */
   maxOldSpaceMb?: number;
@@ -91,7 +91,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
         if (m.type === 'ready') {
           const req: RunRequest = {
             type: 'run', target: o.target, seed: o.seed, start: from, count: end - from, corpus: o.corpus,
-            includeOptional: o.includeOptional ?? false, caseMs, heapEvery, maxAllocBytes: o.maxAllocBytes ?? 64 << 20,
+            includeOptional: o.includeOptional ?? false, caseMs, heapEvery, maxAllocBytes: o.maxAllocBytes ?? 16 << 20,
           };
           child.send(req);
           arm(hangMs);
