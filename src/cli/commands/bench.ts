@@ -1,6 +1,5 @@
 import { GemmaError } from '../../errors.js';
-import { createBackend } from '../../kernels/index.js';
-import '../../kernels/wasm/index.js';
+import { cliBackend } from '../backend.js';
 import type { GemmaModel } from '../../model/model.js';
 import { allWeights } from '../../model/weights.js';
 import { loadPath } from '../../node.js';
@@ -112,7 +111,7 @@ Best of --repeat runs after a warm-up.`,
     };
     for (const [k, v] of Object.entries(o)) if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${k} must be a positive integer`);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a positive integer');
-    const backend = await createBackend(name, threads !== undefined ? { threads } : {});
+    const backend = await cliBackend(name, threads);
     const info = (backend as { info?: { threads: number; relaxed: boolean; notes: string[] } }).info;
     const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: o.promptTokens + o.genTokens + 1, prefillChunk: o.promptTokens });
     try {

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { createBackend } from '../../kernels/index.js';
+import { cliBackend } from '../backend.js';
 import { loadPath } from '../../node.js';
 import { type Command, flagString, parseArgs, parseIdList, requireString, UsageError } from '../command.js';
 
@@ -16,7 +16,7 @@ shape [positions x vocab] with --all, else [1 x vocab] for the last position.`,
     if (!model) throw new UsageError('missing <model>');
     const tokens = parseIdList(requireString(p, 'tokens'));
     const out = requireString(p, 'out');
-    const backend = await createBackend(flagString(p, 'backend') ?? 'reference');
+    const backend = await cliBackend(flagString(p, 'backend') ?? 'reference');
     const loaded = await loadPath(model, { backend, noTokenizer: true, contextLength: Math.max(tokens.length, 16) });
     try {
       const logits = await loaded.model.logits(tokens, { allLogits: p.flags.has('all') });

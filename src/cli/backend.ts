@@ -1,0 +1,9 @@
+/** Backends for CLI commands: the same selection as loadModel (auto, webgpu via Dawn in Node, wasm, reference). */
+import { type BackendChoice, pickBackend } from '../api/backend-select.js';
+import { nodePlatform } from '../api/node-platform.js';
+import type { Backend } from '../kernels/backend.js';
+
+export async function cliBackend(choice: BackendChoice = 'auto', threads?: number): Promise<Backend> {
+  const picked = await pickBackend(choice, { threads, prepareWebGpu: nodePlatform.prepareWebGpu });
+  return picked.backend;
+}
