@@ -10,7 +10,7 @@
 // is a 16-bit shift.
 
 import { f16, f16x4s, fma, hadd4f, vec4 } from './common';
-import { storeRows } from './matmul-q';
+import { storeRows, tokenTile } from './matmul-q';
 
 /** elements 0..3 of the 8-element chunk at p as f32x4 */
 @inline function lo4(dt: i32, p: usize): v128 {
@@ -60,51 +60,56 @@ import { storeRows } from './matmul-q';
   const rs: usize = es << 3; // bytes of one row's chunk
   const gs = <usize>k * (es << 2);
   const xrow = <usize>k << 2;
-  for (let g = g0; g < g1; g++) {
-    const gp = w + <usize>g * gs;
-    let t = 0;
-    for (; t + 2 <= T; t += 2) {
-      const xa = x + <usize>t * xrow, xb = xa + xrow;
-      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-      let p = gp;
-      for (let c = 0; c < nc; c++) {
-        const o = <usize>c << 5;
-        const xa0 = v128.load(xa + o), xa1 = v128.load(xa + o, 16), xb0 = v128.load(xb + o), xb1 = v128.load(xb + o, 16);
-        let l = lo4(dt, p), h = hi4(dt, p);
-        a0 = fma(l, xa0, fma(h, xa1, a0)); b0 = fma(l, xb0, fma(h, xb1, b0));
-        l = lo4(dt, p + rs); h = hi4(dt, p + rs);
-        a1 = fma(l, xa0, fma(h, xa1, a1)); b1 = fma(l, xb0, fma(h, xb1, b1));
-        l = lo4(dt, p + 2 * rs); h = hi4(dt, p + 2 * rs);
-        a2 = fma(l, xa0, fma(h, xa1, a2)); b2 = fma(l, xb0, fma(h, xb1, b2));
-        l = lo4(dt, p + 3 * rs); h = hi4(dt, p + 3 * rs);
-        a3 = fma(l, xa0, fma(h, xa1, a3)); b3 = fma(l, xb0, fma(h, xb1, b3));
-        p += cs;
+  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  const tt = tokenTile(k << 2);
+  for (let t0 = 0; t0 < T; t0 += tt) {
+    const t1 = min(T, t0 + tt);
+    for (let g = g0; g < g1; g++) {
+      const gp = w + <usize>g * gs;
+      let t = t0;
+      for (; t + 2 <= t1; t += 2) {
+        const xa = x + <usize>t * xrow, xb = xa + xrow;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        let p = gp;
+        for (let c = 0; c < nc; c++) {
+          const o = <usize>c << 5;
+          const xa0 = v128.load(xa + o), xa1 = v128.load(xa + o, 16), xb0 = v128.load(xb + o), xb1 = v128.load(xb + o, 16);
+          let l = lo4(dt, p), h = hi4(dt, p);
+          a0 = fma(l, xa0, fma(h, xa1, a0)); b0 = fma(l, xb0, fma(h, xb1, b0));
+          l = lo4(dt, p + rs); h = hi4(dt, p + rs);
+          a1 = fma(l, xa0, fma(h, xa1, a1)); b1 = fma(l, xb0, fma(h, xb1, b1));
+          l = lo4(dt, p + 2 * rs); h = hi4(dt, p + 2 * rs);
+          a2 = fma(l, xa0, fma(h, xa1, a2)); b2 = fma(l, xb0, fma(h, xb1, b2));
+          l = lo4(dt, p + 3 * rs); h = hi4(dt, p + 3 * rs);
+          a3 = fma(l, xa0, fma(h, xa1, a3)); b3 = fma(l, xb0, fma(h, xb1, b3));
+          p += cs;
+        }
+        let ra = hadd4f(a0, a1, a2, a3), rb = hadd4f(b0, b1, b2, b3);
+        if (tail) {
+          const xo = <usize>(nc << 3) << 2;
+          ra = f32x4.add(ra, tailDots(dt, p, xa + xo, tail));
+          rb = f32x4.add(rb, tailDots(dt, p, xb + xo, tail));
+        }
+        storeRows(out, t, m, g, ra);
+        storeRows(out, t + 1, m, g, rb);
       }
-      let ra = hadd4f(a0, a1, a2, a3), rb = hadd4f(b0, b1, b2, b3);
-      if (tail) {
-        const xo = <usize>(nc << 3) << 2;
-        ra = f32x4.add(ra, tailDots(dt, p, xa + xo, tail));
-        rb = f32x4.add(rb, tailDots(dt, p, xb + xo, tail));
+      for (; t < t1; t++) {
+        const xr = x + <usize>t * xrow;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let p = gp;
+        for (let c = 0; c < nc; c++) {
+          const xp = xr + (<usize>c << 5);
+          const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+          a0 = fma(lo4(dt, p), x0, fma(hi4(dt, p), x1, a0));
+          a1 = fma(lo4(dt, p + rs), x0, fma(hi4(dt, p + rs), x1, a1));
+          a2 = fma(lo4(dt, p + 2 * rs), x0, fma(hi4(dt, p + 2 * rs), x1, a2));
+          a3 = fma(lo4(dt, p + 3 * rs), x0, fma(hi4(dt, p + 3 * rs), x1, a3));
+          p += cs;
+        }
+        let acc = hadd4f(a0, a1, a2, a3);
+        if (tail) acc = f32x4.add(acc, tailDots(dt, p, xr + (<usize>(nc << 3) << 2), tail));
+        storeRows(out, t, m, g, acc);
       }
-      storeRows(out, t, m, g, ra);
-      storeRows(out, t + 1, m, g, rb);
-    }
-    for (; t < T; t++) {
-      const xr = x + <usize>t * xrow;
-      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-      let p = gp;
-      for (let c = 0; c < nc; c++) {
-        const xp = xr + (<usize>c << 5);
-        const x0 = v128.load(xp), x1 = v128.load(xp, 16);
-        a0 = fma(lo4(dt, p), x0, fma(hi4(dt, p), x1, a0));
-        a1 = fma(lo4(dt, p + rs), x0, fma(hi4(dt, p + rs), x1, a1));
-        a2 = fma(lo4(dt, p + 2 * rs), x0, fma(hi4(dt, p + 2 * rs), x1, a2));
-        a3 = fma(lo4(dt, p + 3 * rs), x0, fma(hi4(dt, p + 3 * rs), x1, a3));
-        p += cs;
-      }
-      let acc = hadd4f(a0, a1, a2, a3);
-      if (tail) acc = f32x4.add(acc, tailDots(dt, p, xr + (<usize>(nc << 3) << 2), tail));
-      storeRows(out, t, m, g, acc);
     }
   }
 }

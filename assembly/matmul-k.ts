@@ -10,7 +10,7 @@
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
 import { dotU16, dotU32, f16, hadd4i, hsumi, vec4 } from './common';
-import { storeRows } from './matmul-q';
+import { storeRows, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
  *  ggml's packing (k-scales.ts): u0,u1,u2 = the three little-endian u32 of the 12 bytes */
@@ -75,25 +75,30 @@ import { storeRows } from './matmul-q';
   const bb: usize = q5 ? 176 : 144;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  for (let g = g0; g < g1; g++) {
-    const gp = w + <usize>g * gs;
-    for (let t = 0; t < T; t++) {
-      const xr = xq + <usize>t * <usize>xs;
-      const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
-      let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
-        const dx = load<f32>(xd + (<usize>b << 2));
-        const bs = bsr + (<usize>b << 6);
-        const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
-        a0 += blockQ45K(q5, p, x8, x16, dx, lo, hi);
-        a1 += blockQ45K(q5, p + bb, x8, x16, dx, lo, hi);
-        a2 += blockQ45K(q5, p + 2 * bb, x8, x16, dx, lo, hi);
-        a3 += blockQ45K(q5, p + 3 * bb, x8, x16, dx, lo, hi);
-        p += bb << 2;
+  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  const tt = tokenTile(xs);
+  for (let t0 = 0; t0 < T; t0 += tt) {
+    const t1 = min(T, t0 + tt);
+    for (let g = g0; g < g1; g++) {
+      const gp = w + <usize>g * gs;
+      for (let t = t0; t < T; t++) {
+        const xr = xq + <usize>t * <usize>xs;
+        const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
+        let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
+          const dx = load<f32>(xd + (<usize>b << 2));
+          const bs = bsr + (<usize>b << 6);
+          const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
+          a0 += blockQ45K(q5, p, x8, x16, dx, lo, hi);
+          a1 += blockQ45K(q5, p + bb, x8, x16, dx, lo, hi);
+          a2 += blockQ45K(q5, p + 2 * bb, x8, x16, dx, lo, hi);
+          a3 += blockQ45K(q5, p + 3 * bb, x8, x16, dx, lo, hi);
+          p += bb << 2;
+        }
+        storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
       }
-      storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
     }
   }
 }
@@ -144,24 +149,29 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const bb: usize = 210;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  for (let g = g0; g < g1; g++) {
-    const gp = w + <usize>g * gs;
-    for (let t = 0; t < T; t++) {
-      const xr = xq + <usize>t * <usize>xs;
-      const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
-      let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
-        const dx = load<f32>(xd + (<usize>b << 2));
-        const bs = bsr + (<usize>b << 6);
-        a0 += blockQ6K(p, x8, x16, dx, bs);
-        a1 += blockQ6K(p + bb, x8, x16, dx, bs);
-        a2 += blockQ6K(p + 2 * bb, x8, x16, dx, bs);
-        a3 += blockQ6K(p + 3 * bb, x8, x16, dx, bs);
-        p += bb << 2;
+  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  const tt = tokenTile(xs);
+  for (let t0 = 0; t0 < T; t0 += tt) {
+    const t1 = min(T, t0 + tt);
+    for (let g = g0; g < g1; g++) {
+      const gp = w + <usize>g * gs;
+      for (let t = t0; t < T; t++) {
+        const xr = xq + <usize>t * <usize>xs;
+        const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
+        let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
+          const dx = load<f32>(xd + (<usize>b << 2));
+          const bs = bsr + (<usize>b << 6);
+          a0 += blockQ6K(p, x8, x16, dx, bs);
+          a1 += blockQ6K(p + bb, x8, x16, dx, bs);
+          a2 += blockQ6K(p + 2 * bb, x8, x16, dx, bs);
+          a3 += blockQ6K(p + 3 * bb, x8, x16, dx, bs);
+          p += bb << 2;
+        }
+        storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
       }
-      storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
     }
   }
 }

@@ -24,6 +24,11 @@
 
 import { dotU32, f16x4, fma, hadd4i } from './common';
 
+/** activation rows per tile: about 256 KiB of them (at least 2, even) */
+@inline export function tokenTile(rowBytes: i32): i32 {
+  return max(2, (262144 / rowBytes) & ~1);
+}
+
 @inline export function storeRows(out: usize, t: i32, m: i32, g: i32, v: v128): void {
   const p = out + ((<usize>t * <usize>m + (<usize>g << 2)) << 2);
   const left = m - (g << 2);
@@ -54,45 +59,50 @@ import { dotU32, f16x4, fma, hadd4i } from './common';
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const nb = k >> 5;
   const gs = <usize>nb * 136;
-  for (let g = g0; g < g1; g++) {
-    const gp = w + <usize>g * gs;
-    let t = 0;
-    for (; t + 2 <= T; t += 2) {
-      const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
-      const x16a = xa + <usize>k, x16b = xb + <usize>k, xda = xa + 3 * <usize>k, xdb = xb + 3 * <usize>k;
-      let acca = f32x4.splat(0), accb = acca;
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const pa = x16a + (<usize>b << 6), pb = x16b + (<usize>b << 6);
-        let w0 = v128.load_ext<i8>(p, 8), w1 = v128.load_ext<i8>(p, 16), w2 = v128.load_ext<i8>(p, 24), w3 = v128.load_ext<i8>(p, 32);
-        const a0 = dotW(w0, w1, w2, w3, pa), b0 = dotW(w0, w1, w2, w3, pb);
-        w0 = v128.load_ext<i8>(p, 40); w1 = v128.load_ext<i8>(p, 48); w2 = v128.load_ext<i8>(p, 56); w3 = v128.load_ext<i8>(p, 64);
-        const a1 = dotW(w0, w1, w2, w3, pa), b1 = dotW(w0, w1, w2, w3, pb);
-        w0 = v128.load_ext<i8>(p, 72); w1 = v128.load_ext<i8>(p, 80); w2 = v128.load_ext<i8>(p, 88); w3 = v128.load_ext<i8>(p, 96);
-        const a2 = dotW(w0, w1, w2, w3, pa), b2 = dotW(w0, w1, w2, w3, pb);
-        w0 = v128.load_ext<i8>(p, 104); w1 = v128.load_ext<i8>(p, 112); w2 = v128.load_ext<i8>(p, 120); w3 = v128.load_ext<i8>(p, 128);
-        const a3 = dotW(w0, w1, w2, w3, pa), b3 = dotW(w0, w1, w2, w3, pb);
-        const d4 = f16x4(p);
-        acca = fma(f32x4.convert_i32x4_s(hadd4i(a0, a1, a2, a3)), f32x4.mul(d4, f32x4.splat(load<f32>(xda + (<usize>b << 2)))), acca);
-        accb = fma(f32x4.convert_i32x4_s(hadd4i(b0, b1, b2, b3)), f32x4.mul(d4, f32x4.splat(load<f32>(xdb + (<usize>b << 2)))), accb);
-        p += 136;
+  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  const tt = tokenTile(xs);
+  for (let t0 = 0; t0 < T; t0 += tt) {
+    const t1 = min(T, t0 + tt);
+    for (let g = g0; g < g1; g++) {
+      const gp = w + <usize>g * gs;
+      let t = t0;
+      for (; t + 2 <= t1; t += 2) {
+        const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
+        const x16a = xa + <usize>k, x16b = xb + <usize>k, xda = xa + 3 * <usize>k, xdb = xb + 3 * <usize>k;
+        let acca = f32x4.splat(0), accb = acca;
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const pa = x16a + (<usize>b << 6), pb = x16b + (<usize>b << 6);
+          let w0 = v128.load_ext<i8>(p, 8), w1 = v128.load_ext<i8>(p, 16), w2 = v128.load_ext<i8>(p, 24), w3 = v128.load_ext<i8>(p, 32);
+          const a0 = dotW(w0, w1, w2, w3, pa), b0 = dotW(w0, w1, w2, w3, pb);
+          w0 = v128.load_ext<i8>(p, 40); w1 = v128.load_ext<i8>(p, 48); w2 = v128.load_ext<i8>(p, 56); w3 = v128.load_ext<i8>(p, 64);
+          const a1 = dotW(w0, w1, w2, w3, pa), b1 = dotW(w0, w1, w2, w3, pb);
+          w0 = v128.load_ext<i8>(p, 72); w1 = v128.load_ext<i8>(p, 80); w2 = v128.load_ext<i8>(p, 88); w3 = v128.load_ext<i8>(p, 96);
+          const a2 = dotW(w0, w1, w2, w3, pa), b2 = dotW(w0, w1, w2, w3, pb);
+          w0 = v128.load_ext<i8>(p, 104); w1 = v128.load_ext<i8>(p, 112); w2 = v128.load_ext<i8>(p, 120); w3 = v128.load_ext<i8>(p, 128);
+          const a3 = dotW(w0, w1, w2, w3, pa), b3 = dotW(w0, w1, w2, w3, pb);
+          const d4 = f16x4(p);
+          acca = fma(f32x4.convert_i32x4_s(hadd4i(a0, a1, a2, a3)), f32x4.mul(d4, f32x4.splat(load<f32>(xda + (<usize>b << 2)))), acca);
+          accb = fma(f32x4.convert_i32x4_s(hadd4i(b0, b1, b2, b3)), f32x4.mul(d4, f32x4.splat(load<f32>(xdb + (<usize>b << 2)))), accb);
+          p += 136;
+        }
+        storeRows(out, t, m, g, acca);
+        storeRows(out, t + 1, m, g, accb);
       }
-      storeRows(out, t, m, g, acca);
-      storeRows(out, t + 1, m, g, accb);
-    }
-    for (; t < T; t++) {
-      const xr = xq + <usize>t * <usize>xs;
-      const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
-      let acc = f32x4.splat(0);
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const xp = x16 + (<usize>b << 6);
-        const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
-        const s = hadd4i(dotS32(p + 8, x0, x1, x2, x3), dotS32(p + 40, x0, x1, x2, x3), dotS32(p + 72, x0, x1, x2, x3), dotS32(p + 104, x0, x1, x2, x3));
-        acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
-        p += 136;
+      for (; t < t1; t++) {
+        const xr = xq + <usize>t * <usize>xs;
+        const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
+        let acc = f32x4.splat(0);
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const xp = x16 + (<usize>b << 6);
+          const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
+          const s = hadd4i(dotS32(p + 8, x0, x1, x2, x3), dotS32(p + 40, x0, x1, x2, x3), dotS32(p + 72, x0, x1, x2, x3), dotS32(p + 104, x0, x1, x2, x3));
+          acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+          p += 136;
+        }
+        storeRows(out, t, m, g, acc);
       }
-      storeRows(out, t, m, g, acc);
     }
   }
 }
@@ -146,37 +156,42 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 5;
   const gs = <usize>nb * unit;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
-  for (let g = g0; g < g1; g++) {
-    const gp = w + <usize>g * gs;
-    let t = 0;
-    for (; t + 2 <= T; t += 2) {
-      const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
-      let acca = f32x4.splat(0), accb = acca;
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const o8 = <usize>b << 5, o16 = <usize>b << 6, o4 = <usize>b << 2;
-        const sxa = load<i32>(xa + xso + o4), sxb = load<i32>(xb + xso + o4);
-        const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa);
-        const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb);
-        acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa);
-        accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb);
-        p += unit;
+  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  const tt = tokenTile(xs);
+  for (let t0 = 0; t0 < T; t0 += tt) {
+    const t1 = min(T, t0 + tt);
+    for (let g = g0; g < g1; g++) {
+      const gp = w + <usize>g * gs;
+      let t = t0;
+      for (; t + 2 <= t1; t += 2) {
+        const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
+        let acca = f32x4.splat(0), accb = acca;
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const o8 = <usize>b << 5, o16 = <usize>b << 6, o4 = <usize>b << 2;
+          const sxa = load<i32>(xa + xso + o4), sxb = load<i32>(xb + xso + o4);
+          const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa);
+          const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb);
+          acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa);
+          accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb);
+          p += unit;
+        }
+        storeRows(out, t, m, g, acca);
+        storeRows(out, t + 1, m, g, accb);
       }
-      storeRows(out, t, m, g, acca);
-      storeRows(out, t + 1, m, g, accb);
-    }
-    for (; t < T; t++) {
-      const xr = xq + <usize>t * <usize>xs;
-      let acc = f32x4.splat(0);
-      let p = gp;
-      for (let b = 0; b < nb; b++) {
-        const o4 = <usize>b << 2;
-        const sx = load<i32>(xr + xso + o4);
-        const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx);
-        acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx);
-        p += unit;
+      for (; t < t1; t++) {
+        const xr = xq + <usize>t * <usize>xs;
+        let acc = f32x4.splat(0);
+        let p = gp;
+        for (let b = 0; b < nb; b++) {
+          const o4 = <usize>b << 2;
+          const sx = load<i32>(xr + xso + o4);
+          const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx);
+          acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx);
+          p += unit;
+        }
+        storeRows(out, t, m, g, acc);
       }
-      storeRows(out, t, m, g, acc);
     }
   }
 }
