@@ -60,7 +60,7 @@ import { storeRows, tokenTile } from './matmul-q';
   const rs: usize = es << 3; // bytes of one row's chunk
   const gs = <usize>k * (es << 2);
   const xrow = <usize>k << 2;
-  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(k << 2);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);

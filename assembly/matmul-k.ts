@@ -75,7 +75,7 @@ import { storeRows, tokenTile } from './matmul-q';
   const bb: usize = q5 ? 176 : 144;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
@@ -149,7 +149,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const bb: usize = 210;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);

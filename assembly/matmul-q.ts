@@ -24,9 +24,9 @@
 
 import { dotU32, f16x4, fma, hadd4i } from './common';
 
-/** activation rows per tile: about 256 KiB of them (at least 2, even) */
+/** activation rows per tile: about 512 KiB of them (at least 2, even) */
 @inline export function tokenTile(rowBytes: i32): i32 {
-  return max(2, (262144 / rowBytes) & ~1);
+  return max(2, (524288 / rowBytes) & ~1);
 }
 
 @inline export function storeRows(out: usize, t: i32, m: i32, g: i32, v: v128): void {
@@ -59,7 +59,7 @@ import { dotU32, f16x4, fma, hadd4i } from './common';
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const nb = k >> 5;
   const gs = <usize>nb * 136;
-  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
@@ -156,7 +156,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 5;
   const gs = <usize>nb * unit;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
-  // activation rows in tiles that stay in L2 while the thread's rows of weights stream by
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
