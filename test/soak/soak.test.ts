@@ -1,5 +1,5 @@
 /**
- * Generation under stress, on one model (tiny Gemma 3, reference backend): rounds of
+ * Generation under stress, on one model (tiny Gemma 3, reference backend): 24 rounds of
  * concurrent plain generations (greedy and sampled), chat sessions running side by side,
  * aborts at random points (by signal, by token count, by leaving the loop, while queued),
  * prompts that overflow the context, and a disposed session per round. Afterwards:
@@ -133,7 +133,7 @@ describe('soak: many short, aborted and concurrent generations on one model', ()
     for (let i = 0; i < 3; i++) await round(model, r, tally);
     const m0 = memory();
     const t0 = performance.now();
-    const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 30);
+    const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 24);
     const samples: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       await round(model, r, tally);
@@ -164,5 +164,5 @@ describe('soak: many short, aborted and concurrent generations on one model', ()
     expect(tally.get('CONTEXT_OVERFLOW') ?? 0).toBeGreaterThan(0);
     expect((tally.get('length') ?? 0) + (tally.get('stop') ?? 0)).toBeGreaterThan(100);
     expect(Math.abs(m1.total - m0.total) / m0.total).toBeLessThan(0.10);
-  }, 120_000);
+  }, 300_000); // ~20 s on an idle 2-core machine; CI shares the cores with the fuzz workers
 });
