@@ -2,16 +2,9 @@
  * A seeded corpus of test strings for tokenizer parity: every category the issue names,
  * plus random mixtures. Deterministic (mulberry32), so failures reproduce.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/util/rng.js';
+
+export { mulberry32 };
 
 const WORDS = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'Hello', 'world', 'tokenizer', 'Gemma',
   'model', 'inference', 'don\'t', 'U.S.A.', 'e-mail', 'naïve', 'café', 'résumé', 'Zürich', 'straße', 'İstanbul', 'ÆØÅ',
