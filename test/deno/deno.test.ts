@@ -48,4 +48,36 @@ describe.skipIf(!DENO)('Deno', () => {
     await m.dispose();
     expect(got).toEqual({ tokens: want.tokens, text: want.text });
   });
+
+  it('generates from the demo model on WebGPU (Deno navigator.gpu over Mesa lavapipe) and on WASM, like Node', async () => {
+    const out = join(ROOT, '.cache', 'test-deno');
+    mkdirSync(out, { recursive: true });
+    await esbuild.build({
+      bundle: true, format: 'esm', target: 'es2022', platform: 'node', logLevel: 'warning',
+      entryPoints: { index: join(ROOT, 'src/index.ts') }, outdir: out,
+      external: ['node-llama-cpp', 'webgpu', 'playwright-core', 'tsx', '@huggingface/tokenizers', 'esbuild'],
+    });
+    const model = join(ROOT, 'models', 'demo');
+    const script = join(out, 'run-demo.ts');
+    writeFileSync(script, `
+      import { loadModel } from './index.js';
+      const res = {};
+      for (const backend of ['webgpu', 'wasm']) {
+        const m = await loadModel(${JSON.stringify(model)}, { backend, contextLength: 256 });
+        const r = await m.generate('And God said', { temperature: 0.8, seed: 1, maxTokens: 12 });
+        res[backend] = { used: m.backend, text: r.text };
+        await m.dispose();
+      }
+      console.log(JSON.stringify(res));
+    `);
+    const env = { ...process.env, VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.json' };
+    const { stdout } = await promisify(execFile)(DENO!, ['run', '--allow-read', '--allow-env', '--allow-sys', '--allow-net', '--allow-ffi', script], { cwd: out, timeout: 240_000, env });
+    const got = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const m = await loadModel(model, { backend: 'reference', contextLength: 256 });
+    const want = await m.generate('And God said', { temperature: 0.8, seed: 1, maxTokens: 12 });
+    await m.dispose();
+    console.log(`Deno demo generation: ${JSON.stringify(got)}`);
+    expect(got.webgpu).toEqual({ used: 'webgpu', text: want.text });
+    expect(got.wasm).toEqual({ used: 'wasm', text: want.text });
+  }, 300_000);
 });
