@@ -137,6 +137,9 @@ function scanVocab(s: JsonScanner): VocabIndex {
     } while (s.more(0x7d));
   }
   if (n > MAX_VOCAB) throw new GemmaError('LIMIT', `vocab over ${MAX_VOCAB} pieces`, { file: FILE });
+  // ids end up contiguous, gaps filled by added tokens of > 16 bytes of JSON each: a larger id
+  // is a claim the file cannot back, and would size the arrays below (~24 bytes per id)
+  if (maxId >= n + (s.b.length >>> 4)) bad(`vocab id ${maxId} with ${n} pieces leaves gaps the file cannot fill (ids must be contiguous)`, 'model.vocab');
   const pieces: string[] = new Array(maxId + 1);
   const rawStart = new Int32Array(maxId + 1).fill(-1), rawEnd = new Int32Array(maxId + 1);
   for (let k = 0; k < n; k++) {

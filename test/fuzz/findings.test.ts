@@ -145,3 +145,17 @@ describe('inconsistent files fail at load, not at the first prompt (fuzz: gguf s
   });
 });
 
+describe('claimed sizes (fuzz: tokenizer-json seed 7 case 3534 — one vocab id of 4 000 000 in a 20 KB file sized ~100 MB of arrays)', () => {
+  it('a vocab id far past the pieces the file holds is TOKENIZER before anything is sized by it', () => {
+    const j = JSON.parse(synthTokenizerJson(320)) as { model: { vocab: Record<string, number> } };
+    j.model.vocab['<start_of_turn>'] = 4_000_000;
+    const before = process.memoryUsage().arrayBuffers;
+    let err: unknown;
+    try { GemmaTokenizer.fromTokenizerJson(JSON.stringify(j)); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(GemmaError);
+    expect((err as GemmaError).code).toBe('TOKENIZER');
+    expect((err as GemmaError).field).toBe('model.vocab');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 << 20);
+  });
+});
+
