@@ -88,3 +88,24 @@ describe('demo tokenizer.model vs python sentencepiece', () => {
     expect(bad, firstBad.join('\n')).toBe(0);
   });
 });
+
+describe('quantization lab on the demo model', () => {
+  it('held-out perplexity is that of a trained model, and more bits stay closer to the BF16 source', async () => {
+    const { openHfModel } = await import('../../src/quant/source-model.js');
+    const { quantReport } = await import('../../src/quant/lab.js');
+    const { nodeDirFileSet } = await import('../../src/io/node-dir.js');
+    const tok = GemmaTokenizer.fromSentencePieceModel(new Uint8Array(await readFile(join(DIR, 'tokenizer.model'))));
+    const text = [2, ...tok.encode(await readFile(join(FIX, 'heldout.txt'), 'utf8'), { allowSpecial: false })].slice(0, 160);
+    const prompts = (await readFile(join(FIX, 'prompts.txt'), 'utf8')).trim().split('\n').slice(0, 4).map((l) => [2, ...tok.encode(l, { allowSpecial: false })]);
+    const src = await openHfModel(nodeDirFileSet(DIR));
+    const r = await quantReport(src, { schemes: ['q8_0', 'q4_0'], prompts, textTokens: text });
+    const [q8, q4] = r.schemes as [typeof r.schemes[0], typeof r.schemes[0]];
+    lines.push(`quant lab: source ppl ${r.source.perplexity?.toFixed(2)}; q8_0 ppl ${q8.perplexity?.toFixed(2)} KL ${q8.meanKl.toExponential(2)} top-1 ${(q8.top1 * 100).toFixed(1)}%; q4_0 ppl ${q4.perplexity?.toFixed(2)} KL ${q4.meanKl.toExponential(2)} top-1 ${(q4.top1 * 100).toFixed(1)}%`);
+    // random weights would give a perplexity near the vocabulary size (4096)
+    expect(r.source.perplexity!).toBeLessThan(60);
+    expect(q8.meanKl).toBeLessThan(q4.meanKl);
+    expect(q8.meanKl).toBeLessThan(2e-3);
+    expect(Math.abs(q8.perplexity! / r.source.perplexity! - 1)).toBeLessThan(0.02);
+    expect(q4.perplexity!).toBeGreaterThan(r.source.perplexity! * 0.98);
+  });
+});
