@@ -14,6 +14,7 @@
  *                bits per weight = 8 * bytes / parameters.
  * Each model is loaded, evaluated and disposed in turn, so memory holds one quantized copy.
  */
+import { logSoftmax as logSoftmaxInto } from '../kernels/reference/ops.js';
 import type { Backend } from '../kernels/backend.js';
 import { ReferenceBackend } from '../kernels/reference/index.js';
 import { loadWeights, lookupTensor } from '../model/load-weights.js';
@@ -79,15 +80,10 @@ export interface QuantReport {
   schemes: SchemeReport[];
 }
 
-/** log-softmax of one row, in double */
+/** log-softmax of one row, in double (the reference backend's) */
 function logSoftmax(x: Float32Array, off: number, n: number): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (x[off + i]! > max) max = x[off + i]!;
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(x[off + i]! - max);
-  const lse = max + Math.log(s);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = x[off + i]! - lse;
+  logSoftmaxInto(x, off, n, out);
   return out;
 }
 

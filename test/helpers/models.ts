@@ -7,6 +7,7 @@ import { ggufToBuffer, readGguf } from '../../src/format/gguf.js';
 import { ggufStore } from '../../src/format/store.js';
 import { BufferSource } from '../../src/io/source.js';
 import type { Backend } from '../../src/kernels/backend.js';
+import { logSoftmax } from '../../src/kernels/reference/ops.js';
 import { getPreset, type GemmaConfig } from '../../src/model/config.js';
 import { configFromGguf } from '../../src/model/gguf-config.js';
 import { loadWeights } from '../../src/model/load-weights.js';
@@ -46,13 +47,8 @@ export function testTokens(n: number, vocab: number, salt = 0): number[] {
 export function logSoftmaxRows(logits: Float32Array, V: number): Float64Array[] {
   const rows: Float64Array[] = [];
   for (let p = 0; p < logits.length / V; p++) {
-    let max = -Infinity;
-    for (let i = 0; i < V; i++) max = Math.max(max, logits[p * V + i]!);
-    let s = 0;
-    for (let i = 0; i < V; i++) s += Math.exp(logits[p * V + i]! - max);
-    const lse = max + Math.log(s);
     const r = new Float64Array(V);
-    for (let i = 0; i < V; i++) r[i] = logits[p * V + i]! - lse;
+    logSoftmax(logits, p * V, V, r);
     rows.push(r);
   }
   return rows;
