@@ -27,6 +27,8 @@ import { f32ToF16 } from '../../src/tensor/half.js';
 const MODELS: Record<string, () => GemmaConfig> = {
   '270m': () => getPreset('gemma-3-270m'),
   '1b': () => getPreset('gemma-3-1b'),
+  '4b': () => getPreset('gemma-3-4b'),
+  '2b': () => getPreset('gemma-2-2b'),
   // CPU-driver smoke test of this script: real structure, small sizes
   tiny: () => ({ ...getPreset('gemma-3-270m'), vocabSize: 4096, hiddenSize: 256, intermediateSize: 512, numLayers: 4, numHeads: 4, numKvHeads: 1, headDim: 64, slidingWindow: 64, layerTypes: ['sliding', 'sliding', 'sliding', 'full'], queryPreAttnScalar: 64 }),
 };
@@ -116,6 +118,26 @@ interface Row {
   prefillTokPerS: number; decodeTokPerS: number; decodeMsPerToken: number; bytesPerToken: number;
   decodeGBps: number; fracOfMeasured: number; fracOfNominal: number | null; prefillGflops: number;
   kernelMsPerStep: Record<string, number>; dispatchesPerStep: number;
+  /** host ms recording one decode step (forward pass JS + command encoding) */
+  encodeMsPerStep: number;
+}
+
+/** one weight matrix alone: `reps` matrix-vector products in one submit -> kernel bytes/s */
+async function matvecBandwidth(be: WebGpuBackend, dtype: 'q8_0' | 'q4_0', rows: number, cols: number): Promise<number> {
+  const w = be.uploadWeight({ name: 'mv', dtype, shape: [rows, cols], data: randomBlocks(dtype, rows, cols, 7) });
+  const x = be.tensor(1, cols), y = be.tensor(1, rows);
+  be.upload(x, new Float32Array(cols).fill(0.5));
+  const run = async (reps: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) be.matmul(y, x, w);
+    await be.download(y);
+    return performance.now() - t0;
+  };
+  await run(4);
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) best = Math.min(best, (await run(104)) - (await run(4)));
+  be.freeTensor(x); be.freeTensor(y); be.freeWeight(w);
+  return (byteSize(dtype, [rows, cols])! * 100) / (best / 1000);
 }
 
 async function main(): Promise<void> {
@@ -133,6 +155,15 @@ async function main(): Promise<void> {
   const measured = await copyBandwidth(be.device, Number(a.get('copy-mib') ?? 1024));
   const nominalHit = NOMINAL.find(([re]) => re.test(name) || re.test(process.env.GPU_NAME ?? ''));
   console.log(`memory bandwidth: copy ${(measured / 1e9).toFixed(0)} GB/s (read+write)${nominalHit ? `; nominal ${(nominalHit[1] / 1e9).toFixed(0)} GB/s (${nominalHit[2]})` : ''}`);
+  const micro: { dtype: string; rows: number; cols: number; GBps: number }[] = [];
+  be.setProfiling(false);
+  for (const q of a.get('micro') === '0' ? [] : quants) {
+    for (const [r, c] of [[6912, 1152], [10240, 2560], [262144, 1152]] as const) {
+      const bw = await matvecBandwidth(be, q, r, c);
+      micro.push({ dtype: q, rows: r, cols: c, GBps: bw / 1e9 });
+      console.log(`matvec alone ${q} [${r} x ${c}]: ${(bw / 1e9).toFixed(1)} GB/s${nominalHit ? ` = ${((100 * bw) / nominalHit[1]).toFixed(1)}% of nominal` : ''}`);
+    }
+  }
   const rows: Row[] = [];
   for (const mname of models) {
     for (const q of quants) {
@@ -143,6 +174,7 @@ async function main(): Promise<void> {
       const model = new GemmaModel(cfg, be, w, { contextLength: P + G + 8, prefillChunk: P });
       const prompt = Array.from({ length: P }, (_, i) => (i === 0 ? 2 : 10 + ((i * 7919) % (cfg.vocabSize - 10))));
       // warm-up: pipelines, pools, bind groups
+      be.setProfiling(false);
       let c = model.newCache();
       let id = await model.nextGreedy(prompt, c);
       for (let i = 0; i < 4; i++) id = await model.nextGreedy([id], c);
@@ -164,9 +196,16 @@ async function main(): Promise<void> {
       // one profiled decode step (timestamps): GPU ms per kernel class
       c = model.newCache();
       await model.nextGreedy(prompt.slice(0, 64), c);
+      for (let i = 0; i < 3; i++) id = await model.nextGreedy([id], c);
+      be.resetProfile();
+      const steps = 8;
+      for (let i = 0; i < steps; i++) id = await model.nextGreedy([id], c);
+      const encodeMsPerStep = be.encodeMs() / steps;
+      be.setProfiling(true);
       be.resetProfile();
       await model.nextGreedy([id], c);
       const kernelMs = be.profile(), counts = be.dispatchCounts();
+      be.setProfiling(false);
       c.dispose();
       const decodeTokPerS = G / (dec / 1000);
       const bytes = decodeBytes(cfg, q, P + G / 2, info.f16);
@@ -180,17 +219,19 @@ async function main(): Promise<void> {
         fracOfNominal: nominalHit ? (bytes * decodeTokPerS) / nominalHit[1] : null,
         prefillGflops: (2 * params * P) / (ttft / 1000) / 1e9,
         kernelMsPerStep: kernelMs, dispatchesPerStep: Object.values(counts).reduce((x, y) => x + y, 0),
+        encodeMsPerStep,
       };
       rows.push(row);
       const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
       console.log(`${mname} ${q}: prefill ${P} tok ${row.prefillTokPerS.toFixed(0)} tok/s (${row.prefillGflops.toFixed(0)} GFLOP/s) | decode ${row.decodeTokPerS.toFixed(1)} tok/s, ${row.decodeMsPerToken.toFixed(2)} ms/tok, ${(bytes / 1e6).toFixed(0)} MB/tok -> ${row.decodeGBps.toFixed(0)} GB/s = ${pct(row.fracOfMeasured)} of copy bw, ${pct(row.fracOfNominal)} of nominal | load+warm-up ${loadS.toFixed(1)} s`);
       const top = Object.entries(kernelMs).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
-      if (top) console.log(`  one decode step, GPU ms by kernel (${row.dispatchesPerStep} dispatches): ${top}`);
+      const gpuSum = Object.values(kernelMs).reduce((x, y) => x + y, 0);
+      console.log(`  one decode step: wall ${row.decodeMsPerToken.toFixed(3)} ms, host recording ${encodeMsPerStep.toFixed(3)} ms, GPU kernels ${gpuSum.toFixed(3)} ms (${row.dispatchesPerStep} dispatches)${top ? `: ${top}` : ''}`);
       // free this model's weights; the backend (and its compiled kernels) stays for the next
       for (const wt of [w.embed, w.finalNorm, ...w.layers.flatMap((l) => Object.values(l))]) be.freeWeight(wt);
     }
   }
-  if (a.get('json')) writeFileSync(a.get('json')!, JSON.stringify({ adapter: name, info, copyBandwidth: measured, nominal: nominalHit?.[1] ?? null, rows }, null, 2));
+  if (a.get('json')) writeFileSync(a.get('json')!, JSON.stringify({ adapter: name, info, copyBandwidth: measured, nominal: nominalHit?.[1] ?? null, micro, rows }, null, 2));
   be.dispose();
   releaseNodeGpu();
   console.log(`total ${((performance.now() - t00) / 1000).toFixed(0)} s`);

@@ -98,7 +98,12 @@ export class WebGpuBackend implements Backend {
   profile(): Record<string, number> { return { ...this.c.rec.gpuTimeMs }; }
   /** dispatches per kernel class since the last reset */
   dispatchCounts(): Record<string, number> { return { ...this.c.rec.dispatchCount }; }
+  /** turn timestamp writes on or off (profile mode only; off, dispatches share one pass again) */
+  setProfiling(on: boolean): void { this.c.rec.profiling = on && this.ctx.timestamps; }
+  /** host milliseconds spent recording batches (first command to submit) since the last reset */
+  encodeMs(): number { return this.c.rec.encodeMs; }
   resetProfile(): void {
+    this.c.rec.encodeMs = 0;
     for (const k of Object.keys(this.c.rec.gpuTimeMs)) delete this.c.rec.gpuTimeMs[k];
     for (const k of Object.keys(this.c.rec.dispatchCount)) delete this.c.rec.dispatchCount[k];
   }

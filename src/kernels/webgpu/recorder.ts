@@ -62,11 +62,17 @@ export class Recorder {
   readonly dispatchCount: Record<string, number> = {};
   /** number of queue submits so far (tests: one per decode step) */
   submits = 0;
+  /** timestamps are written only while this is on (needs a query set: profile mode) */
+  profiling: boolean;
+  /** host milliseconds from a batch's first recorded command to its submit, summed */
+  encodeMs = 0;
+  private openedAt = 0;
 
   constructor(private readonly device: GPUDevice, private readonly storageAlign: number, profile: boolean) {
     this.uniGpu = device.createBuffer({ label: 'uniform arena', size: this.uniCpu.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.dataGpu = this.newDataArena(DATA_BYTES);
     this.querySet = profile ? device.createQuerySet({ type: 'timestamp', count: MAX_QUERIES }) : null;
+    this.profiling = profile;
   }
 
   private newDataArena(bytes: number): GPUBuffer {
@@ -80,7 +86,10 @@ export class Recorder {
   }
 
   private encoder(): GPUCommandEncoder {
-    if (!this.enc) this.enc = this.device.createCommandEncoder();
+    if (!this.enc) {
+      this.openedAt = performance.now();
+      this.enc = this.device.createCommandEncoder();
+    }
     return this.enc;
   }
 
@@ -94,7 +103,8 @@ export class Recorder {
     if (x === 0 || y === 0 || z === 0) return;
     if (x > 65535 || y > 65535 || z > 65535) throw new GemmaError('INTERNAL', `${k.kind}: grid ${x}x${y}x${z} exceeds 65535 workgroups per dimension`);
     if (this.uniUsed + UNIFORM_SLOT > this.uniCpu.byteLength) this.flush();
-    if (this.querySet && this.queryKinds.length * 2 + 2 > MAX_QUERIES) this.flush();
+    const timed = this.querySet !== null && this.profiling;
+    if (timed && this.queryKinds.length * 2 + 2 > MAX_QUERIES) this.flush();
     const off = this.uniUsed;
     this.uniCpu.set(params.bytes(), off);
     this.uniUsed += UNIFORM_SLOT;
@@ -114,17 +124,18 @@ export class Recorder {
     }
     const enc = this.encoder();
     let pass = this.pass;
-    if (this.querySet) {
+    if (timed) {
+      this.endPass();
       const q = this.queryKinds.length * 2;
       this.queryKinds.push(k.kind);
-      pass = enc.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+      pass = enc.beginComputePass({ timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
     } else if (!pass) {
       pass = this.pass = enc.beginComputePass();
     }
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, group, [off]);
     pass.dispatchWorkgroups(x, y, z);
-    if (this.querySet) pass.end();
+    if (timed) pass.end();
     this.dispatchCount[k.kind] = (this.dispatchCount[k.kind] ?? 0) + 1;
   }
 
@@ -196,6 +207,7 @@ export class Recorder {
     if (this.uniUsed) this.device.queue.writeBuffer(this.uniGpu, 0, this.uniCpu, 0, this.uniUsed);
     if (this.dataUsed) this.device.queue.writeBuffer(this.dataGpu, 0, this.dataCpu, 0, this.dataUsed);
     this.device.queue.submit([this.enc.finish()]);
+    this.encodeMs += performance.now() - this.openedAt;
     resolve?.destroy(); // after the work that uses it completes
     this.submits++;
     this.enc = null;
