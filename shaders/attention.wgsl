@@ -1,12 +1,18 @@
 // Causal attention over a ring-buffer KV cache for one (query row, head) per workgroup:
 //   out = softmax(cap(scale * q k_j)) v_j over keys j in [lo, pos]
 // with lo from the sliding window and the cache capacity (as src/kernels/reference/ops.ts).
-// Keys are visited in chunks of {{WG}}, one key per invocation, with an online softmax: a
-// running max M and sum L, and the output accumulator rescaled by exp(M_old - M_new) whenever
-// the max grows. Query head h reads KV head h / group (GQA/MQA).
+// Query head h reads KV head h / group (GQA/MQA).
+//
+// Keys are taken KEYS at a time (a chunk). Scores: LANES invocations per key, each summing the
+// products of every LANES-th vec4 of q and k (neighbouring invocations read neighbouring 16
+// bytes of a key row, so a subgroup reads whole rows), partial sums meet in workgroup memory.
+// Values: invocation d owns output dimension d and walks the chunk's keys (neighbouring
+// invocations read neighbouring values). An online softmax carries a running max M and sum L
+// across chunks; the accumulator is rescaled by exp(M_old - M_new) when the max grows.
 // SPLIT (flash-decoding, for a few query rows over many keys): workgroup z takes keys
 // [lo + z*span, lo + (z+1)*span) only and writes its partial (M, L, acc[D]) to `out`
 // ([row][head][split][2 + D]); attention_combine.wgsl merges the splits.
+// Needs head_dim % 4 == 0 and head_dim <= {{WG}} (checked by the host).
 #include "common/header"
 #include "common/gelu"
 struct Params {
@@ -24,39 +30,25 @@ struct Params {
   splits: u32,    // SPLIT: number of splits (workgroups along z)
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> kc: array<half_t>;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> kc: array<vec4<half_t>>;
 @group(0) @binding(3) var<storage, read> vc: array<half_t>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-#include "common/reduce"
 
-const DMAX = 4u * {{WG}}u;    // largest head dimension
-const NEG = -3.0e38;          // below every finite score
-var<workgroup> qs: array<f32, DMAX>;
-var<workgroup> ps: array<f32, {{WG}}>;
-
-// sum over the chunk's keys t < cnt of p_t * v[j0 + t][d] (0 when d is past the head)
-fn pv(d: u32, j0: u32, cnt: u32, kvo: u32) -> f32 {
-  if (d >= P.head_dim) { return 0.0; }
-  var a = 0.0;
-  for (var t = 0u; t < cnt; t++) { a += ps[t] * f32(vc[((j0 + t) % P.capacity) * P.kv_dim + kvo + d]); }
-  return a;
-}
+const LANES = 8u;                 // invocations per key when scoring
+const KEYS = {{WG}}u / LANES;     // keys per chunk
+const NEG = -3.0e38;              // below every finite score
+var<workgroup> qs: array<vec4<f32>, {{WG}} / 4>;
+var<workgroup> part: array<f32, {{WG}}>;
+var<workgroup> sc: array<f32, KEYS>;
 
 @compute @workgroup_size({{WG}})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32
-#if SUBGROUPS
-  , @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32
-#endif
-) {
-#if SUBGROUPS
-  sg_id = sgi;
-  sg_size = sgs;
-#endif
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wg.x;
   let r = wg.y;
   let split = wg.z;
   let D = P.head_dim;
+  let D4 = D / 4u;
   let pos = P.start_pos + r;
   var lo = 0u;
   if (P.window > 0u && pos + 1u > P.window) { lo = pos + 1u - P.window; }
@@ -70,52 +62,59 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let k1 = pos + 1u;
 #endif
   let qo = (r * P.num_heads + h) * D;
-  for (var d = lid; d < D; d += {{WG}}u) { qs[d] = q[qo + d]; }
+  if (lid < D4) { qs[lid] = q[qo / 4u + lid]; }
   workgroupBarrier();
 
+  let key = lid / LANES;
+  let lane = lid % LANES;
   var M = NEG;
   var L = 0.0;
-  // output dimensions lid + WG*i, i < 4 (head_dim <= 256 = 4 * WG)
-  var c0 = 0.0;
-  var c1 = 0.0;
-  var c2 = 0.0;
-  var c3 = 0.0;
-  for (var j0 = k0; j0 < k1; j0 += {{WG}}u) {
-    let j = j0 + lid;
-    let valid = j < k1;
-    var s = NEG;
-    if (valid) {
-      let ko = (j % P.capacity) * P.kv_dim + kvo;
-      var t = 0.0;
-      for (var d = 0u; d < D; d++) { t += qs[d] * f32(kc[ko + d]); }
-      s = t * P.scale;
-      if (P.softcap > 0.0) { s = P.softcap * tanh_safe(s / P.softcap); }
+  var acc = 0.0;                  // output dimension lid (when lid < D)
+  for (var j0 = k0; j0 < k1; j0 += KEYS) {
+    // partial scores: invocation (key, lane) sums vec4 pieces lane, lane + LANES, ...
+    let j = j0 + key;
+    var t = 0.0;
+    if (j < k1) {
+      let ko4 = ((j % P.capacity) * P.kv_dim + kvo) / 4u;
+      for (var i = lane; i < D4; i += LANES) { t += dot(qs[i], vec4<f32>(kc[ko4 + i])); }
     }
-    let newM = max(M, wg_max(s, lid));
-    let p = select(0.0, exp(s - newM), valid);
-    ps[lid] = p;
+    part[lid] = t;
+    workgroupBarrier();
+    if (lid < KEYS) {
+      var s = NEG;
+      if (j0 + lid < k1) {
+        var u = 0.0;
+        for (var i = 0u; i < LANES; i++) { u += part[lid * LANES + i]; }
+        s = u * P.scale;
+        if (P.softcap > 0.0) { s = P.softcap * tanh_safe(s / P.softcap); }
+      }
+      sc[lid] = s;
+    }
+    workgroupBarrier();
+    // every invocation reads the chunk's scores (uniform loop bounds: no divergence)
+    let cnt = min(KEYS, k1 - j0);
+    var cm = NEG;
+    for (var i = 0u; i < cnt; i++) { cm = max(cm, sc[i]); }
+    let newM = max(M, cm);
     let alpha = exp(M - newM);
-    L = L * alpha + wg_sum(p, lid); // its barriers also publish ps
-    let cnt = min({{WG}}u, k1 - j0);
-    c0 = c0 * alpha + pv(lid, j0, cnt, kvo);
-    c1 = c1 * alpha + pv(lid + {{WG}}u, j0, cnt, kvo);
-    c2 = c2 * alpha + pv(lid + 2u * {{WG}}u, j0, cnt, kvo);
-    c3 = c3 * alpha + pv(lid + 3u * {{WG}}u, j0, cnt, kvo);
+    var ps = 0.0;
+    var a = 0.0;
+    for (var i = 0u; i < cnt; i++) {
+      let p = exp(sc[i] - newM);
+      ps += p;
+      if (lid < D) { a += p * f32(vc[((j0 + i) % P.capacity) * P.kv_dim + kvo + lid]); }
+    }
+    L = L * alpha + ps;
+    acc = acc * alpha + a;
     M = newM;
-    workgroupBarrier(); // ps is rewritten by the next chunk
+    workgroupBarrier(); // part and sc are rewritten by the next chunk
   }
 #if SPLIT
   // partial of split z: [M, L, acc[0..D)] (acc not yet divided by L)
   let po = ((r * P.num_heads + h) * P.splits + split) * (D + 2u);
   if (lid == 0u) { out[po] = M; out[po + 1u] = L; }
-  let o = po + 2u;
-  let inv = 1.0;
+  if (lid < D) { out[po + 2u + lid] = acc; }
 #else
-  let o = qo;
-  let inv = 1.0 / L;
+  if (lid < D) { out[qo + lid] = acc / L; }
 #endif
-  if (lid < D) { out[o + lid] = c0 * inv; }
-  if (lid + {{WG}}u < D) { out[o + lid + {{WG}}u] = c1 * inv; }
-  if (lid + 2u * {{WG}}u < D) { out[o + lid + 2u * {{WG}}u] = c2 * inv; }
-  if (lid + 3u * {{WG}}u < D) { out[o + lid + 3u * {{WG}}u] = c3 * inv; }
 }

@@ -16,7 +16,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../../src/kernels/backend.js';
+import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
+import { getCodec } from '../../src/quant/index.js';
 import { nodeGpu, releaseNodeGpu } from '../../src/kernels/webgpu/node-gpu.js';
 import { type GemmaConfig, getPreset } from '../../src/model/config.js';
 import { GemmaModel } from '../../src/model/model.js';
@@ -122,6 +124,64 @@ interface Row {
   encodeMsPerStep: number;
 }
 
+/** normal(0, std) values from a seed (Box-Muller over xorshift) */
+function randn(n: number, seed: number, std = 1): Float32Array {
+  const v = new Float32Array(n);
+  let x = seed | 1;
+  const u = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return ((x >>> 0) + 0.5) / 4294967296; };
+  for (let i = 0; i < n; i++) v[i] = std * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return v;
+}
+
+/**
+ * The kernels a real GPU takes other paths through than the CI drivers (matvec_blocks with 16
+ * or 32 lanes per row, subgroups of 32; attention splits over hundreds of keys) against the
+ * reference backend. Returns the largest relative error per case.
+ */
+async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number }[]> {
+  const ref = new ReferenceBackend();
+  const rel = (a: Float32Array, b: Float32Array) => {
+    let m = 0, s = 1;
+    for (let i = 0; i < b.length; i++) s = Math.max(s, Math.abs(b[i]!));
+    for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    return m / s;
+  };
+  const res: { name: string; err: number }[] = [];
+  for (const dtype of ['q8_0', 'q4_0'] as const) {
+    for (const [m, k] of [[301, 640], [130, 2048], [70, 6912]] as const) {
+      const c = getCodec(dtype);
+      const wv = randn(m * k, m + k, 0.5), data = new Uint8Array((m * k / c.blockSize) * c.blockBytes);
+      for (let r = 0; r < m; r++) c.quantizeRow(wv, r * k, k, data, (r * k / c.blockSize) * c.blockBytes);
+      const wg = be.uploadWeight({ name: 'chk', dtype, shape: [m, k], data: data.slice() }), wr = ref.uploadWeight({ name: 'chk', dtype, shape: [m, k], data });
+      for (const rows of [1, 2, 4]) {
+        const xv = randn(rows * k, 7 + rows);
+        const xg = be.tensor(rows, k), xr = ref.tensor(rows, k), og = be.tensor(rows, m), or = ref.tensor(rows, m);
+        be.upload(xg, xv); ref.upload(xr, xv);
+        be.matmul(og, xg, wg); ref.matmul(or, xr, wr);
+        res.push({ name: `matvec ${dtype} [${rows}x${k}]x[${m}x${k}]^T`, err: rel(await be.download(og), await ref.download(or)) });
+        be.freeTensor(xg); be.freeTensor(og);
+      }
+      be.freeWeight(wg);
+    }
+  }
+  for (const c of [{ H: 4, G: 1, window: 512, softcap: null, n: 700 }, { H: 8, G: 4, window: null, softcap: 50, n: 300 }]) {
+    const D = 256, kvDim = c.G * D;
+    const cg = be.createKvLayer(1024, kvDim), cr = ref.createKvLayer(1024, kvDim);
+    const kv = [randn(c.n * kvDim, 1), randn(c.n * kvDim, 2)];
+    const kg = be.tensor(c.n, kvDim), vg = be.tensor(c.n, kvDim), kr = ref.tensor(c.n, kvDim), vr = ref.tensor(c.n, kvDim);
+    be.upload(kg, kv[0]!); be.upload(vg, kv[1]!); ref.upload(kr, kv[0]!); ref.upload(vr, kv[1]!);
+    be.kvStore(cg, kg, vg, 0); ref.kvStore(cr, kr, vr, 0);
+    const qv = randn(c.H * D, 3, 0.3);
+    const qg = be.tensor(1, c.H * D), qr = ref.tensor(1, c.H * D), og = be.tensor(1, c.H * D), or = ref.tensor(1, c.H * D);
+    be.upload(qg, qv); ref.upload(qr, qv);
+    const p = { numHeads: c.H, numKvHeads: c.G, headDim: D, scale: 1 / 16, softcap: c.softcap, window: c.window, startPos: c.n - 1 };
+    be.attention(og, qg, cg, p); ref.attention(or, qr, cr, p);
+    res.push({ name: `attention H${c.H} G${c.G} keys ${c.n} window ${c.window} softcap ${c.softcap}`, err: rel(await be.download(og), await ref.download(or)) });
+    be.freeKvLayer(cg);
+  }
+  return res;
+}
+
 /** one weight matrix alone: `reps` matrix-vector products in one submit -> kernel bytes/s */
 async function matvecBandwidth(be: WebGpuBackend, dtype: 'q8_0' | 'q4_0', rows: number, cols: number): Promise<number> {
   const w = be.uploadWeight({ name: 'mv', dtype, shape: [rows, cols], data: randomBlocks(dtype, rows, cols, 7) });
@@ -152,6 +212,10 @@ async function main(): Promise<void> {
   const info = be.info;
   const name = `${info.adapter.description || info.adapter.device} (${info.adapter.vendor} ${info.adapter.architecture})`;
   console.log(`adapter: ${name}; f16 ${info.f16}, subgroups ${info.subgroups} (${info.subgroupSize}), timestamps ${info.timestamps}, binding ${(info.maxBindingBytes / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`adapter features: ${info.adapterFeatures.join(' ')}`);
+  const checks = await selfCheck(be);
+  const bad = checks.filter((c) => !(c.err < (info.f16 ? 5e-3 : 1e-4)));
+  console.log(`self-check vs the reference backend: ${checks.length - bad.length}/${checks.length} ok, worst ${Math.max(...checks.map((c) => c.err)).toExponential(1)}${bad.length ? `; FAILED: ${bad.map((c) => `${c.name} ${c.err.toExponential(1)}`).join('; ')}` : ''}`);
   const measured = await copyBandwidth(be.device, Number(a.get('copy-mib') ?? 1024));
   const nominalHit = NOMINAL.find(([re]) => re.test(name) || re.test(process.env.GPU_NAME ?? ''));
   console.log(`memory bandwidth: copy ${(measured / 1e9).toFixed(0)} GB/s (read+write)${nominalHit ? `; nominal ${(nominalHit[1] / 1e9).toFixed(0)} GB/s (${nominalHit[2]})` : ''}`);
@@ -231,7 +295,7 @@ async function main(): Promise<void> {
       for (const wt of [w.embed, w.finalNorm, ...w.layers.flatMap((l) => Object.values(l))]) be.freeWeight(wt);
     }
   }
-  if (a.get('json')) writeFileSync(a.get('json')!, JSON.stringify({ adapter: name, info, copyBandwidth: measured, nominal: nominalHit?.[1] ?? null, micro, rows }, null, 2));
+  if (a.get('json')) writeFileSync(a.get('json')!, JSON.stringify({ adapter: name, info, copyBandwidth: measured, nominal: nominalHit?.[1] ?? null, checks, micro, rows }, null, 2));
   be.dispose();
   releaseNodeGpu();
   console.log(`total ${((performance.now() - t00) / 1000).toFixed(0)} s`);

@@ -77,8 +77,11 @@ export interface Backend {
   // ---- memory
   uploadWeight(w: WeightData): Weight;
   freeWeight(w: Weight): void;
-  /** a zero-filled f32 matrix */
-  tensor(rows: number, cols: number): Tensor;
+  /**
+   * a zero-filled f32 matrix; with `uninitialized` its contents are unspecified (for outputs
+   * that an op overwrites whole before anything reads them: saves a clear on the GPU)
+   */
+  tensor(rows: number, cols: number, uninitialized?: boolean): Tensor;
   freeTensor(t: Tensor): void;
   upload(t: Tensor, data: Float32Array): void;
   download(t: Tensor): Promise<Float32Array>;

@@ -52,7 +52,8 @@ export async function forward(
   const eps = cfg.rmsNormEps;
   const B = backend;
   const live: Tensor[] = [];
-  const T = (cols: number, rows = n) => { const t = B.tensor(rows, cols); live.push(t); return t; };
+  // every op below writes its whole output before anything reads it: no need to zero them
+  const T = (cols: number, rows = n) => { const t = B.tensor(rows, cols, true); live.push(t); return t; };
 
   // Embedding, scaled by sqrt(d) rounded to the compute dtype (f32 here)
   const h = T(d);
@@ -104,7 +105,7 @@ export async function forward(
     if (!opts.allLogits && n > 1) { last = T(d, 1); B.copyRows(last, h, n - 1); }
     const hn = T(d, last.rows);
     B.rmsNorm(hn, last, w.finalNorm, eps);
-    const logits = B.tensor(last.rows, cfg.vocabSize);
+    const logits = B.tensor(last.rows, cfg.vocabSize, true);
     B.matmul(logits, hn, w.embed);
     if (cfg.finalSoftcap !== null) B.softcap(logits, cfg.finalSoftcap);
     cache.length = start + n;

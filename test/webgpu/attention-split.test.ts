@@ -15,11 +15,15 @@ import { loadModel, maxLogSoftmaxDiff, presetSpec, tokens } from './models.js';
 const env = await gpuEnv('lavapipe');
 const cfg = env.available ? gpuConfigs(env)[0]! : undefined;
 
-it('split planning: none for prefill or short caches, >= splitKeys keys per split, <= 32 splits', () => {
-  expect(attentionSplits(8, 5000, 256)).toEqual({ splits: 1, span: 5000 });
-  expect(attentionSplits(1, 256, 256)).toEqual({ splits: 1, span: 256 });
-  expect(attentionSplits(1, 257, 256)).toEqual({ splits: 2, span: 129 });
-  expect(attentionSplits(1, 100000, 256)).toEqual({ splits: 32, span: 3125 });
+it('split planning: none for prefill or short caches, >= splitKeys keys per split, <= 32 splits, ~128 workgroups', () => {
+  expect(attentionSplits(8, 4, 5000, 256)).toEqual({ splits: 1, span: 5000 });
+  expect(attentionSplits(1, 4, 256, 256)).toEqual({ splits: 1, span: 256 });
+  expect(attentionSplits(1, 4, 257, 256)).toEqual({ splits: 2, span: 129 });
+  expect(attentionSplits(1, 4, 100000, 256)).toEqual({ splits: 32, span: 3125 });
+  // 4 heads x 32 splits = 128 workgroups; 16 heads need only 8 splits for that
+  expect(attentionSplits(1, 4, 576, 32)).toEqual({ splits: 18, span: 32 });
+  expect(attentionSplits(1, 16, 4096, 32)).toEqual({ splits: 8, span: 512 });
+  expect(attentionSplits(2, 128, 4096, 32)).toEqual({ splits: 1, span: 4096 });
 });
 
 describe.skipIf(!env.available)(`split decode attention (${cfg?.name}, ${env.description})`, () => {

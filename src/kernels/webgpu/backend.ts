@@ -14,7 +14,7 @@ import type { AttentionParams, Backend, KvLayer, RopeParams, Tensor, Weight, Wei
 import { acquireDevice, type GpuContext, type WebGpuOptions } from './device.js';
 import { BufferUsage } from './gpu-consts.js';
 import { argmax, topK } from './ops/argmax.js';
-import { attention, kvStore } from './ops/attention.js';
+import { ATTENTION_CHUNK, attention, kvStore } from './ops/attention.js';
 import type { OpContext } from './ops/context.js';
 import { add, geglu, softcap } from './ops/elementwise.js';
 import { embed } from './ops/embed.js';
@@ -30,6 +30,7 @@ export type { WebGpuOptions } from './device.js';
 
 export interface WebGpuInfo {
   adapter: GpuContext['adapterInfo'];
+  adapterFeatures: string[];
   f16: boolean;
   subgroups: boolean;
   subgroupSize: number;
@@ -55,7 +56,7 @@ export class WebGpuBackend implements Backend {
   private constructor(private readonly ctx: GpuContext, opts: WebGpuOptions) {
     const device = ctx.device;
     this.pool = new BufferPool(device);
-    this.splitKeys = opts.attentionSplitKeys ?? 256;
+    this.splitKeys = opts.attentionSplitKeys ?? ATTENTION_CHUNK;
     if (!(Number.isInteger(this.splitKeys) && this.splitKeys >= 1)) throw new GemmaError('BAD_ARGUMENT', `attentionSplitKeys must be a positive integer`);
     this.c = {
       gpu: ctx,
@@ -74,7 +75,7 @@ export class WebGpuBackend implements Backend {
 
   get info(): WebGpuInfo {
     const g = this.ctx;
-    return { adapter: g.adapterInfo, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding };
+    return { adapter: g.adapterInfo, adapterFeatures: g.adapterFeatures, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding };
   }
 
   /** the GPU device (tests and tools) */
@@ -192,7 +193,7 @@ export class WebGpuBackend implements Backend {
     this.c.rec.forgetBindGroups();
   }
 
-  tensor(rows: number, cols: number): Tensor {
+  tensor(rows: number, cols: number, uninitialized = false): Tensor {
     this.check();
     if (!(Number.isInteger(rows) && rows >= 0 && Number.isInteger(cols) && cols >= 0)) throw new GemmaError('BAD_SHAPE', `tensor [${rows}, ${cols}]`);
     const bytes = rows * cols * 4;
@@ -200,7 +201,7 @@ export class WebGpuBackend implements Backend {
       throw new GemmaError('BACKEND', `a [${rows}, ${cols}] f32 tensor (${bytes} bytes) exceeds the GPU's storage binding limit of ${this.ctx.maxBinding} bytes (use smaller prefill chunks)`);
     }
     const t = new GpuTensor(rows, cols, this.pool.acquire(bytes));
-    this.c.rec.clear(t.buffer, 0, Math.ceil(Math.max(4, bytes) / 4) * 4);
+    if (!uninitialized) this.c.rec.clear(t.buffer, 0, Math.ceil(Math.max(4, bytes) / 4) * 4);
     return t;
   }
 

@@ -31,7 +31,8 @@ export interface WebGpuOptions {
   adapterLimits?: boolean;
   /**
    * decode attention (<= 4 query rows) over more keys than this splits them across
-   * workgroups, this many or more each, merged by a second kernel (default 256)
+   * workgroups (about 128 workgroups in all), this many or more each, merged by a second
+   * kernel (default 32: one chunk of attention.wgsl)
    */
   attentionSplitKeys?: number;
   /** time every dispatch with timestamp queries, by kernel class (see WebGpuBackend.profile) */
@@ -42,6 +43,8 @@ export interface WebGpuOptions {
 export interface GpuContext {
   device: GPUDevice;
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  /** every feature the adapter offers (whether used or not) */
+  adapterFeatures: string[];
   /** the f16 path is on */
   f16: boolean;
   /** reductions use subgroup operations */
@@ -103,6 +106,7 @@ export async function acquireDevice(opts: WebGpuOptions): Promise<GpuContext> {
   return {
     device,
     adapterInfo: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' },
+    adapterFeatures: [...adapter.features].map(String).sort(),
     f16, subgroups, subgroupSize, timestamps,
     // a multiple of 4 (array<u32> bindings)
     maxBinding: Math.floor(maxBinding / 256) * 256,

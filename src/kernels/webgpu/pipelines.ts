@@ -23,6 +23,8 @@ export interface KernelSpec {
 
 export interface Kernel {
   readonly key: string;
+  /** small number unique per built kernel (bind-group cache keys) */
+  readonly id: number;
   readonly kind: string;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
@@ -30,8 +32,17 @@ export interface Kernel {
   readonly module: GPUShaderModule;
 }
 
+const specMemo = new Map<string, KernelSpec>();
+/** one spec object per variant, so the kernel lookup of a dispatch is a WeakMap hit */
+export function memoSpec(key: string, make: () => KernelSpec): KernelSpec {
+  let s = specMemo.get(key);
+  if (!s) specMemo.set(key, s = make());
+  return s;
+}
+
 export class Pipelines {
   private readonly cache = new Map<string, Kernel>();
+  private readonly bySpec = new WeakMap<KernelSpec, Kernel>();
   /** defines every shader gets (F16, SUBGROUPS) */
   constructor(private readonly device: GPUDevice, private readonly base: Defines) {}
 
@@ -41,10 +52,12 @@ export class Pipelines {
   }
 
   get(spec: KernelSpec): Kernel {
+    let k = this.bySpec.get(spec);
+    if (k) return k;
     const defines = { ...this.base, ...spec.defines };
     const key = `${spec.shader}|${JSON.stringify(defines, Object.keys(defines).sort())}|${spec.bindings.join(',')}`;
-    let k = this.cache.get(key);
-    if (k) return k;
+    k = this.cache.get(key);
+    if (k) { this.bySpec.set(spec, k); return k; }
     const code = preprocess(spec.shader, defines);
     const layout = this.device.createBindGroupLayout({
       label: spec.shader,
@@ -67,8 +80,9 @@ export class Pipelines {
     } catch (e) {
       throw new GemmaError('BACKEND', `cannot build the ${spec.shader} kernel: ${(e as Error).message}`, { cause: e });
     }
-    k = { key, kind: spec.kind, pipeline, layout, code, module };
+    k = { key, id: this.cache.size + 1, kind: spec.kind, pipeline, layout, code, module };
     this.cache.set(key, k);
+    this.bySpec.set(spec, k);
     return k;
   }
 

@@ -27,22 +27,33 @@ const MAX_QUERIES = 4096;
 /** bind groups kept for reuse before the cache is dropped */
 const MAX_GROUPS = 16384;
 
-/** Build one uniform block: fields are 4-byte u32/f32 in declaration order. */
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+
+/**
+ * Build one uniform block: fields are 4-byte u32/f32 in declaration order, kept as u32 bit
+ * patterns in a plain array (a dispatch copies them into the uniform arena; no buffer per op).
+ */
 export class Params {
-  private readonly view = new DataView(new ArrayBuffer(UNIFORM_SLOT));
-  private n = 0;
+  readonly words: number[] = [];
   u32(v: number): this {
     if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new GemmaError('INTERNAL', `uniform u32 out of range: ${v}`);
-    this.view.setUint32(this.n, v, true); this.n += 4; return this;
+    this.words.push(v); return this;
   }
-  f32(v: number): this { this.view.setFloat32(this.n, v, true); this.n += 4; return this; }
-  bytes(): Uint8Array { return new Uint8Array(this.view.buffer, 0, UNIFORM_SLOT); }
+  f32(v: number): this { f32Bits[0] = v; this.words.push(u32Bits[0]!); return this; }
+  /** the block as bytes (UNIFORM_SLOT long, zero-padded) */
+  bytes(): Uint8Array {
+    const out = new Uint32Array(UNIFORM_SLOT / 4);
+    out.set(this.words);
+    return new Uint8Array(out.buffer);
+  }
 }
 
 export class Recorder {
   private enc: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniCpu = new Uint8Array(UNIFORM_SLOT * UNIFORM_SLOTS);
+  private readonly uniWords = new Uint32Array(this.uniCpu.buffer);
   private uniUsed = 0;
   private readonly uniGpu: GPUBuffer;
   private dataCpu = new Uint8Array(DATA_BYTES);
@@ -106,10 +117,12 @@ export class Recorder {
     const timed = this.querySet !== null && this.profiling;
     if (timed && this.queryKinds.length * 2 + 2 > MAX_QUERIES) this.flush();
     const off = this.uniUsed;
-    this.uniCpu.set(params.bytes(), off);
+    if (params.words.length > UNIFORM_SLOT / 4) throw new GemmaError('INTERNAL', `${k.kind}: ${params.words.length} uniform words`);
+    this.uniWords.set(params.words, off / 4);
     this.uniUsed += UNIFORM_SLOT;
 
-    const key = `${k.key}#${bindings.map((b) => `${this.id(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1}`).join(',')}`;
+    let key = `${k.id}#`;
+    for (const b of bindings) key += `${this.id(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1},`;
     let group = this.groups.get(key);
     if (!group) {
       if (this.groups.size >= MAX_GROUPS) this.groups.clear();

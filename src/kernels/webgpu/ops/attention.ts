@@ -6,25 +6,35 @@ import { Params } from '../recorder.js';
 import type { BufferPool, GpuKvLayer, GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
-/** largest head dimension attention.wgsl holds in workgroup memory */
-export const MAX_HEAD_DIM = 256;
+/** invocations per attention workgroup: one per output dimension, 8 per key when scoring */
+const ATT_WG = 256;
+/** largest head dimension attention.wgsl handles (one invocation per dimension) */
+export const MAX_HEAD_DIM = ATT_WG;
+/** keys attention.wgsl scores at a time (a split should hold at least one such chunk) */
+export const ATTENTION_CHUNK = ATT_WG / 8;
 
 export const KV_STORE_SPEC: KernelSpec = { shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' };
-export const ATTENTION_SPEC: KernelSpec = { shader: 'attention', defines: { WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
-export const ATTENTION_SPLIT_SPEC: KernelSpec = { shader: 'attention', defines: { WG, SPLIT: true }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+export const ATTENTION_SPEC: KernelSpec = { shader: 'attention', defines: { WG: ATT_WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+export const ATTENTION_SPLIT_SPEC: KernelSpec = { shader: 'attention', defines: { WG: ATT_WG, SPLIT: true }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
 export const ATTENTION_COMBINE_SPEC: KernelSpec = { shader: 'attention_combine', defines: { WG }, bindings: ['read', 'rw'], kind: 'attention' };
 
 /** decode (at most this many query rows) splits the keys across workgroups (flash-decoding) */
 const SPLIT_MAX_ROWS = 4;
 const MAX_SPLITS = 32;
+/** workgroups a split attention aims for: enough to spread over a GPU's compute units */
+const TARGET_WORKGROUPS = 128;
 
 /**
  * How many key splits: one workgroup per (row, head) leaves most of a GPU idle when a few
- * query rows attend over a long cache, so each split takes >= splitKeys keys (and <= 32 splits).
+ * query rows attend over a long cache (Gemma 3 1B decodes with 4 heads: 4 workgroups), so the
+ * keys are split until there are about TARGET_WORKGROUPS workgroups, each split taking
+ * >= splitKeys keys, with at most 32 splits.
  */
-export function attentionSplits(rows: number, keys: number, splitKeys: number): { splits: number; span: number } {
+export function attentionSplits(rows: number, heads: number, keys: number, splitKeys: number): { splits: number; span: number } {
   if (rows > SPLIT_MAX_ROWS || keys <= splitKeys) return { splits: 1, span: keys };
-  const splits = Math.min(MAX_SPLITS, Math.ceil(keys / splitKeys));
+  const want = Math.max(1, Math.ceil(TARGET_WORKGROUPS / (rows * heads)));
+  const splits = Math.min(MAX_SPLITS, Math.ceil(keys / splitKeys), want);
+  if (splits <= 1) return { splits: 1, span: keys };
   return { splits, span: Math.ceil(keys / splits) };
 }
 
@@ -46,7 +56,7 @@ export function attention(c: OpContext, pool: BufferPool, out: GpuTensor, q: Gpu
   expectShape('attention out', out, q.rows, H * D);
   if (cache.kvDim !== G * D) throw new GemmaError('BAD_SHAPE', `attention: cache kvDim ${cache.kvDim} != ${G} x ${D}`);
   if (H % G !== 0) throw new GemmaError('BAD_SHAPE', `attention: ${H} query heads are not a multiple of ${G} KV heads`);
-  if (D > MAX_HEAD_DIM) throw new GemmaError('BAD_SHAPE', `attention: head dimension ${D} > ${MAX_HEAD_DIM} is not supported on WebGPU`);
+  if (D > MAX_HEAD_DIM || D % 4 !== 0) throw new GemmaError('BAD_SHAPE', `attention: head dimension ${D} is not supported on WebGPU (a multiple of 4, at most ${MAX_HEAD_DIM})`);
   if (!(Number.isInteger(p.startPos) && p.startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `attention: startPos ${p.startPos}`);
   if (p.window !== null && !(Number.isInteger(p.window) && p.window >= 1)) throw new GemmaError('BAD_ARGUMENT', `attention: window ${p.window}`);
   if (p.softcap !== null && !(p.softcap > 0)) throw new GemmaError('BAD_ARGUMENT', `attention: softcap ${p.softcap}`);
@@ -55,7 +65,7 @@ export function attention(c: OpContext, pool: BufferPool, out: GpuTensor, q: Gpu
   // keys the last row attends to (the most of any row)
   const last = p.startPos + q.rows - 1;
   const keys = Math.min(last + 1, cache.capacity, p.window ?? Infinity);
-  const { splits, span } = attentionSplits(q.rows, keys, splitKeys);
+  const { splits, span } = attentionSplits(q.rows, H, keys, splitKeys);
   const prm = new Params()
     .u32(q.rows).u32(H).u32(D).u32(cache.kvDim).u32(cache.capacity).u32(p.startPos).u32(H / G)
     .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0).u32(span).u32(splits);

@@ -1,6 +1,6 @@
 /** add, geglu (out may alias either input) and the in-place soft-cap. */
 import { expectShape } from '../../backend.js';
-import type { KernelSpec } from '../pipelines.js';
+import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { type Binding, Params } from '../recorder.js';
 import type { GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
@@ -10,10 +10,10 @@ export type BinaryOp = 'OP_ADD' | 'OP_GEGLU';
 /** the kernel for out = op(a, b) when out aliases a and/or b (bindings: the distinct tensors) */
 export function binarySpec(op: BinaryOp, outIsA: boolean, outIsB: boolean): KernelSpec {
   const n = outIsA && outIsB ? 1 : outIsA || outIsB ? 2 : 3;
-  return {
+  return memoSpec(`binary|${op}|${outIsA}|${outIsB}`, () => ({
     shader: 'binary', defines: { WG, [op]: true, OUT_IS_A: outIsA, OUT_IS_B: outIsB },
     bindings: [...Array<'read'>(n - 1).fill('read'), 'rw'], kind: op === 'OP_ADD' ? 'add' : 'geglu',
-  };
+  }));
 }
 
 export const SOFTCAP_SPEC: KernelSpec = { shader: 'softcap', defines: { WG }, bindings: ['rw'], kind: 'softcap' };

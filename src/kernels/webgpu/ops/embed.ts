@@ -1,14 +1,14 @@
 /** embed: out[t] = dequant(table[tokens[t]]) * scale; one dispatch per table chunk holding a token. */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
-import type { KernelSpec } from '../pipelines.js';
+import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
 export function embedSpec(dtype: GpuDType): KernelSpec {
-  return { shader: 'embed', defines: { DTYPE: dtype, WG }, bindings: ['read', 'read', 'rw'], kind: 'embed' };
+  return memoSpec(`embed|${dtype}`, () => ({ shader: 'embed', defines: { DTYPE: dtype, WG }, bindings: ['read', 'read', 'rw'], kind: 'embed' }));
 }
 
 export function embed(c: OpContext, out: GpuTensor, table: GpuWeight, tokens: Int32Array, scale: number): void {

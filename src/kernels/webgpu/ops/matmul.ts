@@ -1,11 +1,14 @@
 /**
  * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
- * - 1..MV_MAX_ROWS tokens (decode): matvec.wgsl, a subgroup (or 16 invocations) per weight row
+ * - 1..MV_MAX_ROWS tokens (decode):
+ *   q8_0 / q4_0 with subgroups of >= 8 lanes: matvec_blocks.wgsl, 8-32 lanes per weight row,
+ *   whole blocks per lane with 16-byte loads;
+ *   otherwise matvec.wgsl, a subgroup (or 16 invocations) per weight row
  * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
  */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
-import type { KernelSpec } from '../pipelines.js';
+import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
@@ -15,13 +18,32 @@ export const MV_MAX_ROWS = 4;
 const TILE = 64;
 const MV_WG = 64;
 
+/** formats matvec_blocks.wgsl has a block dot for (shaders/dqb/) */
+const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0']);
+
+export function blockMatvecSpec(dtype: GpuDType): KernelSpec {
+  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: MV_WG }, bindings: ['read', 'read', 'rw', 'read'], kind: 'matvec' }));
+}
+
+/**
+ * Lanes per weight row for matvec_blocks: a power of two in [8, min(32, subgroup)] giving each
+ * lane at least 2 blocks when the row has enough of them; 0 = the kernel does not apply.
+ */
+export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, subgroupSize: number): number {
+  if (!subgroups || !BLOCK_MATVEC.has(dtype) || subgroupSize < 8) return 0;
+  const most = Math.min(32, subgroupSize);
+  let lanes = 8;
+  while (lanes * 2 <= most && nb >= lanes * 4) lanes *= 2;
+  return lanes;
+}
+
 export function matmulSpec(dtype: GpuDType, tiled: boolean): KernelSpec {
-  return {
+  return memoSpec(`matmul|${dtype}|${tiled}`, () => ({
     shader: tiled ? 'matmul_tiled' : 'matvec',
     defines: { DTYPE: dtype, WG: MV_WG },
     bindings: ['read', 'read', 'rw'],
     kind: tiled ? 'matmul' : 'matvec',
-  };
+  }));
 }
 
 export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight): void {
@@ -31,6 +53,19 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   if (x.rows === 0) return;
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
+  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, c.gpu.subgroupSize);
+  if (lanes) {
+    const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
+    const rowsPerWg = MV_WG / lanes;
+    for (const ch of w.chunks) {
+      const g = grid(Math.ceil(ch.rows / rowsPerWg));
+      const p = new Params()
+        .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
+        .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg).u32(lanes);
+      c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out), { buffer: ch.buffer }], p, g);
+    }
+    return;
+  }
   const k = c.kernels.get(matmulSpec(L.gpuDtype, tiled));
   // matvec: one row per subgroup (probed size), or 16 invocations per row without subgroups
   const rowsPerWg = c.gpu.subgroups ? Math.max(1, MV_WG / c.gpu.subgroupSize) : MV_WG / 16;
@@ -38,7 +73,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
     const g: [number, number] = tiled ? [Math.ceil(ch.rows / TILE), Math.ceil(x.rows / TILE)] : grid(Math.ceil(ch.rows / rowsPerWg));
     const p = new Params()
       .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
-      .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg);
+      .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg).u32(0);
     c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
   }
 }

@@ -1,17 +1,17 @@
 /** rmsNorm over chunks of n = w.length columns (whole rows, or heads for QK-norm); out may alias x. */
 import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
-import type { KernelSpec } from '../pipelines.js';
+import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
 export function rmsNormSpec(dtype: GpuDType, inplace: boolean): KernelSpec {
-  return {
+  return memoSpec(`rmsnorm|${dtype}|${inplace}`, () => ({
     shader: 'rmsnorm', defines: { DTYPE: dtype, WG, INPLACE: inplace },
     bindings: inplace ? ['read', 'rw'] : ['read', 'read', 'rw'], kind: 'rmsnorm',
-  };
+  }));
 }
 
 export function rmsNorm(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight, eps: number): void {

@@ -5,15 +5,17 @@ import { ARGMAX_SPEC, TOPK_SPEC } from './argmax.js';
 import { ATTENTION_COMBINE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, KV_STORE_SPEC } from './attention.js';
 import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
 import { embedSpec } from './embed.js';
-import { matmulSpec } from './matmul.js';
+import { blockMatvecSpec, matmulSpec } from './matmul.js';
 import { rmsNormSpec } from './norm.js';
 import { ROPE_SPEC } from './rope.js';
 
 export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k', 'q8_k'];
 
-export function allKernelSpecs(): KernelSpec[] {
+/** `subgroups`: include the kernels that exist only for devices with subgroups */
+export function allKernelSpecs(subgroups = true): KernelSpec[] {
   const out: KernelSpec[] = [];
   for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false));
+  if (subgroups) out.push(blockMatvecSpec('q8_0'), blockMatvecSpec('q4_0'));
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
   }
