@@ -1,5 +1,6 @@
 // RMSNorm of `groups` chunks of n values: y = x / sqrt(mean(x^2) + eps) * w (w = 1 + w_hf,
-// any weight dtype, read through dq4). One workgroup per chunk. INPLACE: out is x.
+// any weight dtype, read through dq4). One workgroup per chunk ({{WG}} invocations: 64 for
+// short chunks such as heads, 256 for hidden states). INPLACE: out is x.
 #include "common/header"
 struct Params {
   groups: u32,
@@ -24,11 +25,19 @@ fn ld(i: u32) -> f32 { return xin[i]; }
 #include "dq/{{DTYPE}}"
 #include "common/reduce"
 
-// v[c] without dynamic vector indexing (slow to compile on lavapipe)
-fn pick(v: vec4<f32>, c: u32) -> f32 {
-  return select(select(v.x, v.y, c == 1u), select(v.z, v.w, c == 3u), c >= 2u);
+// x[base + 4*i4 .. +3] (zeros past n: rows need not be a multiple of 4 long)
+fn ld4(base: u32, i4: u32) -> vec4<f32> {
+  let e = 4u * i4;
+  let o = base + e;
+  if (e + 4u <= P.n) { return vec4<f32>(ld(o), ld(o + 1u), ld(o + 2u), ld(o + 3u)); }
+  var v = vec4<f32>(ld(o), 0.0, 0.0, 0.0);
+  if (e + 1u < P.n) { v.y = ld(o + 1u); }
+  if (e + 2u < P.n) { v.z = ld(o + 2u); }
+  return v;
 }
 
+// Each invocation takes groups of 4 values (neighbouring invocations, neighbouring groups): the
+// sum of squares, one workgroup reduction, then the scaled values times the weight's dq4.
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32
 #if SUBGROUPS
@@ -42,10 +51,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let g = wg.x + wg.y * P.grid_x;
   if (g >= P.groups) { return; }
   let base = g * P.n;
+  let n4 = (P.n + 3u) / 4u;
   var ss = 0.0;
-  for (var i = lid; i < P.n; i += {{WG}}u) { let v = ld(base + i); ss += v * v; }
+  for (var i4 = lid; i4 < n4; i4 += {{WG}}u) { let v = ld4(base, i4); ss += dot(v, v); }
   let inv = 1.0 / sqrt(wg_sum(ss, lid) / f32(P.n) + P.eps);
-  for (var i = lid; i < P.n; i += {{WG}}u) {
-    out[base + i] = ld(base + i) * inv * pick(dq4(0u, i >> 2u), i & 3u);
+  for (var i4 = lid; i4 < n4; i4 += {{WG}}u) {
+    let y = ld4(base, i4) * inv * dq4(0u, i4);
+    let o = base + 4u * i4;
+    out[o] = y.x;
+    if (4u * i4 + 1u < P.n) { out[o + 1u] = y.y; }
+    if (4u * i4 + 2u < P.n) { out[o + 2u] = y.z; }
+    if (4u * i4 + 3u < P.n) { out[o + 3u] = y.w; }
   }
 }

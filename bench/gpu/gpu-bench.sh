@@ -26,9 +26,13 @@ pack() {
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$PACK/webgpu/"
   [ -s "$PACK/dawn.node.xz" ] || xz -T0 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$PACK/dawn.node.xz"
   [ -s "$PACK/node.xz" ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$PACK/node.xz"
-  if ! ls "$PACK"/libvulkan1_*.deb >/dev/null 2>&1; then
-    (cd "$PACK" && apt-get download -q libvulkan1 >/dev/null 2>&1) || { echo "gpu-bench: apt-get download libvulkan1 failed" >&2; exit 1; }
-  fi
+  # the Vulkan loader, and the GL vendor-neutral dispatch libraries that NVIDIA's Vulkan ICD
+  # (libGLX_nvidia.so.0) links against; a bare GPU machine may have neither
+  for p in libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2; do
+    if ! ls "$PACK"/${p}_*.deb >/dev/null 2>&1; then
+      (cd "$PACK" && apt-get download -q "$p" >/dev/null 2>&1) || { echo "gpu-bench: apt-get download $p failed" >&2; exit 1; }
+    fi
+  done
   du -sh "$PACK"
 }
 
@@ -48,8 +52,15 @@ run() {
     dpkg -x "$PACK"/libvulkan1_*.deb "$W/vk"
     export LD_LIBRARY_PATH="$W/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
+  if command -v nvidia-smi >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0'; then
+    # NVIDIA's ICD cannot start without libglvnd ("Could not get vkCreateInstance ... libGLX_nvidia")
+    for f in "$PACK"/libglvnd0_*.deb "$PACK"/libglx0_*.deb "$PACK"/libegl1_*.deb "$PACK"/libgl1_*.deb "$PACK"/libopengl0_*.deb "$PACK"/libgles2_*.deb; do
+      if [ -w / ]; then dpkg -x "$f" /; else dpkg -x "$f" "$W/vk"; fi
+    done
+    if [ -w / ]; then ldconfig; else export LD_LIBRARY_PATH="$W/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
+  fi
   if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && [[ " $* " != *" --icd "* ]]; then
-    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
+    for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
       if [ -f "$f" ]; then export VK_DRIVER_FILES="$f"; break; fi
     done
   fi

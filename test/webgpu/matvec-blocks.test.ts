@@ -1,9 +1,9 @@
 /**
- * matvec_blocks.wgsl (decode matrix-vector over whole q8_0 / q4_0 blocks, lane groups reduced
- * by subgroup shuffles) against the reference backend: 1-4 activation rows, rows per weight not
- * a multiple of the rows per workgroup, rows of 1 to 36 blocks (lanes take 1, 2 or more blocks,
- * some lanes none), on lavapipe (subgroups of 8) in the f32 and f16 configurations. Also the
- * lane choice, and that the kernel is really the one that ran.
+ * matvec_blocks.wgsl (decode matrix-vector over whole q8_0 / q4_0 blocks, 4 rows per lane group,
+ * sums reduced by subgroup shuffles) against the reference backend: 1-4 activation rows; weights
+ * of 1, 2, 7, 33, 67 and 130 rows (last groups of 1-4 rows, workgroups only partly used); rows of
+ * 1 to 64 blocks (lanes with 1, 2 or more blocks, some with none); on lavapipe (subgroups of 8)
+ * in the f32 and f16 configurations. Also the lane choice, and that the kernel really ran.
  */
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
@@ -35,7 +35,7 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
         expect(be.info.subgroupSize).toBeGreaterThanOrEqual(8);
         const P = new Pair(be, new ReferenceBackend());
         for (const dtype of ['q8_0', 'q4_0'] as const) {
-          for (const [m, k] of [[1, 32], [7, 64], [33, 320], [130, 1152]] as const) {
+          for (const [m, k] of [[1, 32], [2, 64], [7, 64], [33, 320], [130, 1152], [67, 2048]] as const) {
             const w = P.weight(randomWeight(dtype, m, k, 100 + m + k));
             for (const rows of [1, 2, 3, 4]) {
               const x = P.tensor(rows, k, randn(rows * k, 5 + rows + k));

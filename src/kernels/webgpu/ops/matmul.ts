@@ -1,8 +1,8 @@
 /**
  * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
  * - 1..MV_MAX_ROWS tokens (decode):
- *   q8_0 / q4_0 with subgroups of >= 8 lanes: matvec_blocks.wgsl, 8-32 lanes per weight row,
- *   whole blocks per lane with 16-byte loads;
+ *   q8_0 / q4_0 with subgroups of >= 8 lanes: matvec_blocks.wgsl, 8-32 lanes per 4 weight
+ *   rows, whole blocks per lane with 16-byte loads, activations read once per 4 rows;
  *   otherwise matvec.wgsl, a subgroup (or 16 invocations) per weight row
  * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
  */
@@ -18,6 +18,8 @@ export const MV_MAX_ROWS = 4;
 const TILE = 64;
 const MV_WG = 64;
 
+/** weight rows per lane group of matvec_blocks.wgsl (ROWS there) */
+const BLOCK_MATVEC_ROWS = 4;
 /** formats matvec_blocks.wgsl has a block dot for (shaders/dqb/) */
 const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0']);
 
@@ -56,7 +58,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, c.gpu.subgroupSize);
   if (lanes) {
     const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
-    const rowsPerWg = MV_WG / lanes;
+    const rowsPerWg = (MV_WG / lanes) * BLOCK_MATVEC_ROWS; // lane groups x 4 rows each
     for (const ch of w.chunks) {
       const g = grid(Math.ceil(ch.rows / rowsPerWg));
       const p = new Params()

@@ -7,9 +7,12 @@ import type { GpuDType } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
-export function rmsNormSpec(dtype: GpuDType, inplace: boolean): KernelSpec {
-  return memoSpec(`rmsnorm|${dtype}|${inplace}`, () => ({
-    shader: 'rmsnorm', defines: { DTYPE: dtype, WG, INPLACE: inplace },
+/** invocations per workgroup: 64 for chunks of up to 1024 values (QK-norm heads), else 256 */
+export function rmsNormWg(n: number): number { return n > 1024 ? 256 : WG; }
+
+export function rmsNormSpec(dtype: GpuDType, inplace: boolean, wg = WG): KernelSpec {
+  return memoSpec(`rmsnorm|${dtype}|${inplace}|${wg}`, () => ({
+    shader: 'rmsnorm', defines: { DTYPE: dtype, WG: wg, INPLACE: inplace },
     bindings: inplace ? ['read', 'rw'] : ['read', 'read', 'rw'], kind: 'rmsnorm',
   }));
 }
@@ -21,7 +24,7 @@ export function rmsNorm(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight
   const groups = x.rows * (x.cols / n);
   if (groups === 0) return;
   const inplace = out === x;
-  const k = c.kernels.get(rmsNormSpec(w.layout.gpuDtype, inplace));
+  const k = c.kernels.get(rmsNormSpec(w.layout.gpuDtype, inplace, rmsNormWg(n)));
   const ch = w.chunks[0]!;
   const g = grid(groups);
   const p = new Params().u32(groups).u32(n).f32(eps).u32(g[0]).u32(w.layout.rowWords).u32(ch.scaleOff).u32(w.layout.nb);

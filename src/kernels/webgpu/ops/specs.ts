@@ -14,7 +14,7 @@ export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q
 /** `subgroups`: include the kernels that exist only for devices with subgroups */
 export function allKernelSpecs(subgroups = true): KernelSpec[] {
   const out: KernelSpec[] = [];
-  for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false));
+  for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false), rmsNormSpec(d, true, 256), rmsNormSpec(d, false, 256));
   if (subgroups) out.push(blockMatvecSpec('q8_0'), blockMatvecSpec('q4_0'));
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
