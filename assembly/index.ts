@@ -31,7 +31,7 @@ export { repackX4 } from './repack';
 export { mmF32, mmF16, mmBF16 } from './matmul-f';
 export { mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 } from './matmul-q';
 export { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
-export { selfTestDot } from './selftest';
+export { selfTestDot, selfTestDotQ8 } from './selftest';
 export { readProbe } from './probe';
 
 /** 1 when built with relaxed SIMD */

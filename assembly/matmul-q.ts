@@ -22,7 +22,7 @@
 // Loops: group g (a contiguous range per thread), then activation row t, then blocks.
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
-import { dotU32, f16x4, fma, hadd4i } from './common';
+import { dotQ8r, dotU32, f16x4, fma, hadd4i } from './common';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even) */
 @inline export function tokenTile(rowBytes: i32): i32 {
@@ -52,15 +52,42 @@ import { dotU32, f16x4, fma, hadd4i } from './common';
   );
 }
 
+/** relaxed build: one activation row (Q8A, x+ at xr + k, x- at xr + 2k) against group g */
+@inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
+  const xpp = xr + <usize>k, xd = xr + 3 * <usize>k;
+  let acc = f32x4.splat(0);
+  let p = gp;
+  for (let b = 0; b < nb; b++) {
+    const pp = xpp + (<usize>b << 5), np = pp + <usize>k;
+    const p0 = v128.load(pp), p1 = v128.load(pp, 16), n0 = v128.load(np), n1 = v128.load(np, 16);
+    const s = hadd4i(dotQ8r(p + 8, p0, p1, n0, n1), dotQ8r(p + 40, p0, p1, n0, n1), dotQ8r(p + 72, p0, p1, n0, n1), dotQ8r(p + 104, p0, p1, n0, n1));
+    acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    p += 136;
+  }
+  return acc;
+}
+
 /**
- * Q8_0: signed 8-bit levels, widened to int16 and multiplied with pmaddwd in both builds.
- * Activation rows go two at a time (prefill), sharing each row's widened weights.
+ * Q8_0: signed 8-bit levels. Relaxed build: pmaddubsw against the activations' positive and
+ * negative parts (common.ts dotQ8r), one activation row at a time (the group's weights stay in L1 for
+ * the next). SIMD128 build: weights widened to int16 and multiplied with pmaddwd, activation
+ * rows two at a time (prefill), sharing each row's widened weights.
  */
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
   const nb = k >> 5;
   const gs = <usize>nb * 136;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    for (let t0 = 0; t0 < T; t0 += tt) {
+      const t1 = min(T, t0 + tt);
+      for (let g = g0; g < g1; g++) {
+        const gp = w + <usize>g * gs;
+        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
+      }
+    }
+    return;
+  }
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
@@ -200,3 +227,4 @@ export function mmQ4_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1); }
 export function mmQ5_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(2, w, xq, xs, out, m, k, T, g0, g1); }
 export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1); }
+

@@ -3,7 +3,9 @@
 //
 //   Q8A (32-element blocks; for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights)   row layout:
 //     q8  i8[k]       at 0        quants   q = round_even(x * 127 / amax)
-//     q16 i16[k]      at k        the same quants widened (SIMD128 build's pmaddwd path)
+//     q16 i16[k]      at k        the same quants widened (SIMD128 build's pmaddwd path);
+//                                 the relaxed build stores instead max(q, 0) as u8[k] at k and
+//                                 max(-q, 0) as u8[k] at 2k (Q8_0's pmaddubsw path, matmul-q.ts)
 //     d   f32[k/32]   at 3k       block scale amax / 127  (kept in f32; ggml rounds it to f16)
 //     s   i32[k/32]   at 3k+k/8   sum of the block's quants (offset/min terms of the weights)
 //
@@ -34,19 +36,32 @@ import { hsumi } from './common';
   return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(x), id)));
 }
 
-/** quantize 32 floats at x with inverse scale id: int8 quants to q8p, int16 to q16p;
- *  returns the sum of the 32 quants, and with writeS16 stores the sums of each 16 at s16p */
-@inline function quant32(x: usize, id: v128, q8p: usize, q16p: usize, s16p: usize, writeS16: bool): i32 {
+/** quantize 32 floats at x with inverse scale id: int8 quants to q8p, and the int16 copy
+ *  (SIMD128) or the positive and negative parts (relaxed) to the row's second plane: element
+ *  e of a row with base `row` and k columns (layout above); returns the sum of the 32 quants,
+ *  and with writeS16 stores the sums of each 16 at s16p */
+@inline function quant32(x: usize, id: v128, row: usize, k: usize, e: usize, s16p: usize, writeS16: bool): i32 {
+  const q8p = row + e, q16p = row + k + (e << 1);
   const a = i16x8.narrow_i32x4_s(q4(x, id), q4(x + 16, id));
   const b = i16x8.narrow_i32x4_s(q4(x + 32, id), q4(x + 48, id));
   const c = i16x8.narrow_i32x4_s(q4(x + 64, id), q4(x + 80, id));
   const d = i16x8.narrow_i32x4_s(q4(x + 96, id), q4(x + 112, id));
-  v128.store(q16p, a);
-  v128.store(q16p, b, 16);
-  v128.store(q16p, c, 32);
-  v128.store(q16p, d, 48);
-  v128.store(q8p, i8x16.narrow_i16x8_s(a, b));
-  v128.store(q8p, i8x16.narrow_i16x8_s(c, d), 16);
+  const lo = i8x16.narrow_i16x8_s(a, b), hi = i8x16.narrow_i16x8_s(c, d);
+  v128.store(q8p, lo);
+  v128.store(q8p, hi, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // |q| <= 127: both parts fit the i7 operand of relaxed_dot
+    const z = i8x16.splat(0), pp = row + k + e, np = pp + k;
+    v128.store(pp, i8x16.max_s(lo, z));
+    v128.store(pp, i8x16.max_s(hi, z), 16);
+    v128.store(np, i8x16.max_s(i8x16.neg(lo), z));
+    v128.store(np, i8x16.max_s(i8x16.neg(hi), z), 16);
+  } else {
+    v128.store(q16p, a);
+    v128.store(q16p, b, 16);
+    v128.store(q16p, c, 32);
+    v128.store(q16p, d, 48);
+  }
   const s0 = hsumi(i32x4.add(i32x4.extadd_pairwise_i16x8_s(a), i32x4.extadd_pairwise_i16x8_s(b)));
   const s1 = hsumi(i32x4.add(i32x4.extadd_pairwise_i16x8_s(c), i32x4.extadd_pairwise_i16x8_s(d)));
   if (writeS16) {
@@ -65,13 +80,13 @@ export function quantQ8A(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
   for (let r = r0; r < r1; r++) {
     const xr = x + (<usize>r * <usize>k << 2);
     const base = dst + <usize>r * <usize>stride;
-    const q16 = base + <usize>k, dp = base + 3 * <usize>k, sp = dp + (<usize>nb << 2);
+    const dp = base + 3 * <usize>k, sp = dp + (<usize>nb << 2);
     for (let b = 0; b < nb; b++) {
       const xb = xr + (<usize>b << 7);
       const amax = hmax(absMax8(xb));
       const id = f32x4.splat(amax > 0 ? <f32>127.0 / amax : 0);
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
-      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base + (<usize>b << 5), q16 + (<usize>b << 6), 0, false));
+      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, <usize>b << 5, 0, false));
     }
   }
 }
@@ -82,7 +97,7 @@ export function quantQ8K(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
   for (let r = r0; r < r1; r++) {
     const xr = x + (<usize>r * <usize>k << 2);
     const base = dst + <usize>r * <usize>stride;
-    const q16 = base + <usize>k, dp = base + 3 * <usize>k, bs = dp + (<usize>nb << 2);
+    const dp = base + 3 * <usize>k, bs = dp + (<usize>nb << 2);
     for (let b = 0; b < nb; b++) {
       const xb = xr + (<usize>b << 10);
       let m = absMax8(xb);
@@ -92,7 +107,7 @@ export function quantQ8K(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
       for (let j = 0; j < 8; j++) {
         const e = (b << 8) + (j << 5); // first element of this 32-chunk
-        quant32(xb + (<usize>j << 7), id, base + <usize>e, q16 + (<usize>e << 1), bs + (<usize>(e >> 4) << 2), true);
+        quant32(xb + (<usize>j << 7), id, base, <usize>k, <usize>e, bs + (<usize>(e >> 4) << 2), true);
       }
     }
   }

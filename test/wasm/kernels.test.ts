@@ -88,6 +88,43 @@ describe('wasm quantized matmul = its integer arithmetic (exact activation model
   }
 });
 
+describe('wasm Q8_0 matmul at the extremes of its integer ranges', () => {
+  it('weights -128/127 against activations at +-127 (largest pair sums of the relaxed dot), odd rows', async () => {
+    // Q8_0 rows of d = 1 and levels drawn from {-128, -127, 127, 0}, with whole blocks of one
+    // value; activations quantize to +-127 exactly (|x| = amax): every product is at its bound
+    const k = 96, m = 7, T = 3;
+    const data = new Uint8Array(m * (k / 32) * 34);
+    const lv = [-128, -127, 127, 0];
+    let s = 3;
+    for (let r = 0; r < m; r++) {
+      for (let b = 0; b < k / 32; b++) {
+        const o = (r * (k / 32) + b) * 34;
+        data[o] = 0x00; data[o + 1] = 0x3c; // f16 1.0
+        const same = (r + b) % 3 === 0;
+        for (let j = 0; j < 32; j++) {
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          data[o + 2 + j] = lv[same ? r % 4 : (s >>> 16) % 4]! & 0xff;
+        }
+      }
+    }
+    const x = new Float32Array(T * k);
+    for (let i = 0; i < x.length; i++) x[i] = (i * 7 + (i >> 3)) % 3 === 0 ? -2 : 2;
+    x.fill(-2, k, 2 * k); // one row all negative
+    for (const threads of [1, 2]) {
+      for (const relaxed of [true, false]) {
+        const be = await wasmBackend({ threads, relaxed });
+        const wt = be.uploadWeight({ name: 'w', dtype: 'q8_0', shape: [m, k], data: data.slice() });
+        const xt = be.tensor(T, k), ot = be.tensor(T, m);
+        be.upload(xt, x);
+        be.matmul(ot, xt, wt);
+        const got = await be.download(ot);
+        expect(maxRelErr(got, modelMatmul('q8_0', data, m, k, x, T)), `threads ${threads} relaxed ${relaxed}`).toBeLessThan(1e-6);
+        be.dispose();
+      }
+    }
+  });
+});
+
 describe('wasm float matmul: odd k (tails), odd rows, several activation rows', () => {
   for (const dtype of ['f32', 'f16', 'bf16'] as DType[]) {
     it(dtype, async () => {
@@ -225,17 +262,29 @@ describe('wasm builds and memory', () => {
 
   it('the relaxed self-test fails a build whose dot products are wrong', async () => {
     const { relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
-    // a module importing a shared memory and exporting selfTestDot(...) = 0
-    const bytes = Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      0x01, 0x09, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f,               // type (i32 x4) -> i32
-      0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04, // env.memory shared 1..65536
-      0x03, 0x02, 0x01, 0x00,                                                         // one function of type 0
-      0x07, 0x0f, 0x01, 0x0b, ...new TextEncoder().encode('selfTestDot'), 0x00, 0x00, // export
-      0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x00, 0x0b,                                 // body: i32.const 0
-    ]);
-    const bad = await WebAssembly.compile(bytes);
-    expect(await relaxedSelfTest(bad, true)).toBe(false);
+    // a module importing a shared memory and exporting selfTestDot(...) = 0 and, with
+    // `q8`, selfTestDotQ8(...) = 0 too (the same function): both must fail on their values
+    const enc = (t: string) => [...new TextEncoder().encode(t)];
+    const module = (q8: boolean) => {
+      const exps = [[0x0b, ...enc('selfTestDot'), 0x00, 0x00], ...(q8 ? [[0x0d, ...enc('selfTestDotQ8'), 0x00, 0x00]] : [])];
+      const body = [exps.length, ...exps.flat()];
+      return Uint8Array.from([
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+        0x01, 0x09, 0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f,               // type (i32 x4) -> i32
+        0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04, // env.memory shared 1..65536
+        0x03, 0x02, 0x01, 0x00,                                                         // one function of type 0
+        0x07, body.length, ...body,                                                     // exports
+        0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x00, 0x0b,                                 // body: i32.const 0
+      ]);
+    };
+    expect(await relaxedSelfTest(await WebAssembly.compile(module(false)), true)).toBe(false);
+    expect(await relaxedSelfTest(await WebAssembly.compile(module(true)), true)).toBe(false);
+    // and the real relaxed build passes it (selfTestDotQ8 included)
+    const { loadKernels } = await import('../../src/kernels/wasm/loader.js');
+    const build = await loadKernels('auto', true);
+    expect(build.relaxed, build.note).toBe(true);
+    expect(await relaxedSelfTest(build.module, true)).toBe(true);
+    expect(WebAssembly.Module.exports(build.module).map((e) => e.name)).toContain('selfTestDotQ8');
   });
 
   it('past 4 GiB: a clear error, and the backend keeps working', async () => {

@@ -83,16 +83,20 @@ async function enableRelaxedFlag(): Promise<void> {
 }
 
 /**
- * Known-answer test of the relaxed build's integer dot (selfTestDot uses the kernels' own
- * primitives) against plain JS sums. Run twice around a pause so that V8 tiers the code up
- * in between (Node 20's baseline compiler has had wrong relaxed dot results).
+ * Known-answer test of the relaxed build's integer dots (selfTestDot and selfTestDotQ8 use
+ * the kernels' own primitives) against plain JS sums. Run twice around a pause so that V8
+ * tiers the code up in between (Node 20's baseline compiler has had wrong relaxed dot results).
  */
 export async function relaxedSelfTest(module: WebAssembly.Module, shared: boolean): Promise<boolean> {
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
   const inst = await WebAssembly.instantiate(module, { env: { memory } });
   const f = inst.exports.selfTestDot as (a: number, x8: number, x16: number, n16: number) => number;
+  const q8 = inst.exports.selfTestDotQ8 as ((w: number, xp: number, xn: number, n32: number) => number) | undefined;
+  if (typeof f !== 'function' || typeof q8 !== 'function') return false;
   const n = 40 * 16;
   const A = 1024, X8 = A + n, X16 = X8 + n;
+  // Q8_0: weights over the full int8 range (-128 included), activations -127..127 as parts
+  const QW = X16 + 2 * n, QP = QW + n, QN = QP + n;
   const u8 = new Uint8Array(memory.buffer), i8 = new Int8Array(memory.buffer), i16 = new Int16Array(memory.buffer);
   let s = 12345;
   const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
@@ -101,12 +105,25 @@ export async function relaxedSelfTest(module: WebAssembly.Module, shared: boolea
     const x = (rnd() % 255) - 127;                // activations -127..127
     i8[X8 + i] = x;
     i16[X16 / 2 + i] = x;
+    // two blocks of extremes first (every product +128*127 or +127*127: the largest pair
+    // sums, which any wider sum in int16 would overflow), then random
+    const w = i < 32 ? -128 : i < 64 ? 127 : (rnd() % 256) - 128;
+    const xq = i < 32 ? -127 : i < 64 ? 127 : x;
+    i8[QW + i] = w;
+    u8[QP + i] = Math.max(xq, 0);
+    u8[QN + i] = Math.max(-xq, 0);
   }
   const expect = (n16: number) => { let t = 0; for (let i = 0; i < n16 * 16; i++) t += u8[A + i]! * i8[X8 + i]!; return t; };
+  const expectQ8 = (n32: number) => { let t = 0; for (let i = 0; i < n32 * 32; i++) t += i8[QW + i]! * (u8[QP + i]! - u8[QN + i]!); return t; };
   const lens = [1, 2, 3, 7, 40];
   const want = lens.map(expect);
+  const lensQ8 = [1, 2, 3, 20];
+  const wantQ8 = lensQ8.map(expectQ8);
   const round = (reps: number) => {
-    for (let r = 0; r < reps; r++) for (let i = 0; i < lens.length; i++) if (f(A, X8, X16, lens[i]!) !== want[i]) return false;
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < lens.length; i++) if (f(A, X8, X16, lens[i]!) !== want[i]) return false;
+      for (let i = 0; i < lensQ8.length; i++) if (q8(QW, QP, QN, lensQ8[i]!) !== wantQ8[i]) return false;
+    }
     return true;
   };
   if (!round(4000)) return false;

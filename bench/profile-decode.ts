@@ -1,0 +1,171 @@
+/**
+ * Where a decode step of the wasm backend spends its time, per op class:
+ *
+ *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
+ *                                   [--context 64] [--steps 16] [--split]
+ *
+ * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
+ * tokens, then times `--steps` decode steps with every backend op wrapped:
+ * - matmul rounds (the backend holds consecutive matmuls on one input and runs them as one
+ *   pool round): time of the round, its weight bytes and GB/s, keyed by the weights' roles
+ *   (blk.N. stripped); activation quantization separately; `--split` runs every matmul as its
+ *   own round (no fusion) to see each matrix alone;
+ * - the other ops (norms, rope, attention, kvStore, add, geglu, argmax, tensor alloc/free);
+ * - "forward (JS)": the step's wall time not inside any op (the forward pass's own code);
+ * - an empty pool round (publish a job of one no-op chunk per thread, wait for all): the
+ *   barrier cost, times the rounds per step.
+ * And the read-bandwidth probe at the same thread count, to compare each matmul's GB/s with.
+ * Numbers are per step (ms), best-of-steps medians are not used: the mean over the steps.
+ */
+import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { JOB, OP_PROBE } from '../src/kernels/wasm/jobs.js';
+import { getPreset } from '../src/model/config.js';
+import { loadPath } from '../src/node.js';
+import { byteSize, type DType } from '../src/tensor/dtype.js';
+import { synthModelFile } from './synth-model.js';
+
+const args = process.argv.slice(2);
+const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
+const models = opt('models', '270m,1b').split(',');
+const dtype = opt('type', 'q8_0') as DType;
+const threadList = opt('threads', '1,2').split(',').map(Number);
+const context = Number(opt('context', '64'));
+const steps = Number(opt('steps', '16'));
+const split = args.includes('--split');
+
+/** the backend's private parts this profiler wraps (names checked at run time) */
+interface Internals {
+  flush(): void;
+  runJob(op: number, chunks: number, parallel: boolean): void;
+  pending: { w: { name: string; dtype: DType; shape: readonly number[] } }[];
+  scratchBuf(key: string, bytes: number): number;
+  jobI32(): Int32Array;
+}
+
+interface Stat { ms: number; calls: number; bytes: number }
+
+function role(name: string): string { return name.replace(/^blk\.\d+\./, '').replace(/\.weight$/, ''); }
+
+function instrument(be: WasmBackend) {
+  const stats = new Map<string, Stat>();
+  const add = (key: string, ms: number, bytes = 0) => {
+    const s = stats.get(key) ?? { ms: 0, calls: 0, bytes: 0 };
+    s.ms += ms; s.calls++; s.bytes += bytes;
+    stats.set(key, s);
+  };
+  const inner = be as unknown as Internals;
+  let inOps = 0; // ms spent inside any wrapped op this step
+  let rounds = 0;
+  let roundLabel = '';
+  const runJob = inner.runJob.bind(be);
+  inner.runJob = (op, chunks, parallel) => {
+    if (parallel && be.info.threads > 1) rounds++;
+    if (roundLabel.startsWith('matmul') && op === 2) {
+      const t0 = performance.now();
+      runJob(op, chunks, parallel);
+      add('quantize activations', performance.now() - t0);
+      return;
+    }
+    runJob(op, chunks, parallel);
+  };
+  const flush = inner.flush.bind(be);
+  inner.flush = () => {
+    if (!inner.pending.length) return;
+    const ws = inner.pending.map((p) => p.w);
+    const bytes = ws.reduce((a, w) => a + (byteSize(w.dtype, [...w.shape]) ?? 0), 0);
+    const key = `matmul ${ws.map((w) => role(w.name)).join('+')}`;
+    roundLabel = 'matmul';
+    const t0 = performance.now();
+    const q0 = stats.get('quantize activations')?.ms ?? 0;
+    flush();
+    const ms = performance.now() - t0;
+    const q = (stats.get('quantize activations')?.ms ?? 0) - q0;
+    roundLabel = '';
+    add(key, ms - q, bytes);
+    inOps += ms;
+  };
+  const wrap = (name: string, label = name) => {
+    const b = be as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const f = b[name]!.bind(be);
+    b[name] = (...a: unknown[]) => {
+      if (name !== 'matmul') inner.flush();
+      const t0 = performance.now();
+      const r = f(...a);
+      if (name === 'matmul') {
+        if (split) inner.flush();
+        return r;
+      }
+      const ms = performance.now() - t0;
+      add(label, ms);
+      inOps += ms;
+      return r;
+    };
+  };
+  for (const op of ['rmsNorm', 'rope', 'kvStore', 'attention', 'geglu', 'add', 'softcap', 'copyRows', 'argmax', 'embed', 'matmul', 'download']) wrap(op);
+  wrap('tensor', 'tensor alloc+zero');
+  wrap('freeTensor', 'tensor free');
+  return {
+    stats,
+    startStep() { inOps = 0; rounds = 0; },
+    endStep(wallMs: number) { add('forward (JS) and the rest', wallMs - inOps); return rounds; },
+  };
+}
+
+/** one empty pool round: one no-op probe chunk per thread (0 bytes each) */
+function emptyRoundUs(be: WasmBackend, reps = 2000): number {
+  const inner = be as unknown as Internals;
+  const buf = inner.scratchBuf('profile', 4096);
+  let best = Infinity;
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) {
+      const j = inner.jobI32(), a = JOB.ARGS;
+      j[a] = buf; j[a + 1] = 0; j[a + 2] = buf + 64; j[a + 3] = 0;
+      inner.runJob(OP_PROBE, be.info.threads, true);
+    }
+    best = Math.min(best, ((performance.now() - t0) * 1000) / reps);
+  }
+  return best;
+}
+
+for (const size of models) {
+  const cfg = getPreset(`gemma-3-${size}`);
+  const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
+  await synthModelFile(path, cfg, dtype, { seed: 1 });
+  for (const threads of threadList) {
+    const backend = await createWasmBackend({ threads });
+    const probeGBps = backend.measureReadBandwidth(512, 5);
+    const roundUs = emptyRoundUs(backend);
+    const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: context + steps + 8, prefillChunk: 128 });
+    const model = loaded.model;
+    const cache = model.newCache();
+    const prompt = Array.from({ length: context }, (_, i) => (i === 0 ? 2 : 10 + ((i * 7919) % (cfg.vocabSize - 10))));
+    let id = await model.nextGreedy(prompt, cache);
+    for (let i = 0; i < 3; i++) id = await model.nextGreedy([id], cache); // warm-up
+    const prof = instrument(backend);
+    let wall = 0, rounds = 0;
+    const c0 = process.cpuUsage();
+    for (let s = 0; s < steps; s++) {
+      prof.startStep();
+      const t0 = performance.now();
+      id = await model.nextGreedy([id], cache);
+      const ms = performance.now() - t0;
+      rounds = prof.endStep(ms);
+      wall += ms;
+    }
+    const cpu = process.cpuUsage(c0);
+    cache.dispose();
+    const stepMs = wall / steps;
+    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${backend.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}${split ? ', every matmul its own round' : ''}; context ${context}`);
+    console.log(`  step ${stepMs.toFixed(2)} ms = ${(1000 / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
+    const rowsOut = [...prof.stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    for (const [k, s] of rowsOut) {
+      const per = s.ms / steps;
+      const gbps = s.bytes ? ` ${((s.bytes / s.ms) / 1e6).toFixed(1).padStart(5)} GB/s = ${((100 * s.bytes) / s.ms / 1e6 / probeGBps).toFixed(0).padStart(3)} % of probe; ${(s.bytes / s.calls / 1e6).toFixed(2)} MB/round` : '';
+      console.log(`  ${k.padEnd(42)} ${per.toFixed(3).padStart(7)} ms ${((100 * per) / stepMs).toFixed(1).padStart(5)} %  ${String(s.calls / steps).padStart(4)}/step${gbps}`);
+    }
+    model.dispose();
+    await loaded.close();
+  }
+}
+process.exit(0);
