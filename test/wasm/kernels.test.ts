@@ -206,6 +206,36 @@ describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
     }
   });
 
+  it('rope: cached cos/sin tables stay right when bases, positions and row counts cycle (more keys than slots)', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    const combos = [
+      { rows: 1, theta: 10000, scaling: 1, start: 9 }, { rows: 1, theta: 1e6, scaling: 8, start: 9 },
+      { rows: 3, theta: 10000, scaling: 1, start: 9 }, { rows: 1, theta: 10000, scaling: 1, start: 10 },
+      { rows: 2, theta: 500, scaling: 2, start: 0 },
+    ];
+    for (let i = 0; i < 23; i++) {
+      const c = combos[(i * 3) % combos.length]!, D = 10, heads = 2;
+      const x = P.tensor(c.rows, heads * D, randn(c.rows * heads * D, 50 + i));
+      const p = { headDim: D, startPos: c.start, theta: c.theta, scaling: c.scaling };
+      P.be.rope(x[0], p); P.ref.rope(x[1], p);
+      expect(await P.compare(x), JSON.stringify({ i, ...c })).toBeLessThan(1e-6);
+    }
+  });
+
+  it('attention: one query row over enough keys to run on the pool (decode shape, GQA and MQA)', async () => {
+    const P = new Pair(await wasmBackend({ threads: 2 }), new ReferenceBackend());
+    for (const c of [{ H: 4, G: 1, D: 256, keys: 41 }, { H: 5, G: 5, D: 36, keys: 200 }]) {
+      const kvDim = c.G * c.D;
+      const caches = [P.be.createKvLayer(c.keys + 1, kvDim), P.ref.createKvLayer(c.keys + 1, kvDim)] as const;
+      const k = P.tensor(c.keys, kvDim, randn(c.keys * kvDim, 1, 2)), v = P.tensor(c.keys, kvDim, randn(c.keys * kvDim, 2));
+      P.be.kvStore(caches[0], k[0], v[0], 0); P.ref.kvStore(caches[1], k[1], v[1], 0);
+      const q = P.tensor(1, c.H * c.D, randn(c.H * c.D, 3, 2)), out = P.tensor(1, c.H * c.D);
+      const p = { numHeads: c.H, numKvHeads: c.G, headDim: c.D, scale: 0.1, softcap: null, window: null, startPos: c.keys - 1 };
+      P.be.attention(out[0], q[0], caches[0], p); P.ref.attention(out[1], q[1], caches[1], p);
+      expect(await P.compare(out), JSON.stringify(c)).toBeLessThan(2e-6);
+    }
+  });
+
   it('attention: head size with a tail, window 1, long ring buffer, soft-cap', async () => {
     const P = new Pair(await wasmBackend({ threads: 2 }), new ReferenceBackend());
     for (const c of [{ H: 3, G: 1, D: 18, window: 1, softcap: null, cap: 8 }, { H: 2, G: 2, D: 10, window: 30, softcap: 5, cap: 40 }]) {

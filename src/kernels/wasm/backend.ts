@@ -93,8 +93,13 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
-/** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread */
-const ATTN_PARALLEL_MACS = 1 << 19;
+/** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
+ *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
+ *  splitting pays from a few µs of work (decode of 4 heads of 256 over ~32+ keys) */
+const ATTN_PARALLEL_MACS = 1 << 15;
+
+/** cos/sin tables kept for RoPE (local and global bases, for q and k alike) */
+const ROPE_TABLES = 4;
 
 /** rows per staging chunk when repacking a matrix at upload (a multiple of 4) */
 const STAGE_BYTES = 8 << 20;
@@ -105,7 +110,10 @@ export class WasmBackend implements Backend {
   private readonly ex: Exports;
   private pending: { out: WasmTensor; x: WasmTensor; w: WasmWeight }[] = [];
   private scratch = new Map<string, { ptr: number; bytes: number }>();
-  private ropeKey = '';
+  /** cos/sin tables of the last few (rows, headDim, positions, theta, scaling): the forward
+   *  pass alternates local and global RoPE bases across layers, so one entry would be
+   *  recomputed at every switch (hundreds of Math.cos/sin per decode step) */
+  private ropeTables: { key: string; slot: string }[] = [];
   private disposed = false;
   private jobView: Int32Array;
   private jobViewF: Float32Array;
@@ -385,7 +393,7 @@ export class WasmBackend implements Backend {
     const size = Math.max(bytes, s ? s.bytes * 2 : 0);
     const ptr = this.heap.alloc(size, 'scratch', `scratch (${key})`);
     this.scratch.set(key, { ptr, bytes: size });
-    if (key === 'rope') this.ropeKey = '';
+    if (key.startsWith('rope')) this.ropeTables = this.ropeTables.filter((t) => t.slot !== key);
     return ptr;
   }
 
@@ -394,8 +402,18 @@ export class WasmBackend implements Backend {
     if (x.cols % p.headDim !== 0 || p.headDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `rope: ${x.cols} columns are not whole heads of ${p.headDim}`);
     const half = p.headDim / 2, rows = x.rows;
     const key = `${rows}/${p.headDim}/${p.startPos}/${p.theta}/${p.scaling}`;
-    const cs = this.scratchBuf('rope', rows * half * 2 * 4);
-    if (key !== this.ropeKey) {
+    const bytes = rows * half * 2 * 4;
+    let hit = this.ropeTables.find((t) => t.key === key);
+    if (hit) {
+      this.ropeTables = [hit, ...this.ropeTables.filter((t) => t !== hit)];
+    } else {
+      // the least recently used of ROPE_TABLES slots
+      const used = new Set(this.ropeTables.map((t) => t.slot));
+      const slot = this.ropeTables.length < ROPE_TABLES
+        ? [...Array(ROPE_TABLES).keys()].map((i) => `rope${i}`).find((n) => !used.has(n))!
+        : this.ropeTables[this.ropeTables.length - 1]!.slot;
+      this.ropeTables = this.ropeTables.filter((t) => t.slot !== slot);
+      const cs = this.scratchBuf(slot, bytes);
       // angle = (pos / scaling) * theta^(-2i/D), in f64 like the reference
       const f = this.heap.f32, c0 = cs / 4, s0 = c0 + rows * half;
       for (let i = 0; i < half; i++) {
@@ -406,8 +424,10 @@ export class WasmBackend implements Backend {
           f[s0 + r * half + i] = Math.sin(a);
         }
       }
-      this.ropeKey = key;
+      hit = { key, slot };
+      this.ropeTables = [hit, ...this.ropeTables];
     }
+    const cs = this.scratch.get(hit.slot)!.ptr;
     this.ex.ropeApply(T(x).ptr, rows, x.cols / p.headDim, p.headDim, cs);
   }
 
@@ -435,8 +455,7 @@ export class WasmBackend implements Backend {
     const nth = this.threads;
     const perThread = Math.ceil(c.capacity / 4) * 16 + 64;
     const scratch = this.scratchBuf('attn', nth * perThread);
-    // split across threads only when there is enough work to pay for a barrier (decode over
-    // a short context is a few tens of µs: cheaper than waking the pool)
+    // split across threads only when there is enough work to pay for a pool round
     const items = q.rows * p.numHeads;
     const keys = Math.min(c.capacity, p.startPos + q.rows);
     const par = nth > 1 && items > 1 && items * keys * p.headDim >= ATTN_PARALLEL_MACS;
