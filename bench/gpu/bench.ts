@@ -115,6 +115,9 @@ async function copyBandwidth(device: GPUDevice, mib: number): Promise<number> {
   return (2 * size * 10) / ((t10 - t1) / 1000);
 }
 
+/** submit granularities the decode timing compares (Infinity: one submit per decode step) */
+const SUBMIT_EVERY = [Infinity, 128, 48];
+
 interface Row {
   model: string; quant: string; promptTokens: number; genTokens: number;
   prefillTokPerS: number; decodeTokPerS: number; decodeMsPerToken: number; bytesPerToken: number;
@@ -122,6 +125,8 @@ interface Row {
   kernelMsPerStep: Record<string, number>; dispatchesPerStep: number;
   /** host ms recording one decode step (forward pass JS + command encoding) */
   encodeMsPerStep: number;
+  /** decode ms per token by dispatches per submit ('Infinity' = one submit per step) */
+  decodeMsBySubmit: Record<string, number>;
 }
 
 /** normal(0, std) values from a seed (Box-Muller over xorshift) */
@@ -244,19 +249,27 @@ async function main(): Promise<void> {
       for (let i = 0; i < 4; i++) id = await model.nextGreedy([id], c);
       c.dispose();
       const loadS = (performance.now() - t0) / 1000;
-      // timed: best of 2
-      let ttft = Infinity, dec = Infinity;
-      for (let r = 0; r < 2; r++) {
-        c = model.newCache();
-        const t1 = performance.now();
-        id = await model.nextGreedy(prompt, c);
-        const t2 = performance.now();
-        for (let i = 0; i < G; i++) id = await model.nextGreedy([id], c);
-        const t3 = performance.now();
-        ttft = Math.min(ttft, t2 - t1);
-        dec = Math.min(dec, t3 - t2);
-        c.dispose();
+      // timed: best of 2, for each submit granularity (one submit per step, or every n dispatches)
+      let ttft = Infinity;
+      const decBy: Record<string, number> = {};
+      for (const per of SUBMIT_EVERY) {
+        be.setDispatchesPerSubmit(per);
+        let dec = Infinity;
+        for (let r = 0; r < 2; r++) {
+          c = model.newCache();
+          const t1 = performance.now();
+          id = await model.nextGreedy(prompt, c);
+          const t2 = performance.now();
+          for (let i = 0; i < G; i++) id = await model.nextGreedy([id], c);
+          const t3 = performance.now();
+          ttft = Math.min(ttft, t2 - t1);
+          dec = Math.min(dec, t3 - t2);
+          c.dispose();
+        }
+        decBy[String(per)] = dec / G;
       }
+      be.setDispatchesPerSubmit(Infinity);
+      const dec = decBy.Infinity! * G;
       // one profiled decode step (timestamps): GPU ms per kernel class
       c = model.newCache();
       await model.nextGreedy(prompt.slice(0, 64), c);
@@ -283,12 +296,13 @@ async function main(): Promise<void> {
         fracOfNominal: nominalHit ? (bytes * decodeTokPerS) / nominalHit[1] : null,
         prefillGflops: (2 * params * P) / (ttft / 1000) / 1e9,
         kernelMsPerStep: kernelMs, dispatchesPerStep: Object.values(counts).reduce((x, y) => x + y, 0),
-        encodeMsPerStep,
+        encodeMsPerStep, decodeMsBySubmit: decBy,
       };
       rows.push(row);
       const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
       console.log(`${mname} ${q}: prefill ${P} tok ${row.prefillTokPerS.toFixed(0)} tok/s (${row.prefillGflops.toFixed(0)} GFLOP/s) | decode ${row.decodeTokPerS.toFixed(1)} tok/s, ${row.decodeMsPerToken.toFixed(2)} ms/tok, ${(bytes / 1e6).toFixed(0)} MB/tok -> ${row.decodeGBps.toFixed(0)} GB/s = ${pct(row.fracOfMeasured)} of copy bw, ${pct(row.fracOfNominal)} of nominal | load+warm-up ${loadS.toFixed(1)} s`);
       const top = Object.entries(kernelMs).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+      console.log(`  decode ms/token by dispatches per submit: ${Object.entries(decBy).map(([k, v]) => `${k === 'Infinity' ? 'one per step' : k} ${v.toFixed(3)}`).join(', ')}`);
       const gpuSum = Object.values(kernelMs).reduce((x, y) => x + y, 0);
       console.log(`  one decode step: wall ${row.decodeMsPerToken.toFixed(3)} ms, host recording ${encodeMsPerStep.toFixed(3)} ms, GPU kernels ${gpuSum.toFixed(3)} ms (${row.dispatchesPerStep} dispatches)${top ? `: ${top}` : ''}`);
       // free this model's weights; the backend (and its compiled kernels) stays for the next

@@ -113,6 +113,23 @@ export interface Backend {
   add(out: Tensor, a: Tensor, b: Tensor): void;
   /** in place: x = cap * tanh(x / cap) */
   softcap(x: Tensor, cap: number): void;
+
+  // ---- optional fusions (a backend may offer them to save memory passes and dispatches;
+  //      src/model/forward.ts falls back to the ops above, which define what they compute)
+  /**
+   * The attention inputs in one go, per head: q and k RMS-normed with qNorm / kNorm when given
+   * (Gemma 3), both rotated by RoPE, q written back in place, k and v stored in the cache at
+   * positions p.startPos.. (k and v themselves are left as they were). The same as
+   *   rmsNorm(q, q, qNorm), rmsNorm(k, k, kNorm), rope(q, p), rope(k, p), kvStore(cache, k, v, p.startPos)
+   */
+  qkRopeStore?(q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void;
+  /**
+   * The residual step and the next block's input norm: h = h + (post ? RMSNorm(o) post : o),
+   * then x = RMSNorm(h) next. The same as rmsNorm(o, o, post), add(h, h, o), rmsNorm(x, h, next)
+   * (o may be overwritten).
+   */
+  residualNorm?(h: Tensor, o: Tensor, post: Weight | null, x: Tensor, next: Weight, eps: number): void;
+
   /** out[0..n) = x[srcRow .. srcRow+n) */
   copyRows(out: Tensor, x: Tensor, srcRow: number): void;
   /** index of the largest value of each row (first one on ties) */

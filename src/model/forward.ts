@@ -16,9 +16,14 @@
  *     m = (gelu_tanh(x Wgate) * x Wup) Wdown;  m = RMSNorm(m)   (sandwich, Gemma 2/3)
  *     h = h + m
  *   logits = RMSNorm(h) E^T                            tied head; Gemma 2 final soft-cap
+ *
+ * Two steps run fused on backends that offer it (Backend.qkRopeStore, Backend.residualNorm;
+ * see attentionInputs and residual below): the norm/RoPE/store of q and k, and each residual
+ * add with the norm around it. So the input norm of a layer is computed at the end of the layer
+ * before (by the first one, before the loop), and the final norm at the end of the last layer.
  */
 import { GemmaError } from '../errors.js';
-import type { Backend, Tensor } from '../kernels/backend.js';
+import type { Backend, KvLayer, RopeParams, Tensor, Weight } from '../kernels/backend.js';
 import type { GemmaConfig } from './config.js';
 import type { KvCache } from './kv-cache.js';
 import type { ModelWeights } from './weights.js';
@@ -64,48 +69,39 @@ export async function forward(
   const qScale = 1 / Math.sqrt(cfg.queryPreAttnScalar);
 
   try {
+    B.rmsNorm(x, h, w.layers[0]!.attnNorm, eps); // x = RMSNorm(h), the first layer's input
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = w.layers[l]!;
       const sliding = cfg.layerTypes[l] === 'sliding';
-      // ---- attention block
-      B.rmsNorm(x, h, L.attnNorm, eps);
+      // ---- attention block (x = RMSNorm(h) already)
       B.matmul(q, x, L.wq);
       B.matmul(k, x, L.wk);
       B.matmul(v, x, L.wv);
-      if (L.qNorm && L.kNorm) {
-        B.rmsNorm(q, q, L.qNorm, eps); // per head: the weight has headDim entries
-        B.rmsNorm(k, k, L.kNorm, eps);
-      }
       const rope = sliding
         ? { headDim: D, startPos: start, theta: cfg.ropeLocalTheta, scaling: 1 }
         : { headDim: D, startPos: start, theta: cfg.ropeTheta, scaling: cfg.ropeScaling };
-      B.rope(q, rope);
-      B.rope(k, rope);
-      B.kvStore(cache.layers[l]!, k, v, start);
+      attentionInputs(B, q, k, v, cache.layers[l]!, L.qNorm, L.kNorm, eps, rope);
       B.attention(att, q, cache.layers[l]!, {
         numHeads: H, numKvHeads: G, headDim: D, scale: qScale, softcap: cfg.attnSoftcap,
         window: sliding ? cfg.slidingWindow : null, startPos: start,
       });
       B.matmul(o, att, L.wo);
-      if (L.postAttnNorm) B.rmsNorm(o, o, L.postAttnNorm, eps);
-      B.add(h, h, o);
+      residual(B, h, o, L.postAttnNorm, x, L.ffnNorm, eps); // h += RMSNorm(o); x = RMSNorm(h)
       // ---- feed-forward block (GeGLU)
-      B.rmsNorm(x, h, L.ffnNorm, eps);
       B.matmul(gate, x, L.wGate);
       B.matmul(up, x, L.wUp);
       B.geglu(gate, gate, up);
       B.matmul(m, gate, L.wDown);
-      if (L.postFfnNorm) B.rmsNorm(m, m, L.postFfnNorm, eps);
-      B.add(h, h, m);
+      // h += RMSNorm(m); x = RMSNorm(h) with the next layer's input norm, or the final norm
+      const next = l + 1 < cfg.numLayers ? w.layers[l + 1]!.attnNorm : w.finalNorm;
+      residual(B, h, m, L.postFfnNorm, x, next, eps);
       if (opts.onLayer) await opts.onLayer(l, await B.download(h), n);
     }
 
-    // ---- output head
-    let last = h;
-    if (!opts.allLogits && n > 1) { last = T(d, 1); B.copyRows(last, h, n - 1); }
-    const hn = T(d, last.rows);
-    B.rmsNorm(hn, last, w.finalNorm, eps);
-    const logits = B.tensor(last.rows, cfg.vocabSize, true);
+    // ---- output head (x = RMSNorm(h) with the final norm already)
+    let hn = x;
+    if (!opts.allLogits && n > 1) { hn = T(d, 1); B.copyRows(hn, x, n - 1); }
+    const logits = B.tensor(hn.rows, cfg.vocabSize, true);
     B.matmul(logits, hn, w.embed);
     if (cfg.finalSoftcap !== null) B.softcap(logits, cfg.finalSoftcap);
     cache.length = start + n;
@@ -113,4 +109,31 @@ export async function forward(
   } finally {
     for (const t of live) B.freeTensor(t);
   }
+}
+
+/**
+ * q, k = RMSNorm_head(q), RMSNorm_head(k) (when the layer has QK-norm); q, k = RoPE(q), RoPE(k);
+ * cache <- k, v. Fused when the backend offers it.
+ */
+function attentionInputs(
+  B: Backend, q: Tensor, k: Tensor, v: Tensor, layer: KvLayer, qNorm: Weight | undefined, kNorm: Weight | undefined,
+  eps: number, rope: RopeParams,
+): void {
+  const norms = qNorm && kNorm;
+  if (B.qkRopeStore) return B.qkRopeStore(q, k, v, layer, norms ? qNorm : null, norms ? kNorm : null, eps, rope);
+  if (norms) {
+    B.rmsNorm(q, q, qNorm, eps); // per head: the weight has headDim entries
+    B.rmsNorm(k, k, kNorm, eps);
+  }
+  B.rope(q, rope);
+  B.rope(k, rope);
+  B.kvStore(layer, k, v, rope.startPos);
+}
+
+/** h = h + (post ? RMSNorm(o) : o) (sandwich norm of Gemma 2/3); x = RMSNorm(h) with `next`. */
+function residual(B: Backend, h: Tensor, o: Tensor, post: Weight | undefined, x: Tensor, next: Weight, eps: number): void {
+  if (B.residualNorm) return B.residualNorm(h, o, post ?? null, x, next, eps);
+  if (post) B.rmsNorm(o, o, post, eps);
+  B.add(h, h, o);
+  B.rmsNorm(x, h, next, eps);
 }

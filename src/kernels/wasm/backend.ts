@@ -21,7 +21,7 @@ import {
   type AttentionParams, type Backend, type KvLayer, type RopeParams, type Tensor, type Weight, type WeightData, expectShape,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT } from './jobs.js';
+import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -356,8 +356,14 @@ export class WasmBackend implements Backend {
       this.runJob(OP_QUANT, Math.ceil(rows / per), par);
       if (s === 'q8a') { q8a = ptr; q8aStride = stride; } else { q8k = ptr; q8kStride = stride; }
     }
+    // per-thread scratch: Q8_0 prefill widens each group of weight rows there once
+    let wide = 0;
+    for (const { w } of list) if (w.layout!.dtype === 'q8_0' && rows >= 2) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
+    const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
     const j = this.jobI32();
     j[JOB.ARGS] = list.length;
+    j[JOB.ARGS + 1 + MATMUL_WORDS * list.length] = widePtr;
+    j[JOB.ARGS + 2 + MATMUL_WORDS * list.length] = wide;
     let chunks = 0;
     for (let i = 0; i < list.length; i++) {
       const { out, w } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;

@@ -19,6 +19,7 @@ import type { OpContext } from './ops/context.js';
 import { add, geglu, softcap } from './ops/elementwise.js';
 import { embed } from './ops/embed.js';
 import { matmul } from './ops/matmul.js';
+import { qkRopeStore, residualNorm } from './ops/fused.js';
 import { rmsNorm } from './ops/norm.js';
 import { rope } from './ops/rope.js';
 import { type Kernel, type KernelSpec, Pipelines } from './pipelines.js';
@@ -99,6 +100,15 @@ export class WebGpuBackend implements Backend {
   profile(): Record<string, number> { return { ...this.c.rec.gpuTimeMs }; }
   /** dispatches per kernel class since the last reset */
   dispatchCounts(): Record<string, number> { return { ...this.c.rec.dispatchCount }; }
+  /**
+   * Submit the recorded work every `n` dispatches (Infinity, the default: one submit per
+   * decode step, when its token is read back). A finite n lets the GPU start while the host is
+   * still recording the rest of a step; nothing waits for the GPU either way.
+   */
+  setDispatchesPerSubmit(n: number): void {
+    if (!(n >= 1)) throw new GemmaError('BAD_ARGUMENT', `dispatches per submit must be >= 1, got ${n}`);
+    this.c.rec.dispatchesPerSubmit = n;
+  }
   /** turn timestamp writes on or off (profile mode only; off, dispatches share one pass again) */
   setProfiling(on: boolean): void { this.c.rec.profiling = on && this.ctx.timestamps; }
   /** host milliseconds spent recording batches (first command to submit) since the last reset */
@@ -289,6 +299,26 @@ export class WebGpuBackend implements Backend {
   rope(x: Tensor, p: RopeParams): void {
     this.check();
     rope(this.c, this.T(x), p);
+  }
+  qkRopeStore(q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void {
+    this.check();
+    const [qq, kk, vv, cc] = [this.T(q), this.T(k), this.T(v), this.K(cache)];
+    if (qkRopeStore(this.c, qq, kk, vv, cc, qNorm && this.W(qNorm), kNorm && this.W(kNorm), eps, p)) return;
+    if (qNorm && kNorm) {
+      rmsNorm(this.c, qq, qq, this.W(qNorm), eps);
+      rmsNorm(this.c, kk, kk, this.W(kNorm), eps);
+    }
+    rope(this.c, qq, p);
+    rope(this.c, kk, p);
+    kvStore(this.c, cc, kk, vv, p.startPos);
+  }
+  residualNorm(h: Tensor, o: Tensor, post: Weight | null, x: Tensor, next: Weight, eps: number): void {
+    this.check();
+    const [hh, oo, xx] = [this.T(h), this.T(o), this.T(x)];
+    if (residualNorm(this.c, hh, oo, post && this.W(post), xx, this.W(next), eps)) return;
+    if (post) rmsNorm(this.c, oo, oo, this.W(post), eps);
+    add(this.c, hh, hh, oo);
+    rmsNorm(this.c, xx, hh, this.W(next), eps);
   }
   kvStore(cache: KvLayer, k: Tensor, v: Tensor, startPos: number): void {
     this.check();

@@ -75,6 +75,12 @@ export class Recorder {
   submits = 0;
   /** timestamps are written only while this is on (needs a query set: profile mode) */
   profiling: boolean;
+  /**
+   * submit once a batch holds this many dispatches (Infinity: only when a result is read back),
+   * so the GPU starts on the first layers while the host records the rest
+   */
+  dispatchesPerSubmit = Infinity;
+  private batchDispatches = 0;
   /** host milliseconds from a batch's first recorded command to its submit, summed */
   encodeMs = 0;
   private openedAt = 0;
@@ -150,6 +156,7 @@ export class Recorder {
     pass.dispatchWorkgroups(x, y, z);
     if (timed) pass.end();
     this.dispatchCount[k.kind] = (this.dispatchCount[k.kind] ?? 0) + 1;
+    if (++this.batchDispatches >= this.dispatchesPerSubmit) this.flush();
   }
 
   /** Place bytes in the data arena for the current batch (same `key` in a batch: placed once). */
@@ -223,6 +230,7 @@ export class Recorder {
     this.encodeMs += performance.now() - this.openedAt;
     resolve?.destroy(); // after the work that uses it completes
     this.submits++;
+    this.batchDispatches = 0;
     this.enc = null;
     this.uniUsed = 0;
     this.dataUsed = 0;

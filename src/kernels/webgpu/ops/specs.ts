@@ -5,6 +5,7 @@ import { ARGMAX_SPEC, TOPK_SPEC } from './argmax.js';
 import { ATTENTION_COMBINE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, KV_STORE_SPEC } from './attention.js';
 import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
 import { embedSpec } from './embed.js';
+import { qkRopeStoreSpec, residualNormSpec } from './fused.js';
 import { blockMatvecSpec, matmulSpec } from './matmul.js';
 import { rmsNormSpec } from './norm.js';
 import { ROPE_SPEC } from './rope.js';
@@ -19,6 +20,7 @@ export function allKernelSpecs(subgroups = true): KernelSpec[] {
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
   }
+  out.push(residualNormSpec(false, 64), residualNormSpec(true, 64), residualNormSpec(false, 256), residualNormSpec(true, 256), qkRopeStoreSpec(false), qkRopeStoreSpec(true));
   out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, ATTENTION_COMBINE_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC, TOPK_SPEC);
   return out;
 }
