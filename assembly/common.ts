@@ -98,7 +98,7 @@
 }
 
 /**
- * Relaxed build only: integer dot of 32 signed int8 weights (at q) with 32 int8 activations
+ * Relaxed build only: integer dot of 32 signed int8 weights (w0: 0..15, w1: 16..31) with 32 int8 activations
  * given as their positive and negative parts x+ = max(x, 0) (p0: elements 0..15, p1: 16..31)
  * and x- = max(-x, 0) (n0, n1), u8 in 0..127 -- the i7 operand of relaxed_dot, so the result
  * is the same on every engine: w.x = w.x+ - w.x-. Returns i32x4 partial sums.
@@ -108,9 +108,8 @@
  * Per 32 weights: 4 pmaddubsw + 2 psubw + 2 pmaddwd (widening by ones) and no sign
  * extension of the weights (the SIMD128 path needs 4 pmovsxbw + 4 pmaddwd).
  */
-@inline export function dotQ8r(q: usize, p0: v128, p1: v128, n0: v128, n1: v128): v128 {
+@inline export function dotQ8r(w0: v128, w1: v128, p0: v128, p1: v128, n0: v128, n1: v128): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return p0; // never called in the SIMD128 build
-  const w0 = v128.load(q), w1 = v128.load(q, 16);
   return i32x4.add(
     i32x4.extadd_pairwise_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w0, p0), i16x8.relaxed_dot_i8x16_i7x16_s(w0, n0))),
     i32x4.extadd_pairwise_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w1, p1), i16x8.relaxed_dot_i8x16_i7x16_s(w1, n1))));

@@ -11,7 +11,8 @@
 //   8  claim (i64)   generation << 32 | next chunk; a thread whose generation differs stops
 //   16 done          chunks finished (the host waits for done == chunks)
 //   32 arguments (i32/f32 words):
-//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk)]
+//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk), then
+//               scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there)]
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride (per thread), itemsPerChunk]
@@ -37,12 +38,12 @@ export { readProbe } from './probe';
 /** 1 when built with relaxed SIMD */
 export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
 
-export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   switch (kind) {
     case 0: mmF32(w, xq, out, m, k, T, g0, g1); break;
     case 1: mmF16(w, xq, out, m, k, T, g0, g1); break;
     case 2: mmBF16(w, xq, out, m, k, T, g0, g1); break;
-    case 3: mmQ8_0(w, xq, xs, out, m, k, T, g0, g1); break;
+    case 3: mmQ8_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 4: mmQ4_0(w, xq, xs, out, m, k, T, g0, g1); break;
     case 5: mmQ4_1(w, xq, xs, out, m, k, T, g0, g1); break;
     case 6: mmQ5_0(w, xq, xs, out, m, k, T, g0, g1); break;
@@ -60,6 +61,9 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
   if (op == 1) {
     // chunks of all matmuls in order: find the matmul, then its groups
     const count = load<i32>(a);
+    // after the entries: the per-thread scratch (base, bytes per thread; 0 = none)
+    const sc = a + 4 + <usize>count * 36;
+    const scratch = load<usize>(sc) == 0 ? 0 : load<usize>(sc) + <usize>ith * <usize>load<i32>(sc, 4);
     for (let i = 0; i < count; i++) {
       const d = a + 4 + <usize>i * 36;
       const m = load<i32>(d, 20), cg = load<i32>(d, 32);
@@ -67,7 +71,7 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
       const chunks = (groups + cg - 1) / cg;
       if (c < chunks) {
         const g0 = c * cg, g1 = min(groups, g0 + cg);
-        matmulOne(load<i32>(d), load<usize>(d, 4), load<usize>(d, 8), load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1);
+        matmulOne(load<i32>(d), load<usize>(d, 4), load<usize>(d, 8), load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1, scratch);
         return;
       }
       c -= chunks;

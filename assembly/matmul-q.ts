@@ -23,6 +23,7 @@
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
 import { dotQ8r, dotU32, f16x4, fma, hadd4i } from './common';
+import { q8aParts } from './quantize';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even) */
 @inline export function tokenTile(rowBytes: i32): i32 {
@@ -38,29 +39,46 @@ import { dotQ8r, dotU32, f16x4, fma, hadd4i } from './common';
   if (left > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-@inline function dotS32(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+/** one row's 32 weights (sign-extended from 8-byte loads at literal offsets o..o+24 of p) . x0..x3 */
+@inline function dotS32(a: v128, b: v128, c: v128, d: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
   return i32x4.add(
-    i32x4.add(i32x4.dot_i16x8_s(v128.load_ext<i8>(p), x0), i32x4.dot_i16x8_s(v128.load_ext<i8>(p, 8), x1)),
-    i32x4.add(i32x4.dot_i16x8_s(v128.load_ext<i8>(p, 16), x2), i32x4.dot_i16x8_s(v128.load_ext<i8>(p, 24), x3)),
+    i32x4.add(i32x4.dot_i16x8_s(a, x0), i32x4.dot_i16x8_s(b, x1)),
+    i32x4.add(i32x4.dot_i16x8_s(c, x2), i32x4.dot_i16x8_s(d, x3)),
   );
 }
 
-@inline function dotW(w0: v128, w1: v128, w2: v128, w3: v128, xp: usize): v128 {
-  return i32x4.add(
-    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(xp)), i32x4.dot_i16x8_s(w1, v128.load(xp, 16))),
-    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(xp, 32)), i32x4.dot_i16x8_s(w3, v128.load(xp, 48))),
-  );
-}
-
-/** relaxed build: one activation row (Q8A, x+ at xr + k, x- at xr + 2k) against group g */
+/** relaxed build: one activation row (Q8A, x+ and x- at q8aParts) against the group at gp */
 @inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
-  const xpp = xr + <usize>k, xd = xr + 3 * <usize>k;
+  const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
     const pp = xpp + (<usize>b << 5), np = pp + <usize>k;
     const p0 = v128.load(pp), p1 = v128.load(pp, 16), n0 = v128.load(np), n1 = v128.load(np, 16);
-    const s = hadd4i(dotQ8r(p + 8, p0, p1, n0, n1), dotQ8r(p + 40, p0, p1, n0, n1), dotQ8r(p + 72, p0, p1, n0, n1), dotQ8r(p + 104, p0, p1, n0, n1));
+    // literal load offsets: wasm cannot fold p + c into an address (32-bit wrap-around)
+    const s = hadd4i(
+      dotQ8r(v128.load(p, 8), v128.load(p, 24), p0, p1, n0, n1), dotQ8r(v128.load(p, 40), v128.load(p, 56), p0, p1, n0, n1),
+      dotQ8r(v128.load(p, 72), v128.load(p, 88), p0, p1, n0, n1), dotQ8r(v128.load(p, 104), v128.load(p, 120), p0, p1, n0, n1));
+    acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    p += 136;
+  }
+  return acc;
+}
+
+/** SIMD128 build: one activation row (Q8A, int16 quants at xr + k) against the group at gp,
+ *  weights sign-extended to int16 on the fly */
+@inline function rowQ8_0s(gp: usize, xr: usize, k: i32, nb: i32): v128 {
+  const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
+  let acc = f32x4.splat(0);
+  let p = gp;
+  for (let b = 0; b < nb; b++) {
+    const xp = x16 + (<usize>b << 6);
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
+    const s = hadd4i(
+      dotS32(v128.load_ext<i8>(p, 8), v128.load_ext<i8>(p, 16), v128.load_ext<i8>(p, 24), v128.load_ext<i8>(p, 32), x0, x1, x2, x3),
+      dotS32(v128.load_ext<i8>(p, 40), v128.load_ext<i8>(p, 48), v128.load_ext<i8>(p, 56), v128.load_ext<i8>(p, 64), x0, x1, x2, x3),
+      dotS32(v128.load_ext<i8>(p, 72), v128.load_ext<i8>(p, 80), v128.load_ext<i8>(p, 88), v128.load_ext<i8>(p, 96), x0, x1, x2, x3),
+      dotS32(v128.load_ext<i8>(p, 104), v128.load_ext<i8>(p, 112), v128.load_ext<i8>(p, 120), v128.load_ext<i8>(p, 128), x0, x1, x2, x3));
     acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
     p += 136;
   }
@@ -68,67 +86,136 @@ import { dotQ8r, dotU32, f16x4, fma, hadd4i } from './common';
 }
 
 /**
- * Q8_0: signed 8-bit levels. Relaxed build: pmaddubsw against the activations' positive and
- * negative parts (common.ts dotQ8r), one activation row at a time (the group's weights stay in L1 for
- * the next). SIMD128 build: weights widened to int16 and multiplied with pmaddwd, activation
- * rows two at a time (prefill), sharing each row's widened weights.
+ * Widen the nb units of the group at gp into s for prefill, 272 bytes per unit (host:
+ * jobs.ts Q8_0_WIDE_UNIT): 16 vectors, one per pair of columns (2jp, 2jp+1), holding the four
+ * rows' two levels as int16 (r0 w[2jp], r0 w[2jp+1], r1 w[2jp], ..., r3 w[2jp+1]), then d x4
+ * as f32. pmaddwd of pair vector jp with the activation pair (x[2jp], x[2jp+1]) broadcast to
+ * all lanes gives the four rows' partial dots in the four lanes: no horizontal sums.
  */
-export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+@inline function widenQ8_0(gp: usize, nb: i32, s: usize): void {
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    for (let h = 0; h < 2; h++) {
+      // 16-byte half h (columns 16h..16h+15) of the four rows
+      const o = p + 8 + (<usize>h << 4);
+      const a0 = v128.load(o), a1 = v128.load(o, 32), a2 = v128.load(o, 64), a3 = v128.load(o, 96);
+      // rows 0,1 (and 2,3) interleaved by column pairs: pairs 0..3, then 4..7
+      const l01 = i8x16.shuffle(a0, a1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+      const l23 = i8x16.shuffle(a2, a3, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+      const h01 = i8x16.shuffle(a0, a1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+      const h23 = i8x16.shuffle(a2, a3, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+      // all four rows, two column pairs per vector
+      const v0 = i8x16.shuffle(l01, l23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+      const v1 = i8x16.shuffle(l01, l23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+      const v2 = i8x16.shuffle(h01, h23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+      const v3 = i8x16.shuffle(h01, h23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+      const d = q + (<usize>h << 7);
+      v128.store(d, i16x8.extend_low_i8x16_s(v0));
+      v128.store(d, i16x8.extend_high_i8x16_s(v0), 16);
+      v128.store(d, i16x8.extend_low_i8x16_s(v1), 32);
+      v128.store(d, i16x8.extend_high_i8x16_s(v1), 48);
+      v128.store(d, i16x8.extend_low_i8x16_s(v2), 64);
+      v128.store(d, i16x8.extend_high_i8x16_s(v2), 80);
+      v128.store(d, i16x8.extend_low_i8x16_s(v3), 96);
+      v128.store(d, i16x8.extend_high_i8x16_s(v3), 112);
+    }
+    v128.store(q, f16x4(p), 256);
+    p += 136;
+    q += 272;
+  }
+}
+
+/** one activation row (int16 quants at xr + k) against a group widened at s (the rows left
+ *  over by rowsQ8_0w4) */
+@inline function rowQ8_0w(s: usize, xr: usize, k: i32, nb: i32): v128 {
+  const xd = xr + 3 * <usize>k;
+  let x = xr + <usize>k;
+  let acc = f32x4.splat(0);
+  let q = s;
+  for (let b = 0; b < nb; b++) {
+    let a = i32x4.splat(0), c = a;
+    const qe = q + 256;
+    for (let qq = q; qq < qe; qq += 32) {
+      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qq), v128.load32_splat(x)));
+      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qq, 16), v128.load32_splat(x, 4)));
+      x += 8;
+    }
+    acc = fma(f32x4.convert_i32x4_s(i32x4.add(a, c)), f32x4.mul(v128.load(q, 256), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    q += 272;
+  }
+  return acc;
+}
+
+/** four activation rows (stride xs) against a group widened at s: each pair vector is loaded
+ *  once for the four; outputs stored to rows t..t+3. Two column pairs per loop iteration:
+ *  V8 schedules a block's loads first, so a longer block spills them */
+@inline function rowsQ8_0w4(s: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+  const xd = xr + 3 * <usize>k;
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let q = s;
+  let x0 = xr + <usize>k;
+  for (let b = 0; b < nb; b++) {
+    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    const qe = q + 256;
+    let x = x0;
+    for (let qq = q; qq < qe; qq += 32) {
+      let wv = v128.load(qq);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + xs)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 2 * xs)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 3 * xs)));
+      wv = v128.load(qq, 16);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x, 4)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + xs, 4)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 2 * xs, 4)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 3 * xs, 4)));
+      x += 8;
+    }
+    const dw = v128.load(q, 256), db = <usize>b << 2;
+    f0 = fma(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, f32x4.splat(load<f32>(xd + db))), f0);
+    f1 = fma(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, f32x4.splat(load<f32>(xd + xs + db))), f1);
+    f2 = fma(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, f32x4.splat(load<f32>(xd + 2 * xs + db))), f2);
+    f3 = fma(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, f32x4.splat(load<f32>(xd + 3 * xs + db))), f3);
+    q += 272;
+    x0 += 64;
+  }
+  storeRows(out, t, m, g, f0);
+  storeRows(out, t + 1, m, g, f1);
+  storeRows(out, t + 2, m, g, f2);
+  storeRows(out, t + 3, m, g, f3);
+}
+
+/**
+ * Q8_0: signed 8-bit levels.
+ * - One activation row (decode): relaxed build, pmaddubsw against the activations' positive
+ *   and negative parts (common.ts dotQ8r); SIMD128 build, weights sign-extended to int16 and
+ *   multiplied with pmaddwd. Each weight is used once: the fewest operations per weight win.
+ * - Several rows (prefill, scratch != 0): each group of four weight rows is widened once per
+ *   tile into the thread's scratch (k/32 * 272 bytes, L1/L2) as column-pair vectors
+ *   (widenQ8_0), then activation rows four at a time run pmaddwd against broadcast
+ *   activation pairs: the four rows' sums build up in the four lanes (no horizontal sums),
+ *   and each loaded weight vector serves four activation rows.
+ */
+export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = k >> 5;
   const gs = <usize>nb * 136;
-  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
-  const tt = tokenTile(xs);
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    for (let t0 = 0; t0 < T; t0 += tt) {
-      const t1 = min(T, t0 + tt);
-      for (let g = g0; g < g1; g++) {
-        const gp = w + <usize>g * gs;
-        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
-      }
-    }
-    return;
-  }
+  // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by;
+  // the widened path reads only the int16 quants and scales of a row (2k + k/8 bytes)
+  const wide = T >= 2 && scratch != 0;
+  const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
-      let t = t0;
-      for (; t + 2 <= t1; t += 2) {
-        const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
-        const x16a = xa + <usize>k, x16b = xb + <usize>k, xda = xa + 3 * <usize>k, xdb = xb + 3 * <usize>k;
-        let acca = f32x4.splat(0), accb = acca;
-        let p = gp;
-        for (let b = 0; b < nb; b++) {
-          const pa = x16a + (<usize>b << 6), pb = x16b + (<usize>b << 6);
-          let w0 = v128.load_ext<i8>(p, 8), w1 = v128.load_ext<i8>(p, 16), w2 = v128.load_ext<i8>(p, 24), w3 = v128.load_ext<i8>(p, 32);
-          const a0 = dotW(w0, w1, w2, w3, pa), b0 = dotW(w0, w1, w2, w3, pb);
-          w0 = v128.load_ext<i8>(p, 40); w1 = v128.load_ext<i8>(p, 48); w2 = v128.load_ext<i8>(p, 56); w3 = v128.load_ext<i8>(p, 64);
-          const a1 = dotW(w0, w1, w2, w3, pa), b1 = dotW(w0, w1, w2, w3, pb);
-          w0 = v128.load_ext<i8>(p, 72); w1 = v128.load_ext<i8>(p, 80); w2 = v128.load_ext<i8>(p, 88); w3 = v128.load_ext<i8>(p, 96);
-          const a2 = dotW(w0, w1, w2, w3, pa), b2 = dotW(w0, w1, w2, w3, pb);
-          w0 = v128.load_ext<i8>(p, 104); w1 = v128.load_ext<i8>(p, 112); w2 = v128.load_ext<i8>(p, 120); w3 = v128.load_ext<i8>(p, 128);
-          const a3 = dotW(w0, w1, w2, w3, pa), b3 = dotW(w0, w1, w2, w3, pb);
-          const d4 = f16x4(p);
-          acca = fma(f32x4.convert_i32x4_s(hadd4i(a0, a1, a2, a3)), f32x4.mul(d4, f32x4.splat(load<f32>(xda + (<usize>b << 2)))), acca);
-          accb = fma(f32x4.convert_i32x4_s(hadd4i(b0, b1, b2, b3)), f32x4.mul(d4, f32x4.splat(load<f32>(xdb + (<usize>b << 2)))), accb);
-          p += 136;
-        }
-        storeRows(out, t, m, g, acca);
-        storeRows(out, t + 1, m, g, accb);
-      }
-      for (; t < t1; t++) {
-        const xr = xq + <usize>t * <usize>xs;
-        const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
-        let acc = f32x4.splat(0);
-        let p = gp;
-        for (let b = 0; b < nb; b++) {
-          const xp = x16 + (<usize>b << 6);
-          const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
-          const s = hadd4i(dotS32(p + 8, x0, x1, x2, x3), dotS32(p + 40, x0, x1, x2, x3), dotS32(p + 72, x0, x1, x2, x3), dotS32(p + 104, x0, x1, x2, x3));
-          acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
-          p += 136;
-        }
-        storeRows(out, t, m, g, acc);
+      if (wide && t1 - t0 >= 2) {
+        widenQ8_0(gp, nb, scratch);
+        let t = t0;
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
+      } else if (ASC_FEATURE_RELAXED_SIMD) {
+        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
+      } else {
+        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0s(gp, xq + <usize>t * <usize>xs, k, nb));
       }
     }
   }

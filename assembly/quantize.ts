@@ -3,11 +3,12 @@
 //
 //   Q8A (32-element blocks; for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 weights)   row layout:
 //     q8  i8[k]       at 0        quants   q = round_even(x * 127 / amax)
-//     q16 i16[k]      at k        the same quants widened (SIMD128 build's pmaddwd path);
-//                                 the relaxed build stores instead max(q, 0) as u8[k] at k and
-//                                 max(-q, 0) as u8[k] at 2k (Q8_0's pmaddubsw path, matmul-q.ts)
+//     q16 i16[k]      at k        the same quants widened (pmaddwd paths)
 //     d   f32[k/32]   at 3k       block scale amax / 127  (kept in f32; ggml rounds it to f16)
 //     s   i32[k/32]   at 3k+k/8   sum of the block's quants (offset/min terms of the weights)
+//     relaxed build only (Q8_0's pmaddubsw decode path, matmul-q.ts):
+//     x+  u8[k]       at 3k+k/4   max(q, 0)
+//     x-  u8[k]       at 4k+k/4   max(-q, 0)
 //
 //   Q8K (256-element blocks; for Q4_K, Q5_K, Q6_K)   row layout:
 //     q8, q16 as above; d f32[k/256] at 3k; bsum i32[k/16] at 3k + k/64 (sums over 16)
@@ -36,11 +37,11 @@ import { hsumi } from './common';
   return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(x), id)));
 }
 
-/** quantize 32 floats at x with inverse scale id: int8 quants to q8p, and the int16 copy
- *  (SIMD128) or the positive and negative parts (relaxed) to the row's second plane: element
- *  e of a row with base `row` and k columns (layout above); returns the sum of the 32 quants,
- *  and with writeS16 stores the sums of each 16 at s16p */
-@inline function quant32(x: usize, id: v128, row: usize, k: usize, e: usize, s16p: usize, writeS16: bool): i32 {
+/** quantize 32 floats at x with inverse scale id: element e of a row with base `row` and k
+ *  columns (layout above): int8 quants, the int16 copy and, with `parts` (relaxed Q8A), the
+ *  positive and negative parts at pp; returns the sum of the 32 quants, and with writeS16
+ *  stores the sums of each 16 at s16p */
+@inline function quant32(x: usize, id: v128, row: usize, k: usize, e: usize, s16p: usize, writeS16: bool, parts: bool, pp: usize): i32 {
   const q8p = row + e, q16p = row + k + (e << 1);
   const a = i16x8.narrow_i32x4_s(q4(x, id), q4(x + 16, id));
   const b = i16x8.narrow_i32x4_s(q4(x + 32, id), q4(x + 48, id));
@@ -49,18 +50,17 @@ import { hsumi } from './common';
   const lo = i8x16.narrow_i16x8_s(a, b), hi = i8x16.narrow_i16x8_s(c, d);
   v128.store(q8p, lo);
   v128.store(q8p, hi, 16);
-  if (ASC_FEATURE_RELAXED_SIMD) {
+  v128.store(q16p, a);
+  v128.store(q16p, b, 16);
+  v128.store(q16p, c, 32);
+  v128.store(q16p, d, 48);
+  if (parts) {
     // |q| <= 127: both parts fit the i7 operand of relaxed_dot
-    const z = i8x16.splat(0), pp = row + k + e, np = pp + k;
+    const z = i8x16.splat(0), np = pp + k;
     v128.store(pp, i8x16.max_s(lo, z));
     v128.store(pp, i8x16.max_s(hi, z), 16);
     v128.store(np, i8x16.max_s(i8x16.neg(lo), z));
     v128.store(np, i8x16.max_s(i8x16.neg(hi), z), 16);
-  } else {
-    v128.store(q16p, a);
-    v128.store(q16p, b, 16);
-    v128.store(q16p, c, 32);
-    v128.store(q16p, d, 48);
   }
   const s0 = hsumi(i32x4.add(i32x4.extadd_pairwise_i16x8_s(a), i32x4.extadd_pairwise_i16x8_s(b)));
   const s1 = hsumi(i32x4.add(i32x4.extadd_pairwise_i16x8_s(c), i32x4.extadd_pairwise_i16x8_s(d)));
@@ -71,7 +71,10 @@ import { hsumi } from './common';
   return s0 + s1;
 }
 
-export function q8aRowBytes(k: i32): i32 { return 3 * k + (k >> 2); }
+export function q8aRowBytes(k: i32): i32 { return (ASC_FEATURE_RELAXED_SIMD ? 5 : 3) * k + (k >> 2); }
+
+/** offset of the positive parts in a Q8A row (relaxed build) */
+@inline export function q8aParts(k: usize): usize { return 3 * k + (k >> 2); }
 export function q8kRowBytes(k: i32): i32 { return 3 * k + (k >> 6) + (k >> 2); }
 
 /** rows [r0, r1) of x [rows, k] (f32, row stride k) into Q8A rows of `stride` bytes at dst */
@@ -86,7 +89,8 @@ export function quantQ8A(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
       const amax = hmax(absMax8(xb));
       const id = f32x4.splat(amax > 0 ? <f32>127.0 / amax : 0);
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
-      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, <usize>b << 5, 0, false));
+      const e = <usize>b << 5;
+      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, e, 0, false, ASC_FEATURE_RELAXED_SIMD, base + q8aParts(<usize>k) + e));
     }
   }
 }
@@ -107,7 +111,7 @@ export function quantQ8K(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
       for (let j = 0; j < 8; j++) {
         const e = (b << 8) + (j << 5); // first element of this 32-chunk
-        quant32(xb + (<usize>j << 7), id, base, <usize>k, <usize>e, bs + (<usize>(e >> 4) << 2), true);
+        quant32(xb + (<usize>j << 7), id, base, <usize>k, <usize>e, bs + (<usize>(e >> 4) << 2), true, false, 0);
       }
     }
   }

@@ -28,7 +28,7 @@ export function selfTestDotQ8(w: usize, xp: usize, xn: usize, n32: i32): i32 {
   let acc = i32x4.splat(0);
   for (let i = 0; i < n32; i++) {
     const o = <usize>i << 5;
-    acc = i32x4.add(acc, dotQ8r(w + o, v128.load(xp + o), v128.load(xp + o, 16), v128.load(xn + o), v128.load(xn + o, 16)));
+    acc = i32x4.add(acc, dotQ8r(v128.load(w + o), v128.load(w + o, 16), v128.load(xp + o), v128.load(xp + o, 16), v128.load(xn + o), v128.load(xn + o, 16)));
   }
   return hsumi(acc);
 }
