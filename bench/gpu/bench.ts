@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import type { Backend } from '../../src/kernels/backend.js';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
+import { DISPATCHES_PER_SUBMIT } from '../../src/kernels/webgpu/recorder.js';
 import { getCodec } from '../../src/quant/index.js';
 import { nodeGpu, releaseNodeGpu } from '../../src/kernels/webgpu/node-gpu.js';
 import { type GemmaConfig, getPreset } from '../../src/model/config.js';
@@ -116,7 +117,7 @@ async function copyBandwidth(device: GPUDevice, mib: number): Promise<number> {
 }
 
 /** submit granularities the decode timing compares (Infinity: one submit per decode step) */
-const SUBMIT_EVERY = [Infinity, 128, 48];
+const SUBMIT_EVERY = [Infinity, 96, 48, 24];
 
 interface Row {
   model: string; quant: string; promptTokens: number; genTokens: number;
@@ -153,7 +154,7 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
   };
   const res: { name: string; err: number }[] = [];
   for (const dtype of ['q8_0', 'q4_0'] as const) {
-    for (const [m, k] of [[301, 640], [130, 2048], [70, 6912]] as const) {
+    for (const [m, k] of [[50, 64], [45, 128], [40, 256], [301, 640], [130, 2048], [70, 6912]] as const) {
       const c = getCodec(dtype);
       const wv = randn(m * k, m + k, 0.5), data = new Uint8Array((m * k / c.blockSize) * c.blockBytes);
       for (let r = 0; r < m; r++) c.quantizeRow(wv, r * k, k, data, (r * k / c.blockSize) * c.blockBytes);
@@ -268,8 +269,8 @@ async function main(): Promise<void> {
         }
         decBy[String(per)] = dec / G;
       }
-      be.setDispatchesPerSubmit(Infinity);
-      const dec = decBy.Infinity! * G;
+      be.setDispatchesPerSubmit(DISPATCHES_PER_SUBMIT);
+      const dec = decBy[String(DISPATCHES_PER_SUBMIT)]! * G;
       // one profiled decode step (timestamps): GPU ms per kernel class
       c = model.newCache();
       await model.nextGreedy(prompt.slice(0, 64), c);

@@ -1,12 +1,9 @@
-// Q8_0 block b of chunk row r dotted with its 32 activations: 32 int8 quants (8 words = two
-// vec4<u32>) times the f16 d from the scale section (see dq/q8_0.wgsl for the element layout).
-fn blk_dot(r: u32, b: u32, v: XB) -> f32 {
-  let q = (r * P.row_words + b * 8u) / 4u;
-  let w0 = wq[q];
-  let w1 = wq[q + 1u];
-  var s = dot(bytes_i(w0.x), v.x0) + dot(bytes_i(w0.y), v.x1);
-  s += dot(bytes_i(w0.z), v.x2) + dot(bytes_i(w0.w), v.x3);
-  s += dot(bytes_i(w1.x), v.x4) + dot(bytes_i(w1.y), v.x5);
-  s += dot(bytes_i(w1.z), v.x6) + dot(bytes_i(w1.w), v.x7);
-  return s * half_at(r * P.nb + b);
+// Q8_0 unit u of chunk row r (8 quants: quarter u % 4 of block u / 4, two words read as one
+// vec2<u32>) dotted with activation row n; times the block's f16 d (see dq/q8_0.wgsl).
+fn unit_dot(r: u32, u: u32, n: u32) -> f32 {
+  let b = u >> 2u;
+  let i = u & 3u;
+  let w = wq2[(r * P.row_words + b * 8u) / 2u + i];
+  let xo = (n * P.k) / 4u + b * 8u + 2u * i;
+  return (dot(bytes_i(w.x), x[xo]) + dot(bytes_i(w.y), x[xo + 1u])) * half_at(r * P.nb + b);
 }

@@ -101,9 +101,9 @@ export class WebGpuBackend implements Backend {
   /** dispatches per kernel class since the last reset */
   dispatchCounts(): Record<string, number> { return { ...this.c.rec.dispatchCount }; }
   /**
-   * Submit the recorded work every `n` dispatches (Infinity, the default: one submit per
-   * decode step, when its token is read back). A finite n lets the GPU start while the host is
-   * still recording the rest of a step; nothing waits for the GPU either way.
+   * Submit the recorded work every `n` dispatches (default DISPATCHES_PER_SUBMIT = 48; Infinity:
+   * one submit per decode step, when its token is read back). A finite n lets the GPU start
+   * while the host is still recording the rest of a step; nothing waits for the GPU either way.
    */
   setDispatchesPerSubmit(n: number): void {
     if (!(n >= 1)) throw new GemmaError('BAD_ARGUMENT', `dispatches per submit must be >= 1, got ${n}`);

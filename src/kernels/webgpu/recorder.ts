@@ -1,8 +1,9 @@
 /// <reference types="@webgpu/types" />
 /**
  * The command recorder: ops append dispatches and copies to one open command encoder (one
- * compute pass while possible); nothing is submitted until a result is read back (download,
- * argmax) or an arena fills up. A greedy decode step is therefore one encoder and one submit.
+ * compute pass while possible); the batch is submitted when a result is read back (download,
+ * argmax), when an arena fills up, or every DISPATCHES_PER_SUBMIT dispatches (so the GPU starts
+ * early). Nothing waits for the GPU inside a decode step: its one wait is the token readback.
  *
  * Small per-dispatch data does not go through separate buffers:
  * - uniform parameters: 256-byte slots of a uniform arena, bound with a dynamic offset (so a
@@ -21,6 +22,12 @@ import type { Kernel } from './pipelines.js';
 export interface Binding { buffer: GPUBuffer; offset?: number; size?: number }
 
 export const UNIFORM_SLOT = 256;
+/**
+ * Default submit granularity: a batch is submitted every this many dispatches, so the GPU runs
+ * the first layers of a step while the host records the rest (on an H100, Gemma 3 1B decode
+ * went from 11.1 to 7.6 ms a token against one submit per step; bench/gpu).
+ */
+export const DISPATCHES_PER_SUBMIT = 48;
 const UNIFORM_SLOTS = 4096;
 const DATA_BYTES = 4 << 20;
 const MAX_QUERIES = 4096;
@@ -79,7 +86,7 @@ export class Recorder {
    * submit once a batch holds this many dispatches (Infinity: only when a result is read back),
    * so the GPU starts on the first layers while the host records the rest
    */
-  dispatchesPerSubmit = Infinity;
+  dispatchesPerSubmit = DISPATCHES_PER_SUBMIT;
   private batchDispatches = 0;
   /** host milliseconds from a batch's first recorded command to its submit, summed */
   encodeMs = 0;

@@ -1,8 +1,8 @@
 /**
  * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
  * - 1..MV_MAX_ROWS tokens (decode):
- *   q8_0 / q4_0 with subgroups of >= 8 lanes: matvec_blocks.wgsl, 8-32 lanes per 4 weight
- *   rows, whole blocks per lane with 16-byte loads, activations read once per 4 rows;
+ *   q8_0 / q4_0 with subgroups: matvec_blocks.wgsl, 8-256 invocations per weight row, one
+ *   or two units of 8 quants each;
  *   otherwise matvec.wgsl, a subgroup (or 16 invocations) per weight row
  * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
  */
@@ -18,24 +18,25 @@ export const MV_MAX_ROWS = 4;
 const TILE = 64;
 const MV_WG = 64;
 
-/** weight rows per lane group of matvec_blocks.wgsl (ROWS there) */
-const BLOCK_MATVEC_ROWS = 4;
-/** formats matvec_blocks.wgsl has a block dot for (shaders/dqb/) */
+/** invocations per workgroup of matvec_blocks.wgsl */
+const BLOCK_MV_WG = 256;
+/** formats matvec_blocks.wgsl has a unit dot for (shaders/dqb/) */
 const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0']);
 
 export function blockMatvecSpec(dtype: GpuDType): KernelSpec {
-  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: MV_WG }, bindings: ['read', 'read', 'rw', 'read'], kind: 'matvec' }));
+  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG }, bindings: ['read', 'read', 'rw', 'read'], kind: 'matvec' }));
 }
 
 /**
- * Lanes per weight row for matvec_blocks: a power of two in [8, min(32, subgroup)] giving each
- * lane at least 2 blocks when the row has enough of them; 0 = the kernel does not apply.
+ * Invocations per weight row for matvec_blocks: the power of two in [8, 256] nearest below the
+ * row's units of 8 quants (4 per block), so each invocation does one or two units; 0 = the kernel
+ * does not apply (no subgroups, or a format without a unit dot).
  */
-export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, subgroupSize: number): number {
-  if (!subgroups || !BLOCK_MATVEC.has(dtype) || subgroupSize < 8) return 0;
-  const most = Math.min(32, subgroupSize);
+export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean): number {
+  if (!subgroups || !BLOCK_MATVEC.has(dtype)) return 0;
+  const units = nb * 4;
   let lanes = 8;
-  while (lanes * 2 <= most && nb >= lanes * 4) lanes *= 2;
+  while (lanes * 2 <= BLOCK_MV_WG && lanes * 2 <= units) lanes *= 2;
   return lanes;
 }
 
@@ -55,10 +56,10 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   if (x.rows === 0) return;
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
-  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, c.gpu.subgroupSize);
+  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups);
   if (lanes) {
     const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
-    const rowsPerWg = (MV_WG / lanes) * BLOCK_MATVEC_ROWS; // lane groups x 4 rows each
+    const rowsPerWg = BLOCK_MV_WG / lanes;
     for (const ch of w.chunks) {
       const g = grid(Math.ceil(ch.rows / rowsPerWg));
       const p = new Params()
