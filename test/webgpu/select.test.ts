@@ -1,6 +1,7 @@
 /**
- * Selection on the GPU: argmax (ties, NaN, -inf) and top-k (largest first, ties by lower
- * index, NaN/-inf never chosen, id -1 past the finite values), against a sort written here.
+ * Selection on the GPU: argmax (ties, NaN, -inf; short rows in one workgroup, long rows in
+ * parts and a merge) and top-k (largest first, ties by lower index, NaN/-inf never chosen, id -1
+ * past the finite values), against a sort and a scan written here.
  */
 import { describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
@@ -37,7 +38,49 @@ function rows(): Float32Array {
   return x;
 }
 
+/** expected argmax: first index of the largest finite (or +inf) value, 0 when there is none */
+function argmaxRef(row: Float32Array): number {
+  let best = -1;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (Number.isNaN(v) || v === -Infinity) continue;
+    if (best < 0 || v > row[best]!) best = i;
+  }
+  return Math.max(best, 0);
+}
+
 describe.skipIf(!env.available)(`GPU selection (${cfg?.name}, ${env.description})`, () => {
+  it('argmax of long rows (several workgroups per row, then a merge) matches a scan', async () => {
+    const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg!.opts });
+    try {
+      const cols = 20000; // 5 parts of 4096, the last one partial
+      const x = randn(4 * cols, 7, 2);
+      // row 0: the maximum three times, at the end of part 0, the start of part 1 and in part 3
+      for (const i of [4095, 4096, 15000]) x[i] = 50;
+      // row 1: nothing finite but one value in the last part
+      for (let i = 0; i < cols; i++) x[cols + i] = i % 3 ? NaN : -Infinity;
+      x[cols + 19999] = -7;
+      // row 2: nothing finite at all
+      for (let i = 0; i < cols; i++) x[2 * cols + i] = i % 2 ? NaN : -Infinity;
+      const t = be.tensor(4, cols);
+      be.upload(t, x);
+      const am = await be.argmax(t);
+      expect(Array.from(am)).toEqual([0, 1, 2, 3].map((r) => argmaxRef(x.subarray(r * cols, (r + 1) * cols))));
+      expect(am[0]).toBe(4095);
+      expect(am[1]).toBe(19999);
+      expect(am[2]).toBe(0);
+      // one Gemma 3 sized row
+      const V = 262144, y = randn(V, 9, 3);
+      const u = be.tensor(1, V);
+      be.upload(u, y);
+      expect((await be.argmax(u))[0]).toBe(argmaxRef(y));
+      expect(be.kernels().some((k) => k.key.startsWith('argmax_parts|')), 'the two-pass kernels ran').toBe(true);
+    } finally {
+      be.dispose();
+    }
+  });
+
+
   it('argmax and top-k match a sort', async () => {
     const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg!.opts });
     try {

@@ -8,6 +8,13 @@ import { bind, type OpContext } from './context.js';
 const ARGMAX_WG = 256;
 export const ARGMAX_SPEC: KernelSpec = { shader: 'argmax', defines: { WG: ARGMAX_WG }, bindings: ['read', 'rw'], kind: 'argmax' };
 export const TOPK_SPEC: KernelSpec = { shader: 'argmax', defines: { WG: ARGMAX_WG, TOPK: true }, bindings: ['rw', 'rw'], kind: 'argmax' };
+export const ARGMAX_PART_SPEC: KernelSpec = { shader: 'argmax_parts', defines: { WG: ARGMAX_WG, PART: true }, bindings: ['read', 'rw'], kind: 'argmax' };
+export const ARGMAX_MERGE_SPEC: KernelSpec = { shader: 'argmax_parts', defines: { WG: ARGMAX_WG, PART: false }, bindings: ['read', 'rw'], kind: 'argmax' };
+/** rows longer than this are scanned by several workgroups (argmax_parts.wgsl) */
+export const ARGMAX_SPLIT_COLS = 8192;
+/** columns per workgroup of the first pass */
+const ARGMAX_SPAN = 4096;
+
 /** top-k runs one selection pass per rank: meant for sampling's k (tens), not sorting */
 export const MAX_TOPK = 1024;
 
@@ -15,9 +22,23 @@ export async function argmax(c: OpContext, pool: BufferPool, x: GpuTensor): Prom
   if (x.rows === 0) return new Int32Array(0);
   if (x.rows > 65535) throw new GemmaError('LIMIT', `argmax over ${x.rows} rows`);
   const res = pool.acquire(x.rows * 4);
+  const out = { buffer: res, offset: 0, size: x.rows * 4 };
   try {
-    // one workgroup per row (rows: a batch of logits rows)
-    c.rec.dispatch(c.kernels.get(ARGMAX_SPEC), [bind(x), { buffer: res, offset: 0, size: x.rows * 4 }], new Params().u32(x.rows).u32(x.cols).u32(0).u32(0).u32(0).u32(0), [x.rows]);
+    if (x.cols <= ARGMAX_SPLIT_COLS) {
+      // one workgroup per row (rows: a batch of logits rows)
+      c.rec.dispatch(c.kernels.get(ARGMAX_SPEC), [bind(x), out], new Params().u32(x.rows).u32(x.cols).u32(0).u32(0).u32(0).u32(0), [x.rows]);
+    } else {
+      // a long row: parts of ARGMAX_SPAN columns, each to a (value, index) pair, then a merge
+      const parts = Math.ceil(x.cols / ARGMAX_SPAN);
+      if (parts > 65535) throw new GemmaError('LIMIT', `argmax over ${x.cols} columns`);
+      const bytes = x.rows * parts * 8;
+      const pairs = pool.acquire(bytes);
+      const pb = { buffer: pairs, offset: 0, size: bytes };
+      const prm = new Params().u32(x.rows).u32(x.cols).u32(parts).u32(ARGMAX_SPAN);
+      c.rec.dispatch(c.kernels.get(ARGMAX_PART_SPEC), [bind(x), pb], prm, [parts, x.rows]);
+      c.rec.dispatch(c.kernels.get(ARGMAX_MERGE_SPEC), [pb, out], prm, [x.rows]);
+      pool.release(pairs); // later work that reuses it is ordered after these dispatches
+    }
     return new Int32Array(await c.rec.readback(res, 0, x.rows * 4));
   } finally {
     pool.release(res);

@@ -1,0 +1,76 @@
+// Argmax of long rows (a 262k-entry vocabulary) in two dispatches, so that more than one
+// workgroup scans a row. The result is that of argmax.wgsl: first index on ties, NaN and -inf
+// never win, a row without a finite value gives 0.
+//   PART:  workgroup (p, r) scans columns [p * span, (p + 1) * span) of row r and writes its
+//          winner as (value bits, index) to pairs[r][p] (index NONE when it saw no finite value)
+//   MERGE: workgroup r takes the winner of row r's pairs (lower part first on equal values, so
+//          ties still go to the lower index) and writes it to res[r]
+#include "common/header"
+struct Params {
+  rows: u32,
+  cols: u32,
+  parts: u32,
+  span: u32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+#if PART
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pairs: array<u32>;
+#else
+@group(0) @binding(1) var<storage, read> pairs: array<u32>;
+@group(0) @binding(2) var<storage, read_write> res: array<u32>;
+#endif
+
+const NONE = 0xffffffffu;
+var<workgroup> bv: array<f32, {{WG}}>;
+var<workgroup> bi: array<u32, {{WG}}>;
+
+// does (v2, i2) beat (v1, i1)?
+fn beats(v2: f32, i2: u32, v1: f32, i1: u32) -> bool {
+  if (i2 == NONE) { return false; }
+  if (i1 == NONE) { return true; }
+  return v2 > v1 || (v2 == v1 && i2 < i1);
+}
+
+@compute @workgroup_size({{WG}})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  var v = 0.0;
+  var idx = NONE;
+#if PART
+  let p = wg.x;
+  let r = wg.y;
+  let c1 = min(P.cols, (p + 1u) * P.span);
+  for (var c = p * P.span + lid; c < c1; c += {{WG}}u) {
+    let y = x[r * P.cols + c];
+    // -inf and NaN are never taken (y >= -FLT_MAX is false for both)
+    if (y >= -0x1.fffffep+127f && (idx == NONE || y > v)) { v = y; idx = c; }
+  }
+#else
+  let r = wg.x;
+  for (var i = lid; i < P.parts; i += {{WG}}u) {
+    let o = (r * P.parts + i) * 2u;
+    let y = bitcast<f32>(pairs[o]);
+    let j = pairs[o + 1u];
+    if (beats(y, j, v, idx)) { v = y; idx = j; }
+  }
+#endif
+  bv[lid] = v;
+  bi[lid] = idx;
+  workgroupBarrier();
+  for (var s = {{WG}}u / 2u; s > 0u; s >>= 1u) {
+    if (lid < s && beats(bv[lid + s], bi[lid + s], bv[lid], bi[lid])) {
+      bv[lid] = bv[lid + s];
+      bi[lid] = bi[lid + s];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+#if PART
+    let o = (r * P.parts + p) * 2u;
+    pairs[o] = bitcast<u32>(bv[0]);
+    pairs[o + 1u] = bi[0];
+#else
+    res[r] = select(bi[0], 0u, bi[0] == NONE);
+#endif
+  }
+}
