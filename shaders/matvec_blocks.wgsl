@@ -10,8 +10,12 @@
 @group(0) @binding(1) var<storage, read> wbuf: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> wq2: array<vec2<u32>>;   // the same buffer as wbuf
 #include "dq/common"
+// the weight accessors of dqb/*: one weight here (sel is always 0)
+fn wrow(sel: u32, r: u32) -> u32 { return r * P.row_words; }
+fn wword(sel: u32, i: u32) -> u32 { return wbuf[i]; }
+fn wscale(sel: u32, r: u32, b: u32) -> f32 { return half_at(r * P.nb + b); }
+fn xcols() -> u32 { return P.k; }
 #include "dqb/{{DTYPE}}"
 
 var<workgroup> red: array<f32, {{WG}}>;
@@ -27,7 +31,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var n = 0u; n < P.n_rows; n++) {
     var s = 0.0;
     if (ok) {
-      for (var u = lane; u < units; u += P.lanes) { s += unit_dot(m, u, n); }
+      for (var u = lane; u < units; u += P.lanes) { s += unit_dot(0u, m, u, n); }
     }
     for (var o = sg / 2u; o > 0u; o >>= 1u) { s += subgroupShuffleXor(s, o); }
     // one partial per (row, subgroup part): slot lid / sg; a row owns lanes / sg slots

@@ -170,6 +170,31 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
       be.freeWeight(wg);
     }
   }
+  // q/k/v and gate/up + GeGLU in one dispatch (matvec_multi) against separate products
+  for (const dtype of ['q8_0', 'q4_0'] as const) {
+    for (const [m, kv, k] of [[1024, 256, 1152], [24, 8, 64]] as const) {
+      const cod = getCodec(dtype);
+      const mk = (rows: number, seed: number) => {
+        const v = randn(rows * k, seed, 0.5), d = new Uint8Array((rows * k / cod.blockSize) * cod.blockBytes);
+        for (let r = 0; r < rows; r++) cod.quantizeRow(v, r * k, k, d, (r * k / cod.blockSize) * cod.blockBytes);
+        return [be.uploadWeight({ name: 'w', dtype, shape: [rows, k], data: d.slice() }), ref.uploadWeight({ name: 'w', dtype, shape: [rows, k], data: d })] as const;
+      };
+      const [wq, wk, wv, wg, wu] = [mk(m, 1), mk(kv, 2), mk(kv, 3), mk(m, 4), mk(m, 5)];
+      const xv = randn(k, 6);
+      const xg = be.tensor(1, k), xr = ref.tensor(1, k);
+      be.upload(xg, xv); ref.upload(xr, xv);
+      const T = (cols: number) => [be.tensor(1, cols), ref.tensor(1, cols)] as const;
+      const [q, kk, v, g, u] = [T(m), T(kv), T(kv), T(m), T(m)];
+      be.matmulQkv(q[0], kk[0], v[0], xg, wq[0], wk[0], wv[0]);
+      ref.matmul(q[1], xr, wq[1]); ref.matmul(kk[1], xr, wk[1]); ref.matmul(v[1], xr, wv[1]);
+      be.matmulGeglu(g[0], xg, wg[0], wu[0], u[0]);
+      ref.matmul(g[1], xr, wg[1]); ref.matmul(u[1], xr, wu[1]); ref.geglu(g[1], g[1], u[1]);
+      let err = 0;
+      for (const t of [q, kk, v, g]) err = Math.max(err, rel(await be.download(t[0]), await ref.download(t[1])));
+      res.push({ name: `matvec_multi ${dtype} q/k/v ${m}/${kv}/${kv} + gate/up x ${k}`, err });
+      for (const w of [wq, wk, wv, wg, wu]) be.freeWeight(w[0]);
+    }
+  }
   for (const c of [{ H: 4, G: 1, window: 512, softcap: null, n: 700 }, { H: 8, G: 4, window: null, softcap: 50, n: 300 }]) {
     const D = 256, kvDim = c.G * D;
     const cg = be.createKvLayer(1024, kvDim), cr = ref.createKvLayer(1024, kvDim);

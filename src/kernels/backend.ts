@@ -123,6 +123,13 @@ export interface Backend {
    *   rmsNorm(q, q, qNorm), rmsNorm(k, k, kNorm), rope(q, p), rope(k, p), kvStore(cache, k, v, p.startPos)
    */
   qkRopeStore?(q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void;
+  /** q = x Wq^T, k = x Wk^T, v = x Wv^T: the same as three matmuls */
+  matmulQkv?(q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void;
+  /**
+   * out = gelu_tanh(x Wgate^T) * (x Wup^T): the same as matmul(out, x, wGate),
+   * matmul(up, x, wUp), geglu(out, out, up); `up` (shaped like out) may be used as scratch
+   */
+  matmulGeglu?(out: Tensor, x: Tensor, wGate: Weight, wUp: Weight, up: Tensor): void;
   /**
    * The residual step and the next block's input norm: h = h + (post ? RMSNorm(o) post : o),
    * then x = RMSNorm(h) next. The same as rmsNorm(o, o, post), add(h, h, o), rmsNorm(x, h, next)

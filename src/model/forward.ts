@@ -17,9 +17,10 @@
  *     h = h + m
  *   logits = RMSNorm(h) E^T                            tied head; Gemma 2 final soft-cap
  *
- * Two steps run fused on backends that offer it (Backend.qkRopeStore, Backend.residualNorm;
- * see attentionInputs and residual below): the norm/RoPE/store of q and k, and each residual
- * add with the norm around it. So the input norm of a layer is computed at the end of the layer
+ * Steps run fused on backends that offer it (Backend.matmulQkv, matmulGeglu, qkRopeStore,
+ * residualNorm; see attentionInputs and residual below): the three projections, the gate/up
+ * projections with GeGLU, the norm/RoPE/store of q and k, and each residual add with the norm
+ * around it. So the input norm of a layer is computed at the end of the layer
  * before (by the first one, before the loop), and the final norm at the end of the last layer.
  */
 import { GemmaError } from '../errors.js';
@@ -74,9 +75,8 @@ export async function forward(
       const L = w.layers[l]!;
       const sliding = cfg.layerTypes[l] === 'sliding';
       // ---- attention block (x = RMSNorm(h) already)
-      B.matmul(q, x, L.wq);
-      B.matmul(k, x, L.wk);
-      B.matmul(v, x, L.wv);
+      if (B.matmulQkv) B.matmulQkv(q, k, v, x, L.wq, L.wk, L.wv);
+      else { B.matmul(q, x, L.wq); B.matmul(k, x, L.wk); B.matmul(v, x, L.wv); }
       const rope = sliding
         ? { headDim: D, startPos: start, theta: cfg.ropeLocalTheta, scaling: 1 }
         : { headDim: D, startPos: start, theta: cfg.ropeTheta, scaling: cfg.ropeScaling };
@@ -88,9 +88,8 @@ export async function forward(
       B.matmul(o, att, L.wo);
       residual(B, h, o, L.postAttnNorm, x, L.ffnNorm, eps); // h += RMSNorm(o); x = RMSNorm(h)
       // ---- feed-forward block (GeGLU)
-      B.matmul(gate, x, L.wGate);
-      B.matmul(up, x, L.wUp);
-      B.geglu(gate, gate, up);
+      if (B.matmulGeglu) B.matmulGeglu(gate, x, L.wGate, L.wUp, up); // gate = gelu(x Wgate) * x Wup
+      else { B.matmul(gate, x, L.wGate); B.matmul(up, x, L.wUp); B.geglu(gate, gate, up); }
       B.matmul(m, gate, L.wDown);
       // h += RMSNorm(m); x = RMSNorm(h) with the next layer's input norm, or the final norm
       const next = l + 1 < cfg.numLayers ? w.layers[l + 1]!.attnNorm : w.finalNorm;

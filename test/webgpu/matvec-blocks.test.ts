@@ -4,7 +4,8 @@
  * reference backend: 1-4 activation rows; weights of 1 to 130 rows (workgroups only partly
  * used); rows of 1 to 216 blocks (8 to 256 invocations per row, so rows within one subgroup and
  * rows across several); on lavapipe (subgroups of 8) in the f32 and f16 configurations. Also the
- * choice of invocations per row, and that the kernel really ran.
+ * choice of invocations per row, and that the kernel really ran. And matvec_multi.wgsl (q/k/v,
+ * or gate/up with GeGLU, in one dispatch) against separate products and geglu.
  */
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
@@ -15,15 +16,19 @@ import { gpuEnv } from './gpu-env.js';
 
 const env = await gpuEnv('lavapipe');
 
-it('invocations per row: the power of two in [8, 256] at or below the units of 8 quants; none without subgroups', () => {
-  expect(blockMatvecLanes('q8_0', 1, true)).toBe(8);      // 32 columns: 4 units
-  expect(blockMatvecLanes('q8_0', 20, true)).toBe(64);    // 640: 80 units
-  expect(blockMatvecLanes('q8_0', 36, true)).toBe(128);   // 1152: 144
-  expect(blockMatvecLanes('q8_0', 63, true)).toBe(128);   // 2016: 252
-  expect(blockMatvecLanes('q8_0', 64, true)).toBe(256);   // 2048: 256
-  expect(blockMatvecLanes('q4_0', 216, true)).toBe(256);  // 6912: 864
-  expect(blockMatvecLanes('q4_0', 216, false)).toBe(0);
-  expect(blockMatvecLanes('q4_k', 216, true)).toBe(0);
+it('invocations per row: the power of two in [8, 256] at or below the units of 8 quants, fewer for tall matrices; none without subgroups', () => {
+  expect(blockMatvecLanes('q8_0', 1, true, 1000)).toBe(8);      // 32 columns: 4 units
+  expect(blockMatvecLanes('q8_0', 20, true, 1000)).toBe(64);    // 640: 80 units
+  expect(blockMatvecLanes('q8_0', 36, true, 1000)).toBe(128);   // 1152: 144
+  expect(blockMatvecLanes('q8_0', 63, true, 1000)).toBe(128);   // 2016: 252
+  expect(blockMatvecLanes('q8_0', 64, true, 1000)).toBe(256);   // 2048: 256
+  expect(blockMatvecLanes('q4_0', 216, true, 1000)).toBe(256);  // 6912: 864
+  expect(blockMatvecLanes('q4_0', 216, false, 1000)).toBe(0);
+  expect(blockMatvecLanes('q4_k', 216, true, 1000)).toBe(0);
+  // tall matrices: rows x lanes stays near 2^19
+  expect(blockMatvecLanes('q8_0', 36, true, 262144)).toBe(8);    // Gemma 3 LM head: 144 units
+  expect(blockMatvecLanes('q8_0', 80, true, 10240)).toBe(32);    // 4B FFN: 320 units
+  expect(blockMatvecLanes('q8_0', 36, true, 6912)).toBe(64);     // 1B FFN: 144 units
 });
 
 describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.description})`, () => {
@@ -44,6 +49,35 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
           }
         }
         expect(be.kernels().filter((k) => k.key.startsWith('matvec_blocks|')).length).toBe(2);
+      } finally {
+        be.dispose();
+      }
+    });
+  }
+
+  for (const preferF16 of [false, true]) {
+    it(`several weights in one dispatch: q/k/v and gate/up with GeGLU (${preferF16 ? 'f16' : 'f32'} path)`, async () => {
+      const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true });
+      try {
+        const P = new Pair(be, new ReferenceBackend());
+        for (const [dq, dk, m, kv, k] of [['q8_0', 'q8_0', 33, 8, 320], ['q4_0', 'q4_0', 130, 32, 1152], ['q8_0', 'q4_0', 40, 16, 256]] as const) {
+          const wq = P.weight(randomWeight(dq, m, k, 1 + k)), wk = P.weight(randomWeight(dk, kv, k, 2 + k)), wv = P.weight(randomWeight(dk, kv, k, 3 + k));
+          const wg = P.weight(randomWeight(dq, m, k, 4 + k)), wu = P.weight(randomWeight(dq, m, k, 5 + k));
+          for (const rows of [1, 2, 4]) {
+            const what = `${dq}/${dk} m ${m} kv ${kv} k ${k} rows ${rows}`;
+            const x = P.tensor(rows, k, randn(rows * k, 9 + rows));
+            const [q, kk, v] = [P.tensor(rows, m), P.tensor(rows, kv), P.tensor(rows, kv)];
+            be.matmulQkv(q[0], kk[0], v[0], x[0], wq[0], wk[0], wv[0]);
+            P.ref.matmul(q[1], x[1], wq[1]); P.ref.matmul(kk[1], x[1], wk[1]); P.ref.matmul(v[1], x[1], wv[1]);
+            for (const t of [q, kk, v]) expect(await P.compare(t), `qkv ${what}`).toBeLessThan(1e-5);
+            const [g, u] = [P.tensor(rows, m), P.tensor(rows, m)];
+            be.matmulGeglu(g[0], x[0], wg[0], wu[0], u[0]);
+            P.ref.matmul(g[1], x[1], wg[1]); P.ref.matmul(u[1], x[1], wu[1]); P.ref.geglu(g[1], g[1], u[1]);
+            expect(await P.compare(g), `geglu ${what}`).toBeLessThan(1e-5);
+          }
+        }
+        // the mixed-format case falls back to separate products; the others ran fused
+        expect(be.kernels().filter((k) => k.key.startsWith('matvec_multi|')).length).toBe(4);
       } finally {
         be.dispose();
       }

@@ -18,7 +18,7 @@ import { ATTENTION_CHUNK, attention, kvStore } from './ops/attention.js';
 import type { OpContext } from './ops/context.js';
 import { add, geglu, softcap } from './ops/elementwise.js';
 import { embed } from './ops/embed.js';
-import { matmul } from './ops/matmul.js';
+import { matmul, multiMatvec } from './ops/matmul.js';
 import { qkRopeStore, residualNorm } from './ops/fused.js';
 import { rmsNorm } from './ops/norm.js';
 import { rope } from './ops/rope.js';
@@ -299,6 +299,23 @@ export class WebGpuBackend implements Backend {
   rope(x: Tensor, p: RopeParams): void {
     this.check();
     rope(this.c, this.T(x), p);
+  }
+  matmulQkv(q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void {
+    this.check();
+    const [qq, kk, vv, xx] = [this.T(q), this.T(k), this.T(v), this.T(x)];
+    const ws = [this.W(wq), this.W(wk), this.W(wv)];
+    if (multiMatvec(this.c, [qq, kk, vv], xx, ws, false)) return;
+    matmul(this.c, qq, xx, ws[0]!);
+    matmul(this.c, kk, xx, ws[1]!);
+    matmul(this.c, vv, xx, ws[2]!);
+  }
+  matmulGeglu(out: Tensor, x: Tensor, wGate: Weight, wUp: Weight, up: Tensor): void {
+    this.check();
+    const [oo, xx, uu, wg, wu] = [this.T(out), this.T(x), this.T(up), this.W(wGate), this.W(wUp)];
+    if (multiMatvec(this.c, [oo], xx, [wg, wu], true)) return;
+    matmul(this.c, oo, xx, wg);
+    matmul(this.c, uu, xx, wu);
+    geglu(this.c, oo, oo, uu);
   }
   qkRopeStore(q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void {
     this.check();

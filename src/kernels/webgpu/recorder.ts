@@ -88,6 +88,8 @@ export class Recorder {
    */
   dispatchesPerSubmit = DISPATCHES_PER_SUBMIT;
   private batchDispatches = 0;
+  /** bind groups created so far (a steady decode step should create none) */
+  groupsCreated = 0;
   /** host milliseconds from a batch's first recorded command to its submit, summed */
   encodeMs = 0;
   private openedAt = 0;
@@ -147,6 +149,7 @@ export class Recorder {
         ],
       });
       this.groups.set(key, group);
+      this.groupsCreated++;
     }
     const enc = this.encoder();
     let pass = this.pass;

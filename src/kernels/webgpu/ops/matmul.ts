@@ -24,19 +24,24 @@ const BLOCK_MV_WG = 256;
 const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0']);
 
 export function blockMatvecSpec(dtype: GpuDType): KernelSpec {
-  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG }, bindings: ['read', 'read', 'rw', 'read'], kind: 'matvec' }));
+  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG }, bindings: ['read', 'read', 'rw'], kind: 'matvec' }));
 }
 
+/** about this many invocations in all: beyond it, tall matrices give each invocation more units */
+const BLOCK_MV_THREADS = 1 << 19;
+
 /**
- * Invocations per weight row for matvec_blocks: the power of two in [8, 256] nearest below the
- * row's units of 8 quants (4 per block), so each invocation does one or two units; 0 = the kernel
- * does not apply (no subgroups, or a format without a unit dot).
+ * Invocations per weight row for matvec_blocks: the power of two in [8, 256] at or below the
+ * row's units of 8 quants (4 per block), so each invocation does one or two units, but no more
+ * than keeps rows x lanes near BLOCK_MV_THREADS (a 262k-row LM head gets 8 lanes a row: tiny
+ * workgroups by the hundred thousand read slower than fewer, busier ones). 0 = the kernel does
+ * not apply (no subgroups, or a format without a unit dot).
  */
-export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean): number {
+export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, rows: number): number {
   if (!subgroups || !BLOCK_MATVEC.has(dtype)) return 0;
   const units = nb * 4;
   let lanes = 8;
-  while (lanes * 2 <= BLOCK_MV_WG && lanes * 2 <= units) lanes *= 2;
+  while (lanes * 2 <= BLOCK_MV_WG && lanes * 2 <= units && lanes * 2 * rows <= BLOCK_MV_THREADS) lanes *= 2;
   return lanes;
 }
 
@@ -56,7 +61,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   if (x.rows === 0) return;
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
-  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups);
+  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, w.rows);
   if (lanes) {
     const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
     const rowsPerWg = BLOCK_MV_WG / lanes;
@@ -65,7 +70,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
       const p = new Params()
         .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
         .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg).u32(lanes);
-      c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out), { buffer: ch.buffer }], p, g);
+      c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
     }
     return;
   }
@@ -79,4 +84,39 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
       .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg).u32(0);
     c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
   }
+}
+
+export function multiMatvecSpec(dtype: GpuDType, geglu: boolean): KernelSpec {
+  return memoSpec(`matvec_multi|${dtype}|${geglu}`, () => ({
+    shader: 'matvec_multi', defines: { DTYPE: dtype, WG: BLOCK_MV_WG, GEGLU: geglu },
+    bindings: geglu ? ['read', 'read', 'read', 'rw'] : ['read', 'read', 'read', 'read', 'rw', 'rw', 'rw'], kind: 'matvec',
+  }));
+}
+
+/**
+ * Several decode matrix-vector products over the same x in one dispatch (matvec_multi.wgsl):
+ * geglu: outs[0] = gelu_tanh(x W0^T) * (x W1^T); otherwise outs[i] = x Wi^T for three weights.
+ * False when the kernel does not apply (prefill, no subgroups, mixed or unsupported formats,
+ * weights split into chunks); the caller then runs the plain ops.
+ */
+export function multiMatvec(c: OpContext, outs: GpuTensor[], x: GpuTensor, ws: GpuWeight[], geglu: boolean): boolean {
+  const w0 = ws[0]!;
+  const L = w0.layout;
+  if (x.rows === 0 || x.rows > MV_MAX_ROWS || ws.length !== (geglu ? 2 : 3) || outs.length !== (geglu ? 1 : 3)) return false;
+  for (const w of ws) {
+    if (w.shape.length !== 2 || w.chunks.length !== 1 || w.layout.gpuDtype !== L.gpuDtype || w.cols !== w0.cols || w.layout.rowWords !== L.rowWords) return false;
+  }
+  if (geglu && ws[1]!.rows !== w0.rows) return false;
+  const total = geglu ? w0.rows : ws.reduce((n, w) => n + w.rows, 0);
+  const lanes = blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, total);
+  if (!lanes) return false;
+  expectShape('multiMatvec x', x, x.rows, w0.cols);
+  outs.forEach((o, i) => expectShape(`multiMatvec out ${i}`, o, x.rows, ws[i]!.rows));
+  const g = grid(Math.ceil(total / (BLOCK_MV_WG / lanes)));
+  const [m1, m2] = [ws[1]?.rows ?? 0, ws[2]?.rows ?? 0];
+  const p = new Params().u32(x.rows).u32(w0.cols).u32(L.nb).u32(L.rowWords).u32(lanes).u32(g[0])
+    .u32(w0.rows).u32(m1).u32(m2).u32(w0.chunks[0]!.scaleOff).u32(ws[1]!.chunks[0]!.scaleOff).u32(ws[2]?.chunks[0]!.scaleOff ?? 0);
+  const wb = ws.map((w) => ({ buffer: w.chunks[0]!.buffer }));
+  c.rec.dispatch(c.kernels.get(multiMatvecSpec(L.gpuDtype, geglu)), [...wb, bind(x), ...outs.map(bind)], p, g);
+  return true;
 }

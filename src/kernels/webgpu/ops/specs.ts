@@ -6,7 +6,7 @@ import { ATTENTION_COMBINE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, KV_STORE_
 import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
 import { embedSpec } from './embed.js';
 import { qkRopeStoreSpec, residualNormSpec } from './fused.js';
-import { blockMatvecSpec, matmulSpec } from './matmul.js';
+import { blockMatvecSpec, matmulSpec, multiMatvecSpec } from './matmul.js';
 import { rmsNormSpec } from './norm.js';
 import { ROPE_SPEC } from './rope.js';
 
@@ -16,7 +16,9 @@ export const GPU_DTYPES: readonly GpuDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q
 export function allKernelSpecs(subgroups = true): KernelSpec[] {
   const out: KernelSpec[] = [];
   for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false), rmsNormSpec(d, true, 256), rmsNormSpec(d, false, 256));
-  if (subgroups) out.push(blockMatvecSpec('q8_0'), blockMatvecSpec('q4_0'));
+  if (subgroups) {
+    for (const d of ['q8_0', 'q4_0'] as const) out.push(blockMatvecSpec(d), multiMatvecSpec(d, false), multiMatvecSpec(d, true));
+  }
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
   }
