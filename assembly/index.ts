@@ -11,8 +11,14 @@
 //   8  claim (i64)   generation << 32 | next chunk; a thread whose generation differs stops
 //   16 done          chunks finished (the host waits for done == chunks)
 //   32 arguments (i32/f32 words):
-//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk), then
-//               scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there)]
+//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes),
+//               then scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
+//               then x, k, nq, nq x (scheme, dst, dstThreadBytes)]
+//              xq of thread ith is xq + ith * xqThreadBytes. With nq > 0 (one activation row:
+//              decode) each thread quantizes x itself into dst + ith * dstThreadBytes when it
+//              claims its first chunk (so the job cannot end, and its descriptor cannot be
+//              rewritten, while it does): the quantized row stays in that core's cache instead
+//              of a serial step whose output every other core then pulls over.
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride (per thread), itemsPerChunk]
@@ -62,16 +68,17 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
     // chunks of all matmuls in order: find the matmul, then its groups
     const count = load<i32>(a);
     // after the entries: the per-thread scratch (base, bytes per thread; 0 = none)
-    const sc = a + 4 + <usize>count * 36;
+    const sc = a + 4 + <usize>count * 40;
     const scratch = load<usize>(sc) == 0 ? 0 : load<usize>(sc) + <usize>ith * <usize>load<i32>(sc, 4);
     for (let i = 0; i < count; i++) {
-      const d = a + 4 + <usize>i * 36;
+      const d = a + 4 + <usize>i * 40;
       const m = load<i32>(d, 20), cg = load<i32>(d, 32);
       const groups = (m + 3) >> 2;
       const chunks = (groups + cg - 1) / cg;
       if (c < chunks) {
         const g0 = c * cg, g1 = min(groups, g0 + cg);
-        matmulOne(load<i32>(d), load<usize>(d, 4), load<usize>(d, 8), load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1, scratch);
+        const xq = load<usize>(d, 8) + <usize>ith * <usize>load<i32>(d, 36);
+        matmulOne(load<i32>(d), load<usize>(d, 4), xq, load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1, scratch);
         return;
       }
       c -= chunks;
@@ -97,17 +104,33 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
   }
 }
 
+/** a matmul job's per-thread activation quantization (see OP_MATMUL above), for thread ith */
+function quantizeOwn(job: usize, ith: i32): void {
+  const a = job + 32;
+  const t = a + 4 + <usize>load<i32>(a) * 40 + 8;
+  const x = load<usize>(t), k = load<i32>(t, 4), nq = load<i32>(t, 8);
+  for (let i = 0; i < nq; i++) {
+    const q = t + 12 + <usize>i * 12;
+    const dst = load<usize>(q, 4) + <usize>ith * <usize>load<i32>(q, 8);
+    if (load<i32>(q) == 0) quantQ8A(x, k, dst, 0, 0, 1);
+    else quantQ8K(x, k, dst, 0, 0, 1);
+  }
+}
+
 /** claim and run chunks of the job of generation `gen` until none are left */
 export function run(job: usize, gen: i32, ith: i32): void {
   const op = load<i32>(job);
   const chunks = load<i32>(job, 4);
   const claim = job + 8, done = job + 16;
+  let own = false;
   for (;;) {
     const cur = atomic.load<i64>(claim);
     if (<i32>(cur >> 32) != gen) return;
     const c = <i32>cur;
     if (c >= chunks) return;
     if (atomic.cmpxchg<i64>(claim, cur, cur + 1) != cur) continue;
+    // holding a chunk: the job (and its descriptor) lives until this thread is done with it
+    if (op == 1 && !own) { quantizeOwn(job, ith); own = true; }
     runChunk(job, op, c, ith);
     if (atomic.add<i32>(done, 1) + 1 == chunks) atomic.notify(done, 1);
   }

@@ -343,18 +343,26 @@ export class WasmBackend implements Backend {
     this.pending = [];
     const x = list[0]!.x;
     const k = x.cols, rows = x.rows;
-    // quantize the shared input once per activation scheme the weights need
-    let q8a = 0, q8aStride = 0, q8k = 0, q8kStride = 0;
-    for (const { w } of list) {
-      const s = w.layout!.act;
-      if (s === 'f32' || (s === 'q8a' ? q8a : q8k)) continue;
-      const stride = Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
+    const schemes = [...new Set(list.map(({ w }) => w.layout!.act).filter((a) => a !== 'f32'))] as ('q8a' | 'q8k')[];
+    const rowBytes = (s: 'q8a' | 'q8k') => Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
+    // activations: one row (decode) is quantized by every thread into its own copy inside the
+    // matmul job (no serial step, no cache lines pulled across cores); several rows (prefill)
+    // once, by a parallel quantization job, into one shared buffer
+    const own = rows === 1;
+    const q = new Map<string, { ptr: number; stride: number; threadBytes: number }>();
+    for (const s of schemes) {
+      const stride = rowBytes(s);
+      if (own) {
+        const threadBytes = Math.ceil(stride / 64) * 64; // a cache line apart
+        q.set(s, { ptr: this.scratchBuf(`${s}-own`, threadBytes * this.threads), stride, threadBytes });
+        continue;
+      }
       const ptr = this.scratchBuf(s, rows * stride);
       const j = this.jobI32(), a = JOB.ARGS;
       const par = rows > 1 && this.threads > 1, per = par ? Math.ceil(rows / (2 * this.threads)) : rows;
       j[a] = s === 'q8a' ? 0 : 1; j[a + 1] = x.ptr; j[a + 2] = k; j[a + 3] = ptr; j[a + 4] = stride; j[a + 5] = rows; j[a + 6] = per;
       this.runJob(OP_QUANT, Math.ceil(rows / per), par);
-      if (s === 'q8a') { q8a = ptr; q8aStride = stride; } else { q8k = ptr; q8kStride = stride; }
+      q.set(s, { ptr, stride, threadBytes: 0 });
     }
     // per-thread scratch: Q8_0 prefill widens each group of weight rows there once
     let wide = 0;
@@ -362,18 +370,25 @@ export class WasmBackend implements Backend {
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
     const j = this.jobI32();
     j[JOB.ARGS] = list.length;
-    j[JOB.ARGS + 1 + MATMUL_WORDS * list.length] = widePtr;
-    j[JOB.ARGS + 2 + MATMUL_WORDS * list.length] = wide;
+    const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
+    j[tail] = widePtr; j[tail + 1] = wide;
+    j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = own ? schemes.length : 0;
+    schemes.forEach((s, i) => {
+      const e = q.get(s)!;
+      j[tail + 5 + 3 * i] = s === 'q8a' ? 0 : 1; j[tail + 6 + 3 * i] = e.ptr; j[tail + 7 + 3 * i] = e.threadBytes;
+    });
     let chunks = 0;
     for (let i = 0; i < list.length; i++) {
       const { out, w } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
       // about 8 chunks per thread and matrix: small enough to even out a late thread
       const groups = Math.ceil(w.rows / 4);
       const cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (8 * this.threads))) : groups;
+      const e = l.act === 'f32' ? undefined : q.get(l.act)!;
       j[o] = l.kind; j[o + 1] = w.ptr;
-      j[o + 2] = l.act === 'q8a' ? q8a : l.act === 'q8k' ? q8k : x.ptr;
-      j[o + 3] = l.act === 'q8a' ? q8aStride : l.act === 'q8k' ? q8kStride : 0;
+      j[o + 2] = e ? e.ptr : x.ptr;
+      j[o + 3] = e ? e.stride : 0;
       j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows; j[o + 8] = cg;
+      j[o + 9] = e ? e.threadBytes : 0;
       chunks += Math.ceil(groups / cg);
     }
     this.runJob(OP_MATMUL, chunks, true);
