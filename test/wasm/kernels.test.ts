@@ -125,6 +125,34 @@ describe('wasm Q8_0 matmul at the extremes of its integer ranges', () => {
   });
 });
 
+describe('wasm fused matmuls on one input (one pool round)', () => {
+  it('mixed activation schemes (Q8A, Q8K, f32) on one row and on several, 1 and 3 threads', async () => {
+    const k = 512;
+    const types: DType[] = ['q8_0', 'q6_k', 'q4_0', 'f16', 'q4_k'];
+    for (const threads of [1, 3]) {
+      const P = new Pair(await wasmBackend({ threads }), new ReferenceBackend());
+      for (const T of [1, 3]) {
+        const x = randn(T * k, 11 + T, 1.5);
+        const ws = types.map((dtype, i) => randomWeight(dtype, 7 + 4 * i, k, 200 + i));
+        const wt = ws.map((w) => P.be.uploadWeight({ ...w, data: w.data.slice() }));
+        const xt = P.be.tensor(T, k);
+        P.be.upload(xt, x);
+        const outs = ws.map((w) => P.be.tensor(T, w.shape[0]!));
+        // consecutive matmuls on one input: the backend runs them as one job
+        ws.forEach((_, i) => P.be.matmul(outs[i]!, xt, wt[i]!));
+        for (let i = 0; i < ws.length; i++) {
+          const got = await P.be.download(outs[i]!);
+          const w = ws[i]!;
+          const want = types[i] === 'f16'
+            ? await (async () => { const r = P.ref; const rw = r.uploadWeight(w); const rx = r.tensor(T, k); r.upload(rx, x); const ro = r.tensor(T, w.shape[0]!); r.matmul(ro, rx, rw); return r.download(ro); })()
+            : modelMatmul(types[i]!, w.data, w.shape[0]!, k, x, T);
+          expect(maxRelErr(got, want), `${types[i]} threads ${threads} T ${T}`).toBeLessThan(2e-5);
+        }
+      }
+    }
+  });
+});
+
 describe('wasm float matmul: odd k (tails), odd rows, several activation rows', () => {
   for (const dtype of ['f32', 'f16', 'bf16'] as DType[]) {
     it(dtype, async () => {
