@@ -20,16 +20,7 @@ struct Params {
 #endif
 @group(0) @binding(2) var<storage, read_write> res: array<u32>;
 
-const NONE = 0xffffffffu;
-var<workgroup> bv: array<f32, {{WG}}>;
-var<workgroup> bi: array<u32, {{WG}}>;
-
-// does (v2, i2) beat (v1, i1)?
-fn beats(v2: f32, i2: u32, v1: f32, i1: u32) -> bool {
-  if (i2 == NONE) { return false; }
-  if (i1 == NONE) { return true; }
-  return v2 > v1 || (v2 == v1 && i2 < i1);
-}
+#include "common/best"
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -38,19 +29,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var idx = NONE;
   for (var c = lid; c < P.cols; c += {{WG}}u) {
     let y = x[r * P.cols + c];
-    // -inf and NaN are never taken (y >= -FLT_MAX is false for both)
-    if (y >= -0x1.fffffep+127f && (idx == NONE || y > v)) { v = y; idx = c; }
+    if (selectable(y) && (idx == NONE || y > v)) { v = y; idx = c; }
   }
-  bv[lid] = v;
-  bi[lid] = idx;
-  workgroupBarrier();
-  for (var s = {{WG}}u / 2u; s > 0u; s >>= 1u) {
-    if (lid < s && beats(bv[lid + s], bi[lid + s], bv[lid], bi[lid])) {
-      bv[lid] = bv[lid + s];
-      bi[lid] = bi[lid + s];
-    }
-    workgroupBarrier();
-  }
+  wg_best(v, idx, lid);
   if (lid == 0u) {
 #if TOPK
     let o = r * P.k + P.step;
