@@ -67,13 +67,15 @@ export interface PickOptions {
   threads?: number;
   /** platform hook run before WebGPU is probed (Node: install Dawn from the webgpu package); explicit = backend 'webgpu' was asked for */
   prepareWebGpu?: (explicit: boolean) => Promise<void>;
+  /** extra options for the backend's factory (e.g. { profile: true } for WebGPU timestamps) */
+  backendOptions?: Readonly<Record<string, unknown>>;
 }
 
 export async function pickBackend(choice: BackendChoice = 'auto', o: PickOptions = {}): Promise<PickedBackend> {
   if (typeof choice === 'object' && choice !== null) return { backend: choice, name: choice.name, reason: 'given' };
   if (typeof choice !== 'string') throw new GemmaError('BAD_ARGUMENT', `backend must be 'auto', a backend name or a Backend`, { field: 'backend' });
   const notes = await loadOptionalBackends();
-  const opts = o.threads !== undefined ? { threads: o.threads } : {};
+  const opts = { ...o.backendOptions, ...(o.threads !== undefined ? { threads: o.threads } : {}) };
   if (choice !== 'auto') {
     if (choice === 'webgpu') await o.prepareWebGpu?.(true).catch(() => {});
     if (!backendNames().includes(choice)) {

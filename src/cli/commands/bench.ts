@@ -1,5 +1,6 @@
 import { GemmaError } from '../../errors.js';
 import { cliBackend } from '../backend.js';
+import type { WebGpuBackend } from '../../kernels/webgpu/backend.js';
 import type { GemmaModel } from '../../model/model.js';
 import { allWeights } from '../../model/weights.js';
 import { loadPath } from '../../node.js';
@@ -42,6 +43,39 @@ export function decodeWeightBytes(model: GemmaModel): number {
   let n = 0;
   for (const w of allWeights(model.weights)) if (w.shape.length === 2) n += byteSize(w.dtype, w.shape) ?? 0;
   return n;
+}
+
+/** what a profiled decode step shows of a WebGPU backend created with { profile: true } */
+type Profiled = Pick<WebGpuBackend, 'setProfiling' | 'resetProfile' | 'profile' | 'dispatchCounts' | 'encodeMs'>;
+function profiled(b: unknown): Profiled | null {
+  const p = b as Partial<Profiled>;
+  return p.setProfiling && p.profile && p.dispatchCounts && p.resetProfile && p.encodeMs ? (p as Profiled) : null;
+}
+
+export interface StepProfile {
+  /** GPU ms per kernel class (timestamp queries; empty when the adapter has none) */
+  gpuMs: Record<string, number>;
+  dispatches: Record<string, number>;
+  /** host ms spent recording the step (forward pass + command encoding + submits) */
+  hostMs: number;
+}
+
+/**
+ * One decode step with timestamps on (each dispatch then gets its own compute pass, so the
+ * sums run a few µs per dispatch high), after a short prompt.
+ */
+export async function profileDecodeStep(model: GemmaModel, be: Profiled): Promise<StepProfile> {
+  const c = model.newCache(32);
+  try {
+    const id = await model.nextGreedy(benchPrompt(model.config.vocabSize, 16), c);
+    be.resetProfile();
+    be.setProfiling(true);
+    await model.nextGreedy([id], c);
+    return { gpuMs: be.profile(), dispatches: be.dispatchCounts(), hostMs: be.encodeMs() };
+  } finally {
+    be.setProfiling(false);
+    c.dispose();
+  }
 }
 
 /** a deterministic prompt of ordinary (non-special) token ids */
@@ -97,7 +131,8 @@ Prefill: the prompt in one chunk, timed to the first token (argmax of its logits
 Decode: --gen-tokens greedy steps. Bandwidth: bytes of all weight matrices (each is read
 once per decoded token) x decode tokens/s. --probe also measures the machine's read
 bandwidth with the wasm backend's threads and prints the decode bandwidth as a share of it.
-Best of --repeat runs after a warm-up.`,
+Best of --repeat runs after a warm-up. With --backend webgpu, one more decode step is timed
+on the GPU per kernel class (timestamp queries, when the adapter has them).`,
   async run(argv) {
     const p = parseArgs(argv, ['json', 'probe']);
     const path = p.positionals[0];
@@ -111,18 +146,23 @@ Best of --repeat runs after a warm-up.`,
     };
     for (const [k, v] of Object.entries(o)) if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${k} must be a positive integer`);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a positive integer');
-    const backend = await cliBackend(name, threads);
-    const info = (backend as { info?: { threads: number; relaxed: boolean; notes: string[] } }).info;
+    const backend = await cliBackend(name, threads, name === 'webgpu' ? { profile: true } : undefined);
+    const gpu = profiled(backend);
+    gpu?.setProfiling(false); // the timed runs go without timestamps
+    // the wasm backend's facts (other backends have other `info`)
+    const wi = (backend as { info?: { threads?: unknown; relaxed: boolean; notes: string[] } }).info;
+    const info = typeof wi?.threads === 'number' ? (wi as { threads: number; relaxed: boolean; notes: string[] }) : undefined;
     const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: o.promptTokens + o.genTokens + 1, prefillChunk: o.promptTokens });
     try {
       const r = await benchGemmaModel(loaded.model, o);
+      const step = gpu ? await profileDecodeStep(loaded.model, gpu) : undefined;
       let dram: number | undefined;
       if (p.flags.has('probe')) {
         const m = backend as { measureReadBandwidth?: (mib?: number, reps?: number) => number };
         if (!m.measureReadBandwidth) throw new GemmaError('BAD_ARGUMENT', `--probe needs the wasm backend`);
         dram = m.measureReadBandwidth(512, 5);
       }
-      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}) };
+      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
       if (p.flags.has('json')) {
         console.log(JSON.stringify(out));
       } else {
@@ -132,6 +172,13 @@ Best of --repeat runs after a warm-up.`,
         console.log(`  prefill ${o.promptTokens} tokens: ${f(r.prefillTokPerS)} tok/s   time to first token ${f(r.ttftMs)} ms`);
         console.log(`  decode  ${o.genTokens} tokens: ${f(r.decodeTokPerS)} tok/s   weights ${f(r.weightBytes / 1e6, 0)} MB/token -> ${f(r.decodeGBps)} GB/s`);
         if (dram !== undefined) console.log(`  read-bandwidth probe: ${f(dram)} GB/s; decode reaches ${f((100 * r.decodeGBps) / dram, 0)} % of it`);
+        if (step) {
+          const n = Object.values(step.dispatches).reduce((a, b) => a + b, 0);
+          const kinds = Object.entries(step.gpuMs).sort((a, b) => b[1] - a[1]);
+          console.log(`  one decode step: ${n} dispatches, host recording ${f(step.hostMs, 2)} ms`);
+          if (kinds.length) console.log(`  GPU ms by kernel class (timestamps): ${kinds.map(([k, v]) => `${k} ${f(v, 3)} (${step.dispatches[k] ?? 0})`).join(', ')}`);
+          else console.log('  GPU time by kernel class: not available (the adapter has no timestamp-query)');
+        }
       }
     } finally {
       loaded.model.dispose();

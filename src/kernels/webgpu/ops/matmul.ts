@@ -10,7 +10,7 @@ import { GemmaError } from '../../../errors.js';
 import { expectShape } from '../../backend.js';
 import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
-import type { GpuDType } from '../weight-layout.js';
+import type { GpuDType, WeightLayout } from '../weight-layout.js';
 import type { GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext } from './context.js';
 
@@ -21,7 +21,17 @@ const MV_WG = 64;
 /** invocations per workgroup of matvec_blocks.wgsl */
 const BLOCK_MV_WG = 256;
 /** formats matvec_blocks.wgsl has a unit dot for (shaders/dqb/) */
-const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0']);
+const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0', 'f32', 'f16', 'bf16']);
+const FLOAT: ReadonlySet<GpuDType> = new Set(['f32', 'f16', 'bf16']);
+
+/**
+ * The kernels' `nb`: groups of 32 elements per row (4 units of 8): the blocks of a q8_0/q4_0
+ * row, or cols / 32 for float rows; 0 when a float row is not a multiple of 32 long.
+ */
+export function unitGroups(L: WeightLayout, cols: number): number {
+  if (!FLOAT.has(L.gpuDtype)) return L.nb;
+  return cols % 32 === 0 ? cols / 32 : 0;
+}
 
 export function blockMatvecSpec(dtype: GpuDType): KernelSpec {
   return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG }, bindings: ['read', 'read', 'rw'], kind: 'matvec' }));
@@ -38,7 +48,7 @@ const BLOCK_MV_THREADS = 1 << 19;
  * not apply (no subgroups, or a format without a unit dot).
  */
 export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, rows: number): number {
-  if (!subgroups || !BLOCK_MATVEC.has(dtype)) return 0;
+  if (!subgroups || !BLOCK_MATVEC.has(dtype) || nb < 1) return 0;
   const units = nb * 4;
   let lanes = 8;
   while (lanes * 2 <= BLOCK_MV_WG && lanes * 2 <= units && lanes * 2 * rows <= BLOCK_MV_THREADS) lanes *= 2;
@@ -61,7 +71,8 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   if (x.rows === 0) return;
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
-  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, w.rows);
+  const nb = unitGroups(L, w.cols);
+  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, nb, c.gpu.subgroups, w.rows);
   if (lanes) {
     const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
     const rowsPerWg = BLOCK_MV_WG / lanes;
@@ -69,7 +80,7 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
       const g = grid(Math.ceil(ch.rows / rowsPerWg));
       const p = new Params()
         .u32(x.rows).u32(w.cols).u32(Math.ceil(w.cols / 4)).u32(ch.rows).u32(ch.rowBase).u32(w.rows)
-        .u32(L.rowWords).u32(ch.scaleOff).u32(L.nb).u32(g[0]).u32(rowsPerWg).u32(lanes);
+        .u32(L.rowWords).u32(ch.scaleOff).u32(nb).u32(g[0]).u32(rowsPerWg).u32(lanes);
       c.rec.dispatch(k, [{ buffer: ch.buffer }, bind(x), bind(out)], p, g);
     }
     return;
@@ -108,13 +119,14 @@ export function multiMatvec(c: OpContext, outs: GpuTensor[], x: GpuTensor, ws: G
   }
   if (geglu && ws[1]!.rows !== w0.rows) return false;
   const total = geglu ? w0.rows : ws.reduce((n, w) => n + w.rows, 0);
-  const lanes = blockMatvecLanes(L.gpuDtype, L.nb, c.gpu.subgroups, total);
+  const nb = unitGroups(L, w0.cols);
+  const lanes = blockMatvecLanes(L.gpuDtype, nb, c.gpu.subgroups, total);
   if (!lanes) return false;
   expectShape('multiMatvec x', x, x.rows, w0.cols);
   outs.forEach((o, i) => expectShape(`multiMatvec out ${i}`, o, x.rows, ws[i]!.rows));
   const g = grid(Math.ceil(total / (BLOCK_MV_WG / lanes)));
   const [m1, m2] = [ws[1]?.rows ?? 0, ws[2]?.rows ?? 0];
-  const p = new Params().u32(x.rows).u32(w0.cols).u32(L.nb).u32(L.rowWords).u32(lanes).u32(g[0])
+  const p = new Params().u32(x.rows).u32(w0.cols).u32(nb).u32(L.rowWords).u32(lanes).u32(g[0])
     .u32(w0.rows).u32(m1).u32(m2).u32(w0.chunks[0]!.scaleOff).u32(ws[1]!.chunks[0]!.scaleOff).u32(ws[2]?.chunks[0]!.scaleOff ?? 0);
   const wb = ws.map((w) => ({ buffer: w.chunks[0]!.buffer }));
   c.rec.dispatch(c.kernels.get(multiMatvecSpec(L.gpuDtype, geglu)), [...wb, bind(x), ...outs.map(bind)], p, g);
