@@ -14,7 +14,7 @@
 // the weight accessors of dqb/*: one weight here (sel is always 0)
 fn wrow(sel: u32, r: u32) -> u32 { return r * P.row_words; }
 fn wword(sel: u32, i: u32) -> u32 { return wbuf[i]; }
-fn wscale(sel: u32, r: u32, b: u32) -> f32 { return half_at(r * P.nb + b); }
+fn wscale(sel: u32, r: u32, b: u32) -> f32 { return half_at(r * (P.nb / GROUPS) + b); }
 fn xcols() -> u32 { return P.k; }
 #include "dqb/{{DTYPE}}"
 

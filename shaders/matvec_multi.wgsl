@@ -48,7 +48,7 @@ fn wword(sel: u32, i: u32) -> u32 {
 #endif
 }
 fn wscale(sel: u32, r: u32, b: u32) -> f32 {
-  let gb = r * P.nb + b;
+  let gb = r * (P.nb / GROUPS) + b;   // P.nb counts groups of 32; b is a block
   var so = P.so0;
   if (sel == 1u) { so = P.so1; }
   if (sel == 2u) { so = P.so2; }

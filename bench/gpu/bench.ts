@@ -153,8 +153,9 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
     return m / s;
   };
   const res: { name: string; err: number }[] = [];
-  for (const dtype of ['q8_0', 'q4_0'] as const) {
-    for (const [m, k] of [[50, 64], [45, 128], [40, 256], [301, 640], [130, 2048], [70, 6912]] as const) {
+  for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'bf16'] as const) {
+    for (const [m, k0] of [[50, 64], [45, 128], [40, 256], [301, 640], [130, 2048], [70, 6912]] as const) {
+      const k = dtype.endsWith('_k') ? Math.ceil(k0 / 256) * 256 : k0;
       const c = getCodec(dtype);
       const wv = randn(m * k, m + k, 0.5), data = new Uint8Array((m * k / c.blockSize) * c.blockBytes);
       for (let r = 0; r < m; r++) c.quantizeRow(wv, r * k, k, data, (r * k / c.blockSize) * c.blockBytes);
@@ -171,8 +172,8 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
     }
   }
   // q/k/v and gate/up + GeGLU in one dispatch (matvec_multi) against separate products
-  for (const dtype of ['q8_0', 'q4_0'] as const) {
-    for (const [m, kv, k] of [[1024, 256, 1152], [24, 8, 64]] as const) {
+  for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'bf16'] as const) {
+    for (const [m, kv, k] of [[1024, 256, 2304], [24, 8, 256]] as const) {
       const cod = getCodec(dtype);
       const mk = (rows: number, seed: number) => {
         const v = randn(rows * k, seed, 0.5), d = new Uint8Array((rows * k / cod.blockSize) * cod.blockBytes);

@@ -1,5 +1,6 @@
 // F16 unit u of row r of weight `sel`: elements 8u..8u+7, four words of two f16 each (low half
 // first), dotted with activation row n.
+const GROUPS = 1u; // groups of 32 elements per block (the kernel's P.nb counts groups)
 fn unit_dot(sel: u32, r: u32, u: u32, n: u32) -> f32 {
   let o = wrow(sel, r) + 4u * u;
   let xo = (n * xcols()) / 4u + 2u * u;

@@ -1,4 +1,5 @@
 // F32 unit u of row r of weight `sel`: elements 8u..8u+7 (eight words), dotted with activation row n.
+const GROUPS = 1u; // groups of 32 elements per block (the kernel's P.nb counts groups)
 fn unit_dot(sel: u32, r: u32, u: u32, n: u32) -> f32 {
   let o = wrow(sel, r) + 8u * u;
   let xo = (n * xcols()) / 4u + 2u * u;

@@ -2,6 +2,7 @@
 // elements 4i..4i+3 (low nibbles) and 16+4i..16+4i+3 (high nibbles); value (q - 8) d, so the
 // unit is d (sum q_j x_j - 8 sum x_j) over its 8 elements. The including kernel provides
 // wrow (first word of a row), wword and wscale.
+const GROUPS = 1u; // groups of 32 elements per block (the kernel's P.nb counts groups)
 fn unit_dot(sel: u32, r: u32, u: u32, n: u32) -> f32 {
   let b = u >> 2u;
   let i = u & 3u;

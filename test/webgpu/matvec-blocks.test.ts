@@ -1,5 +1,5 @@
 /**
- * matvec_blocks.wgsl (decode matrix-vector over q8_0 / q4_0 / f32 / f16 / bf16 in units of 8, 8-256
+ * matvec_blocks.wgsl (decode matrix-vector over q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 in units of 8, 8-256
  * invocations per row, sums reduced by subgroup shuffles and then workgroup memory) against the
  * reference backend: 1-4 activation rows; weights of 1 to 130 rows (workgroups only partly
  * used); rows of 1 to 216 blocks (8 to 256 invocations per row, so rows within one subgroup and
@@ -24,7 +24,8 @@ it('invocations per row: the power of two in [8, 256] at or below the units of 8
   expect(blockMatvecLanes('q8_0', 64, true, 1000)).toBe(256);   // 2048: 256
   expect(blockMatvecLanes('q4_0', 216, true, 1000)).toBe(256);  // 6912: 864
   expect(blockMatvecLanes('q4_0', 216, false, 1000)).toBe(0);
-  expect(blockMatvecLanes('q4_k', 216, true, 1000)).toBe(0);
+  expect(blockMatvecLanes('q5_k', 216, true, 1000)).toBe(0);   // no unit dot for it
+  expect(blockMatvecLanes('q4_k', 8 * 9, true, 1000)).toBe(256); // 2304 columns: 9 super-blocks = 72 groups of 32
   expect(blockMatvecLanes('bf16', 36, true, 1000)).toBe(128);  // 1152 bf16 columns: 36 groups of 32
   expect(blockMatvecLanes('bf16', 0, true, 1000)).toBe(0);     // (unitGroups: not a multiple of 32)
   // tall matrices: rows x lanes stays near 2^19
@@ -35,12 +36,14 @@ it('invocations per row: the power of two in [8, 256] at or below the units of 8
 
 describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.description})`, () => {
   for (const preferF16 of [false, true]) {
-    it(`q8_0, q4_0, f32, f16 and bf16 match the reference (${preferF16 ? 'f16' : 'f32'} path)`, async () => {
+    it(`q8_0, q4_0, q4_k, q6_k, f32, f16 and bf16 match the reference (${preferF16 ? 'f16' : 'f32'} path)`, async () => {
       const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true });
       try {
         const P = new Pair(be, new ReferenceBackend());
-        for (const dtype of ['q8_0', 'q4_0', 'f32', 'f16', 'bf16'] as const) {
-          for (const [m, k] of [[1, 32], [2, 64], [7, 64], [33, 320], [130, 1152], [67, 2048], [3, 6912]] as const) {
+        for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f32', 'f16', 'bf16'] as const) {
+          for (const [m0, k0] of [[1, 32], [2, 64], [7, 64], [33, 320], [130, 1152], [67, 2048], [3, 6912]] as const) {
+            // K-quant rows are whole super-blocks of 256
+            const k = dtype.endsWith('_k') ? Math.ceil(k0 / 256) * 256 : k0, m = m0;
             const w = P.weight(randomWeight(dtype, m, k, 100 + m + k));
             for (const rows of [1, 2, 3, 4]) {
               const x = P.tensor(rows, k, randn(rows * k, 5 + rows + k));
@@ -50,7 +53,7 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
             }
           }
         }
-        expect(be.kernels().filter((k) => k.key.startsWith('matvec_blocks|')).length).toBe(5);
+        expect(be.kernels().filter((k) => k.key.startsWith('matvec_blocks|')).length).toBe(7);
         // a float row that is not a multiple of 32 long takes the general kernel, and is right too
         const w = P.weight(randomWeight('bf16', 9, 40, 77)), x = P.tensor(1, 40, randn(40, 78)), out = P.tensor(1, 9);
         P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
@@ -67,7 +70,7 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
       const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true });
       try {
         const P = new Pair(be, new ReferenceBackend());
-        for (const [dq, dk, m, kv, k] of [['q8_0', 'q8_0', 33, 8, 320], ['q4_0', 'q4_0', 130, 32, 1152], ['bf16', 'bf16', 20, 4, 96], ['q8_0', 'q4_0', 40, 16, 256]] as const) {
+        for (const [dq, dk, m, kv, k] of [['q8_0', 'q8_0', 33, 8, 320], ['q4_0', 'q4_0', 130, 32, 1152], ['bf16', 'bf16', 20, 4, 96], ['q4_k', 'q4_k', 24, 8, 512], ['q6_k', 'q6_k', 9, 3, 256], ['q8_0', 'q4_0', 40, 16, 256]] as const) {
           const wq = P.weight(randomWeight(dq, m, k, 1 + k)), wk = P.weight(randomWeight(dk, kv, k, 2 + k)), wv = P.weight(randomWeight(dk, kv, k, 3 + k));
           const wg = P.weight(randomWeight(dq, m, k, 4 + k)), wu = P.weight(randomWeight(dq, m, k, 5 + k));
           for (const rows of [1, 2, 4]) {
@@ -84,7 +87,7 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
           }
         }
         // the mixed-format case falls back to separate products; the others ran fused
-        expect(be.kernels().filter((k) => k.key.startsWith('matvec_multi|')).length).toBe(6);
+        expect(be.kernels().filter((k) => k.key.startsWith('matvec_multi|')).length).toBe(10);
       } finally {
         be.dispose();
       }

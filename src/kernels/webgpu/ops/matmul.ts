@@ -1,8 +1,8 @@
 /**
  * matmul: out[n, m] = sum_k x[n, k] W[m, k], W in its storage format (one dispatch per chunk).
  * - 1..MV_MAX_ROWS tokens (decode):
- *   q8_0 / q4_0 with subgroups: matvec_blocks.wgsl, 8-256 invocations per weight row, one
- *   or two units of 8 quants each;
+ *   q8_0 / q4_0 / q4_k / q6_k / float with subgroups: matvec_blocks.wgsl, 8-256 invocations per
+ *   weight row, one or two units of 8 elements each;
  *   otherwise matvec.wgsl, a subgroup (or 16 invocations) per weight row
  * - more (prefill): matmul_tiled.wgsl, 64x64 output tiles
  */
@@ -21,14 +21,17 @@ const MV_WG = 64;
 /** invocations per workgroup of matvec_blocks.wgsl */
 const BLOCK_MV_WG = 256;
 /** formats matvec_blocks.wgsl has a unit dot for (shaders/dqb/) */
-const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0', 'f32', 'f16', 'bf16']);
+const BLOCK_MATVEC: ReadonlySet<GpuDType> = new Set(['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f32', 'f16', 'bf16']);
+/** K-quant super-blocks hold 8 groups of 32 */
+const SUPER: ReadonlySet<GpuDType> = new Set(['q4_k', 'q6_k']);
 const FLOAT: ReadonlySet<GpuDType> = new Set(['f32', 'f16', 'bf16']);
 
 /**
  * The kernels' `nb`: groups of 32 elements per row (4 units of 8): the blocks of a q8_0/q4_0
- * row, or cols / 32 for float rows; 0 when a float row is not a multiple of 32 long.
+ * row, 8 per K-quant super-block, or cols / 32 for float rows (0 when not a multiple of 32).
  */
 export function unitGroups(L: WeightLayout, cols: number): number {
+  if (SUPER.has(L.gpuDtype)) return L.nb * 8;
   if (!FLOAT.has(L.gpuDtype)) return L.nb;
   return cols % 32 === 0 ? cols / 32 : 0;
 }
