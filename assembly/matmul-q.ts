@@ -47,7 +47,22 @@ import { q8aParts } from './quantize';
   );
 }
 
-/** relaxed build: one activation row (Q8A, x+ and x- at q8aParts) against the group at gp */
+/** (a0+a2, b0+b2, a1+a3, b1+b3): half of hadd4i for two rows */
+@inline function pairAdd(a: v128, b: v128): v128 {
+  return i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+}
+
+/** (sums of rows 0..3) from pairAdd(rows 0, 1) and pairAdd(rows 2, 3): the rest of hadd4i */
+@inline function pairsDone(r01: v128, r23: v128): v128 {
+  return i32x4.add(v128.shuffle<i32>(r01, r23, 0, 1, 4, 5), v128.shuffle<i32>(r01, r23, 2, 3, 6, 7));
+}
+
+/**
+ * Relaxed build: one activation row (Q8A, x+ and x- at q8aParts) against the group at gp.
+ * The unit's rows go two per iteration of an inner loop (literal load offsets from r): V8
+ * schedules a block's loads first, and the eight weight vectors of a whole unit plus the
+ * four activation vectors spill registers (~10-15% slower).
+ */
 @inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
   let acc = f32x4.splat(0);
@@ -55,18 +70,21 @@ import { q8aParts } from './quantize';
   for (let b = 0; b < nb; b++) {
     const pp = xpp + (<usize>b << 5), np = pp + <usize>k;
     const p0 = v128.load(pp), p1 = v128.load(pp, 16), n0 = v128.load(np), n1 = v128.load(np, 16);
-    // literal load offsets: wasm cannot fold p + c into an address (32-bit wrap-around)
-    const s = hadd4i(
-      dotQ8r(v128.load(p, 8), v128.load(p, 24), p0, p1, n0, n1), dotQ8r(v128.load(p, 40), v128.load(p, 56), p0, p1, n0, n1),
-      dotQ8r(v128.load(p, 72), v128.load(p, 88), p0, p1, n0, n1), dotQ8r(v128.load(p, 104), v128.load(p, 120), p0, p1, n0, n1));
-    acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    let r01 = i32x4.splat(0), r23 = r01;
+    let r = p;
+    for (let h = 0; h < 2; h++) {
+      const v = pairAdd(dotQ8r(v128.load(r, 8), v128.load(r, 24), p0, p1, n0, n1), dotQ8r(v128.load(r, 40), v128.load(r, 56), p0, p1, n0, n1));
+      r01 = r23; r23 = v; // after both iterations: rows 0,1 in r01, rows 2,3 in r23
+      r += 64;
+    }
+    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
     p += 136;
   }
   return acc;
 }
 
 /** SIMD128 build: one activation row (Q8A, int16 quants at xr + k) against the group at gp,
- *  weights sign-extended to int16 on the fly */
+ *  weights sign-extended to int16 on the fly; rows two per inner iteration (see rowQ8_0r) */
 @inline function rowQ8_0s(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
   let acc = f32x4.splat(0);
@@ -74,12 +92,16 @@ import { q8aParts } from './quantize';
   for (let b = 0; b < nb; b++) {
     const xp = x16 + (<usize>b << 6);
     const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32), x3 = v128.load(xp, 48);
-    const s = hadd4i(
-      dotS32(v128.load_ext<i8>(p, 8), v128.load_ext<i8>(p, 16), v128.load_ext<i8>(p, 24), v128.load_ext<i8>(p, 32), x0, x1, x2, x3),
-      dotS32(v128.load_ext<i8>(p, 40), v128.load_ext<i8>(p, 48), v128.load_ext<i8>(p, 56), v128.load_ext<i8>(p, 64), x0, x1, x2, x3),
-      dotS32(v128.load_ext<i8>(p, 72), v128.load_ext<i8>(p, 80), v128.load_ext<i8>(p, 88), v128.load_ext<i8>(p, 96), x0, x1, x2, x3),
-      dotS32(v128.load_ext<i8>(p, 104), v128.load_ext<i8>(p, 112), v128.load_ext<i8>(p, 120), v128.load_ext<i8>(p, 128), x0, x1, x2, x3));
-    acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    let r01 = i32x4.splat(0), r23 = r01;
+    let r = p;
+    for (let h = 0; h < 2; h++) {
+      const v = pairAdd(
+        dotS32(v128.load_ext<i8>(r, 8), v128.load_ext<i8>(r, 16), v128.load_ext<i8>(r, 24), v128.load_ext<i8>(r, 32), x0, x1, x2, x3),
+        dotS32(v128.load_ext<i8>(r, 40), v128.load_ext<i8>(r, 48), v128.load_ext<i8>(r, 56), v128.load_ext<i8>(r, 64), x0, x1, x2, x3));
+      r01 = r23; r23 = v;
+      r += 64;
+    }
+    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
     p += 136;
   }
   return acc;
