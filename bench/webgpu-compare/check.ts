@@ -5,6 +5,9 @@
  *
  *   npx tsx bench/webgpu-compare/check.ts MODEL_DIR [--tokens 48]
  *
+ * (For the fused graph, whose GroupQueryAttention counts positions from 0 itself and has no
+ * position_ids input, runs 1 and 3 are the same computation.)
+ *
  * Three ONNX runs, each compared as log-softmax over every position with the reference:
  *   1. the whole sequence in one call (empty cache), positions 0..n-1
  *   2. a prompt of n/2 tokens, then one token per call feeding present.* back as
@@ -59,6 +62,7 @@ async function runOnnx(s: ort.InferenceSession, cfg: Cfg, ids: number[], split: 
       position_ids: i64(chunk.map((_, i) => posBase + done + i), [1, n]),
       ...past,
     };
+    for (const k of Object.keys(feeds)) if (!s.inputNames.includes(k)) delete feeds[k]; // the fused graph has no position_ids
     const r = await s.run(feeds);
     out.set(r.logits!.data as Float32Array, done * V);
     past = {};

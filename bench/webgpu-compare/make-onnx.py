@@ -5,10 +5,22 @@ transformers.js expects for `gemma3_text` causal LMs, with the weights of a safe
 directory written by gemma-ts (bench/webgpu-compare/synth.ts), so both engines run the
 same numbers.
 
-    python3 bench/webgpu-compare/make-onnx.py MODEL_DIR
+    /usr/bin/python3 bench/webgpu-compare/make-onnx.py MODEL_DIR [--fused OUT_DIR]
 
 Reads MODEL_DIR/config.json + model.safetensors (F32), writes MODEL_DIR/onnx/model.onnx
 and MODEL_DIR/generation_config.json. Needs only python3-onnx (1.12, opset 17) + numpy.
+
+Two graphs of the same maths:
+  plain  (default): standard ONNX ops only (Gather, MatMul, ReduceMean, Softmax, ...), the
+                    mask built in the graph. onnxruntime does not fuse these (checked with
+                    --ort-log verbose in run.ts: no fused node appears).
+  fused  (--fused OUT_DIR): the fused operators onnxruntime's exporters put into real LLM
+                    graphs and its WebGPU EP implements: SimplifiedLayerNormalization,
+                    com.microsoft SkipSimplifiedLayerNormalization (residual add + RMSNorm),
+                    com.microsoft GroupQueryAttention (KV concat, RoPE from cos/sin caches,
+                    causal + local window, GQA, softmax, in one op), com.microsoft FastGelu.
+                    Written to OUT_DIR (config, tokenizer, generation config copied, the
+                    safetensors file hard-linked) so the two graphs can be timed side by side.
 
 Graph I/O (what transformers.js 4.x feeds and reads, see src/models/modeling_utils.js:
 decoder_forward, addPastKeyValues, getPastKeyValues):
@@ -19,6 +31,9 @@ decoder_forward, addPastKeyValues, getPastKeyValues):
   past_key_values.{l}.key    f32   [batch, kv_heads, past, head_dim]   (also .value)
   logits                     f32   [batch, seq, vocab]
   present.{l}.key            f32   [batch, kv_heads, past + seq, head_dim] = concat(past, new)
+(The fused graph has no position_ids input: GroupQueryAttention derives positions from
+seqlens_k = sum(attention_mask) - 1, counting from 0; transformers.js feeds only the inputs
+a session declares.)
 The empty first cache is made by transformers.js from the input metadata: symbolic dims
 `batch_size` -> batch, anything else (past_sequence_length) -> 0, numbers as they are.
 
@@ -40,6 +55,7 @@ Maths (Gemma 3, as in HF Gemma3ForCausalLM and gemma-ts src/model/forward.ts):
 import json
 import math
 import os
+import shutil
 import struct
 import sys
 
@@ -263,23 +279,140 @@ def build(cfg, W):
     return model
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit('usage: make-onnx.py MODEL_DIR')
-    d = sys.argv[1]
-    with open(os.path.join(d, 'config.json')) as f:
-        cfg = json.load(f)
-    if cfg.get('model_type') != 'gemma3_text':
-        sys.exit(f'model_type {cfg.get("model_type")!r}: this builder does Gemma 3 text only')
-    W = read_safetensors(os.path.join(d, 'model.safetensors'))
-    model = build(cfg, W)
-    onnx.checker.check_model(model)
+
+def build_fused(cfg, W):
+    """The same model with onnxruntime's fused LLM operators (see the module docstring)."""
+    H = cfg['hidden_size']
+    nH = cfg['num_attention_heads']
+    nKV = cfg['num_key_value_heads']
+    D = cfg['head_dim']
+    V = cfg['vocab_size']
+    L = cfg['num_hidden_layers']
+    eps = float(cfg['rms_norm_eps'])
+    window = cfg['sliding_window']
+    types = cfg['layer_types']
+    max_pos = cfg['max_position_embeddings']
+    qscale = 1.0 / math.sqrt(cfg['query_pre_attn_scalar'])
+    rs = cfg.get('rope_scaling') or {}
+    global_scaling = rs.get('factor', 1.0) if rs.get('rope_type', 'linear') == 'linear' else 1.0
+    assert cfg.get('attn_logit_softcapping') is None and cfg.get('final_logit_softcapping') is None
+    MS = 'com.microsoft'
+
+    b = Builder()
+    inputs = [
+        helper.make_tensor_value_info('input_ids', TensorProto.INT64, ['batch_size', 'sequence_length']),
+        helper.make_tensor_value_info('attention_mask', TensorProto.INT64, ['batch_size', 'total_sequence_length']),
+    ]
+    outputs = [helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['batch_size', 'sequence_length', V])]
+    for l in range(L):
+        for kv in ('key', 'value'):
+            inputs.append(helper.make_tensor_value_info(f'past_key_values.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'past_sequence_length', D]))
+            outputs.append(helper.make_tensor_value_info(f'present.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'total_sequence_length', D]))
+
+    def sln(x, w):   # RMSNorm(x) * w over the last axis
+        return b.op('SimplifiedLayerNormalization', [x, w], axis=-1, epsilon=eps, stash_type=1)
+
+    def skip_sln(x, skip, w):   # (RMSNorm(x + skip) * w, x + skip)
+        o = [b.name('sln'), b.name('mean'), b.name('inv_std'), b.name('sum')]
+        b.op('SkipSimplifiedLayerNormalization', [x, skip, w], outputs=o, domain=MS, epsilon=eps)
+        return o[0], o[3]
+
+    def norm_w(name):
+        return b.const((np.float32(1.0) + W[name]).astype(np.float32), name.replace('.', '_') + '_p1')
+
+    def lin(x, name):
+        return b.op('MatMul', [x, b.const(np.ascontiguousarray(W[name].T), name.replace('.', '_'))])
+
+    # GroupQueryAttention's sequence lengths: seqlens_k = (keys per row) - 1, total = T
+    seqlens = b.op('Cast', [b.op('Sub', [b.op('ReduceSum', ['attention_mask', b.const(np.array([1], np.int64), 'ax1')], keepdims=0), b.const(np.int64(1), 'one_i')])], to=TensorProto.INT32)
+    total = b.op('Cast', [b.op('Squeeze', [b.op('Shape', ['attention_mask'], start=1, end=2), b.const(np.array([0], np.int64), 'ax0')])], to=TensorProto.INT32)
+
+    # cos/sin caches [max_pos, D/2]: angle(p, i) = p * theta^(-2i/D) / scaling, in f32 as HF
+    def caches(theta, scaling, tag):
+        inv = (1.0 / (np.float32(theta) ** (np.arange(0, D, 2, dtype=np.int64).astype(np.float32) / np.float32(D)))).astype(np.float32)
+        inv = (inv / np.float32(scaling)).astype(np.float32)
+        ang = (np.arange(max_pos, dtype=np.float32)[:, None] * inv[None, :]).astype(np.float32)
+        return b.const(np.cos(ang).astype(np.float32), f'cos_{tag}'), b.const(np.sin(ang).astype(np.float32), f'sin_{tag}')
+    rope = {'sliding': caches(cfg['rope_local_base_freq'], 1.0, 'local'), 'full': caches(cfg['rope_theta'], global_scaling, 'global')}
+
+    shp_heads_q = b.const(np.array([0, 0, nH, D], np.int64), 'shp_hq')
+    shp_heads_k = b.const(np.array([0, 0, nKV, D], np.int64), 'shp_hk')
+    shp_flat_q = b.const(np.array([0, 0, nH * D], np.int64), 'shp_fq')
+    shp_flat_k = b.const(np.array([0, 0, nKV * D], np.int64), 'shp_fk')
+
+    embed = W['model.embed_tokens.weight']
+    h = b.op('Mul', [b.op('Gather', [b.const(embed, 'embed'), 'input_ids'], axis=0), b.const(np.float32(math.sqrt(H)), 'sqrt_d')])
+    x = sln(h, norm_w('model.layers.0.input_layernorm.weight'))
+    for l in range(L):
+        p = f'model.layers.{l}.'
+        kind = 'sliding' if types[l] == 'sliding_attention' else 'full'
+        q = b.op('Reshape', [sln(b.op('Reshape', [lin(x, p + 'self_attn.q_proj.weight'), shp_heads_q]), norm_w(p + 'self_attn.q_norm.weight')), shp_flat_q])
+        k = b.op('Reshape', [sln(b.op('Reshape', [lin(x, p + 'self_attn.k_proj.weight'), shp_heads_k]), norm_w(p + 'self_attn.k_norm.weight')), shp_flat_k])
+        v = lin(x, p + 'self_attn.v_proj.weight')
+        cos, sin = rope[kind]
+        att = b.name('attn')
+        # Gemma's window W: query i sees keys i - W < j <= i (W keys). onnxruntime-node 1.30's
+        # CPU GroupQueryAttention agrees with local_window_size = W (check.ts: W - 1 fails
+        # from 32 tokens on with W = 32, W passes), though some ORT sources read as W + 1 keys
+        b.op('GroupQueryAttention', [q, k, v, f'past_key_values.{l}.key', f'past_key_values.{l}.value', seqlens, total, cos, sin],
+             outputs=[att, f'present.{l}.key', f'present.{l}.value'], domain=MS,
+             num_heads=nH, kv_num_heads=nKV, scale=qscale, do_rotary=1, rotary_interleaved=0,
+             local_window_size=window if kind == 'sliding' else -1)
+        a = sln(lin(att, p + 'self_attn.o_proj.weight'), norm_w(p + 'post_attention_layernorm.weight'))
+        x, h = skip_sln(a, h, norm_w(p + 'pre_feedforward_layernorm.weight'))
+        g = b.op('FastGelu', [lin(x, p + 'mlp.gate_proj.weight')], domain=MS)
+        m = sln(lin(b.op('Mul', [g, lin(x, p + 'mlp.up_proj.weight')]), p + 'mlp.down_proj.weight'), norm_w(p + 'post_feedforward_layernorm.weight'))
+        nxt = f'model.layers.{l + 1}.input_layernorm.weight' if l + 1 < L else 'model.norm.weight'
+        x, h = skip_sln(m, h, norm_w(nxt))
+    b.op('MatMul', [x, b.const(np.ascontiguousarray(embed.T), 'lm_head')], outputs=['logits'])
+
+    graph = helper.make_graph(b.nodes, 'gemma3_text_fused', inputs, outputs, initializer=b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET), helper.make_opsetid(MS, 1)], producer_name='gemma-ts bench/webgpu-compare/make-onnx.py --fused')
+    model.ir_version = 8
+    return model
+
+
+def write_model(model, d, cfg):
     os.makedirs(os.path.join(d, 'onnx'), exist_ok=True)
     out = os.path.join(d, 'onnx', 'model.onnx')
     onnx.save(model, out)
     with open(os.path.join(d, 'generation_config.json'), 'w') as f:
         json.dump({'bos_token_id': cfg['bos_token_id'], 'eos_token_id': cfg['eos_token_id'], 'pad_token_id': cfg['pad_token_id'], 'do_sample': False}, f, indent=2)
     print(f'wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB, {len(model.graph.node)} nodes)')
+
+
+def main():
+    args = sys.argv[1:]
+    fused_out = None
+    if '--fused' in args:
+        i = args.index('--fused')
+        if i + 1 >= len(args):
+            sys.exit('--fused needs an output directory')
+        fused_out = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
+        sys.exit('usage: make-onnx.py MODEL_DIR [--fused OUT_DIR]')
+    d = args[0]
+    with open(os.path.join(d, 'config.json')) as f:
+        cfg = json.load(f)
+    if cfg.get('model_type') != 'gemma3_text':
+        sys.exit(f'model_type {cfg.get("model_type")!r}: this builder does Gemma 3 text only')
+    W = read_safetensors(os.path.join(d, 'model.safetensors'))
+    if fused_out is None:
+        model = build(cfg, W)
+        onnx.checker.check_model(model)
+        write_model(model, d, cfg)
+        return
+    # contrib operators: the ONNX checker does not know them, onnxruntime validates on load
+    model = build_fused(cfg, W)
+    os.makedirs(fused_out, exist_ok=True)
+    for name in ('config.json', 'tokenizer.json', 'tokenizer_config.json'):
+        if os.path.exists(os.path.join(d, name)):
+            shutil.copyfile(os.path.join(d, name), os.path.join(fused_out, name))
+    st = os.path.join(fused_out, 'model.safetensors')
+    if not os.path.exists(st):
+        os.link(os.path.join(d, 'model.safetensors'), st)
+    write_model(model, fused_out, cfg)
 
 
 if __name__ == '__main__':

@@ -2,9 +2,12 @@
  * Write the synthetic Gemma 3 model both engines run: our safetensors directory (F32,
  * seeded weights from src/model/synth.ts). make-onnx.py then reads the same file.
  *
- *   npx tsx bench/webgpu-compare/synth.ts --size demo|mid --out DIR [--seed 7]
+ *   npx tsx bench/webgpu-compare/synth.ts --size demo|small|mid --out DIR [--seed 7]
  *
- * demo: the `demo` preset (hidden 128, 6 layers, vocab 512).
+ * demo:  the `demo` preset (hidden 128, FFN 384, 4 heads / 1 KV head, head_dim 32, 6 layers,
+ *        window 32, vocab 512: 1.2M parameters).
+ * small: hidden 256, FFN 1024, 4 heads / 1 KV head, head_dim 64, 6 layers (5 local + 1
+ *        global), window 32, vocab 512 (5.8M parameters).
  * mid:  Gemma 3 270M layer shapes (hidden 640, FFN 2048, 4 heads / 1 KV head, head_dim 256,
  *       window 512 scaled down to 32 so a short run crosses it) with 6 layers (5 local + 1
  *       global) and vocab 512, so a CPU Vulkan driver decodes it in seconds.
@@ -18,6 +21,9 @@ import { builtinChatTemplate, synthTokenizerJson } from '../../src/model/synth-e
 
 const SIZES: Record<string, () => GemmaConfig> = {
   demo: () => getPreset('demo'),
+  small: () => ({
+    ...getPreset('demo'), hiddenSize: 256, intermediateSize: 1024, headDim: 64, queryPreAttnScalar: 64,
+  }),
   mid: () => ({
     ...getPreset('gemma-3-270m'), vocabSize: 512, numLayers: 6, slidingWindow: 32, maxPositions: 2048,
     layerTypes: ['sliding', 'sliding', 'sliding', 'sliding', 'sliding', 'full'],
