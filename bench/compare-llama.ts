@@ -13,6 +13,7 @@
  * Also prints the machine's read bandwidth (wasm probe) and our decode bandwidth share.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { getLlama, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { benchGemmaModel, benchPrompt, decodeWeightBytes } from '../src/cli/commands/bench.js';
 import { createWasmBackend, type WasmBackend } from '../src/kernels/wasm/backend.js';
@@ -70,7 +71,8 @@ const rows: Record<string, unknown>[] = [];
 const probe = await createWasmBackend({ threads: N });
 const dram = probe.measureReadBandwidth(512, 5);
 probe.dispose();
-console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s`);
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s; load average ${load()}`);
 
 for (const size of models) {
   const cfg = getPreset(`gemma-3-${size}`);
@@ -98,12 +100,13 @@ for (const size of models) {
         oursDecode: o!.decode, llamaDecode: c!.decode, decodeRatio: o!.decode / c!.decode,
         oursDecodeGBps: (bytes * o!.decode) / 1e9, llamaDecodeGBps: (bytes * c!.decode) / 1e9,
         oursShareOfProbe: (bytes * o!.decode) / 1e9 / dram,
+        loadAverage: loadavg()[0],
         oursPrefillPerCpuS: o!.prefillCpu, llamaPrefillPerCpuS: c!.prefillCpu, oursDecodePerCpuS: o!.decodeCpu, llamaDecodePerCpuS: c!.decodeCpu,
       };
       rows.push(row);
       const f = (x: number, d = 1) => x.toFixed(d).padStart(7);
       console.log(`${row.model.padEnd(13)} ${dtype.padEnd(5)} t${threads}  prefill ours ${f(o!.prefill)} llama ${f(c!.prefill)} ratio ${f(row.prefillRatio, 2)}   decode ours ${f(o!.decode)} llama ${f(c!.decode)} ratio ${f(row.decodeRatio, 2)}   ours ${f(row.oursDecodeGBps)} GB/s (${(100 * row.oursShareOfProbe).toFixed(0)}% of probe)`);
-      console.log(`${''.padEnd(25)} per CPU-second: prefill ours ${f(o!.prefillCpu)} llama ${f(c!.prefillCpu)} ratio ${f(o!.prefillCpu / c!.prefillCpu, 2)}   decode ours ${f(o!.decodeCpu)} llama ${f(c!.decodeCpu)} ratio ${f(o!.decodeCpu / c!.decodeCpu, 2)}`);
+      console.log(`${''.padEnd(25)} load average ${load()}; per CPU-second: prefill ours ${f(o!.prefillCpu)} llama ${f(c!.prefillCpu)} ratio ${f(o!.prefillCpu / c!.prefillCpu, 2)}   decode ours ${f(o!.decodeCpu)} llama ${f(c!.decodeCpu)} ratio ${f(o!.decodeCpu / c!.decodeCpu, 2)}`);
       await lctx.dispose();
       await lm.dispose();
       ours.model.dispose();
