@@ -213,11 +213,13 @@ export class WasmBackend implements Backend {
 
   freeWeight(w: Weight): void { this.flush(); this.heap.release(W(w).ptr); }
 
-  tensor(rows: number, cols: number): Tensor {
+  tensor(rows: number, cols: number, uninitialized = false): Tensor {
     this.alive();
     if (!(Number.isInteger(rows) && rows >= 1 && Number.isInteger(cols) && cols >= 1)) throw new GemmaError('BAD_SHAPE', `tensor [${rows}, ${cols}]`);
     const ptr = this.heap.alloc(rows * cols * 4, 'tensor', `a [${rows}, ${cols}] activation`);
-    this.ex.zero(ptr, rows * cols * 4);
+    // the forward pass's temporaries and logits are written whole before they are read: the
+    // zero fill (1 MB per decode step for the logits alone) is skipped when asked to
+    if (!uninitialized) this.ex.zero(ptr, rows * cols * 4);
     return new WasmTensor(rows, cols, ptr);
   }
 
