@@ -5,7 +5,7 @@ transformers.js expects for `gemma3_text` causal LMs, with the weights of a safe
 directory written by gemma-ts (bench/webgpu-compare/synth.ts), so both engines run the
 same numbers.
 
-    /usr/bin/python3 bench/webgpu-compare/make-onnx.py MODEL_DIR [--fused OUT_DIR]
+    /usr/bin/python3 bench/webgpu-compare/make-onnx.py MODEL_DIR [--rope-in-graph] [--fused OUT_DIR]
 
 Reads MODEL_DIR/config.json + model.safetensors (F32), writes MODEL_DIR/onnx/model.onnx
 and MODEL_DIR/generation_config.json. Needs only python3-onnx (1.12, opset 17) + numpy.
@@ -13,7 +13,9 @@ and MODEL_DIR/generation_config.json. Needs only python3-onnx (1.12, opset 17) +
 Two graphs of the same maths:
   plain  (default): standard ONNX ops only (Gather, MatMul, ReduceMean, Softmax, ...), the
                     mask built in the graph. onnxruntime does not fuse these (checked with
-                    --ort-log verbose in run.ts: no fused node appears).
+                    --ort-log verbose in run.ts: no fused node appears). RoPE cos/sin are
+                    gathered from tables computed here; --rope-in-graph computes them with
+                    Cos/Sin nodes instead (on SwiftShader that costs 1.4e-3 in log-softmax).
   fused  (--fused OUT_DIR): the fused operators onnxruntime's exporters put into real LLM
                     graphs and its WebGPU EP implements: SimplifiedLayerNormalization,
                     com.microsoft SkipSimplifiedLayerNormalization (residual add + RMSNorm),
@@ -129,12 +131,30 @@ def gelu_tanh(b, x, c):
     return b.op('Mul', [b.op('Mul', [x, t]), c['half']])
 
 
-def rope_tables(b, pos_f, head_dim, theta, scaling, tag):
-    """cos, sin [batch, 1, seq, head_dim] for positions pos_f [batch, seq, 1] (float)."""
-    half = head_dim // 2
-    # inv_freq_i = theta^(-2i/D) / scaling, computed in f32 like HF (torch.arange(0, D, 2).float() / D)
+def inv_freq(head_dim, theta, scaling):
+    """inv_freq_i = theta^(-2i/D) / scaling, in f32 like HF (torch.arange(0, D, 2).float() / D)"""
     inv = (1.0 / (np.float32(theta) ** (np.arange(0, head_dim, 2, dtype=np.int64).astype(np.float32) / np.float32(head_dim)))).astype(np.float32)
-    inv = (inv / np.float32(scaling)).astype(np.float32)
+    return (inv / np.float32(scaling)).astype(np.float32)
+
+
+def rope_from_tables(b, head_dim, theta, scaling, max_pos, tag):
+    """cos, sin [batch, 1, seq, head_dim]: rows position_ids of tables computed here (numpy f32
+    angles p * inv_freq, cos/sin in f32). Default: Sin/Cos evaluated on SwiftShader's WebGPU
+    adapter are off by enough at angles of tens of radians to move log-softmax by 1.4e-3."""
+    inv = inv_freq(head_dim, theta, scaling)
+    ang = (np.arange(max_pos, dtype=np.float32)[:, None] * inv[None, :]).astype(np.float32)
+    ang = np.concatenate([ang, ang], axis=1)                                # [P, D]
+    ax1 = b.const(np.array([1], np.int64), 'ax1')
+    cos = b.op('Gather', [b.const(np.cos(ang).astype(np.float32), f'cos_table_{tag}'), 'position_ids'], axis=0)   # [B, S, D]
+    sin = b.op('Gather', [b.const(np.sin(ang).astype(np.float32), f'sin_table_{tag}'), 'position_ids'], axis=0)
+    return b.op('Unsqueeze', [cos, ax1], f'cos_{tag}'), b.op('Unsqueeze', [sin, ax1], f'sin_{tag}')
+
+
+def rope_tables(b, pos_f, head_dim, theta, scaling, tag):
+    """cos, sin [batch, 1, seq, head_dim] for positions pos_f [batch, seq, 1] (float), with
+    Cos/Sin nodes in the graph (as optimum's exports do): --rope-in-graph."""
+    half = head_dim // 2
+    inv = inv_freq(head_dim, theta, scaling)
     assert inv.shape == (half,)
     freqs = b.op('Mul', [pos_f, b.const(inv, f'inv_freq_{tag}')])          # [B, S, D/2]
     emb = b.op('Concat', [freqs, freqs], axis=-1)                           # [B, S, D]
@@ -149,7 +169,7 @@ def apply_rope(b, x, cos, sin, head_dim, c):
     return b.op('Add', [b.op('Mul', [x, cos]), b.op('Mul', [rot, sin])])
 
 
-def build(cfg, W):
+def build(cfg, W, rope_in_graph=False):
     H = cfg['hidden_size']
     nH = cfg['num_attention_heads']
     nKV = cfg['num_key_value_heads']
@@ -216,13 +236,20 @@ def build(cfg, W):
     bias_full = b.op('Where', [allow_full, zero_f, neg], 'bias_full')
     bias_slide = b.op('Where', [allow_slide, zero_f, neg], 'bias_slide')
 
-    # ---- RoPE tables
-    pos_f = b.op('Cast', ['position_ids'], to=TensorProto.FLOAT)
-    pos_f = b.op('Unsqueeze', [pos_f, b.const(np.array([-1], np.int64), 'axm1')])  # [B, S, 1]
-    rope = {
-        'sliding': rope_tables(b, pos_f, D, cfg['rope_local_base_freq'], 1.0, 'local'),
-        'full': rope_tables(b, pos_f, D, cfg['rope_theta'], global_scaling, 'global'),
-    }
+    # ---- RoPE tables (positions up to max_position_embeddings + 1: transformers.js counts from 1)
+    if rope_in_graph:
+        pos_f = b.op('Cast', ['position_ids'], to=TensorProto.FLOAT)
+        pos_f = b.op('Unsqueeze', [pos_f, b.const(np.array([-1], np.int64), 'axm1')])  # [B, S, 1]
+        rope = {
+            'sliding': rope_tables(b, pos_f, D, cfg['rope_local_base_freq'], 1.0, 'local'),
+            'full': rope_tables(b, pos_f, D, cfg['rope_theta'], global_scaling, 'global'),
+        }
+    else:
+        max_pos = cfg['max_position_embeddings'] + 1
+        rope = {
+            'sliding': rope_from_tables(b, D, cfg['rope_local_base_freq'], 1.0, max_pos, 'local'),
+            'full': rope_from_tables(b, D, cfg['rope_theta'], global_scaling, max_pos, 'global'),
+        }
 
     shp_q = b.const(np.array([0, 0, nH, D], np.int64), 'shp_q')
     shp_kv = b.const(np.array([0, 0, nKV, D], np.int64), 'shp_kv')
@@ -383,6 +410,9 @@ def write_model(model, d, cfg):
 
 def main():
     args = sys.argv[1:]
+    rope_in_graph = '--rope-in-graph' in args
+    if rope_in_graph:
+        args.remove('--rope-in-graph')
     fused_out = None
     if '--fused' in args:
         i = args.index('--fused')
@@ -391,7 +421,7 @@ def main():
         fused_out = args[i + 1]
         del args[i:i + 2]
     if len(args) != 1:
-        sys.exit('usage: make-onnx.py MODEL_DIR [--fused OUT_DIR]')
+        sys.exit('usage: make-onnx.py MODEL_DIR [--rope-in-graph] [--fused OUT_DIR]')
     d = args[0]
     with open(os.path.join(d, 'config.json')) as f:
         cfg = json.load(f)
@@ -399,7 +429,7 @@ def main():
         sys.exit(f'model_type {cfg.get("model_type")!r}: this builder does Gemma 3 text only')
     W = read_safetensors(os.path.join(d, 'model.safetensors'))
     if fused_out is None:
-        model = build(cfg, W)
+        model = build(cfg, W, rope_in_graph)
         onnx.checker.check_model(model)
         write_model(model, d, cfg)
         return
