@@ -3,7 +3,7 @@
 // is built for parallelism rather than reuse: P.lanes invocations (8..{{WG}}) share a weight row
 // and each takes units of 8 quants, u = lane, lane + lanes, ... (dqb/{{DTYPE}}: unit_dot), so a
 // row is read in about one or two rounds of loads. Partial sums meet by subgroupShuffleXor
-// within a subgroup, then, when a row spans several subgroups, in workgroup memory.
+// within a subgroup, then, when a row spans several subgroups (CROSS), in workgroup memory.
 // A workgroup holds {{WG}} / lanes rows; the host picks lanes from the row length.
 #include "common/header"
 #include "common/matmul_uniforms"
@@ -18,7 +18,9 @@ fn wscale(sel: u32, r: u32, b: u32) -> f32 { return half_at(r * (P.nb / GROUPS) 
 fn xcols() -> u32 { return P.k; }
 #include "dqb/{{DTYPE}}"
 
+#if CROSS
 var<workgroup> red: array<f32, {{WG}}>;
+#endif
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -34,6 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var u = lane; u < units; u += P.lanes) { s += unit_dot(0u, m, u, n); }
     }
     for (var o = sg / 2u; o > 0u; o >>= 1u) { s += subgroupShuffleXor(s, o); }
+#if CROSS
     // one partial per (row, subgroup part): slot lid / sg; a row owns lanes / sg slots
     if (sgi % sg == 0u) { red[lid / sg] = s; }
     workgroupBarrier();
@@ -44,5 +47,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       out[n * P.out_cols + P.row_base + m] = t;
     }
     workgroupBarrier(); // red is rewritten for the next activation row
+#else
+    if (ok && lane == 0u) { out[n * P.out_cols + P.row_base + m] = s; } // lanes <= subgroup size
+#endif
   }
 }

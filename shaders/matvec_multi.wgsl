@@ -58,9 +58,11 @@ fn wscale(sel: u32, r: u32, b: u32) -> f32 {
 fn xcols() -> u32 { return P.k; }
 #include "dqb/{{DTYPE}}"
 
+#if CROSS
 var<workgroup> red: array<f32, {{WG}}>;
 #if GEGLU
 var<workgroup> red1: array<f32, {{WG}}>;
+#endif
 #endif
 
 @compute @workgroup_size({{WG}})
@@ -101,6 +103,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       s1 += subgroupShuffleXor(s1, o);
 #endif
     }
+#if CROSS
     if (sgi % sg == 0u) {
       red[lid / sg] = s;
 #if GEGLU
@@ -108,13 +111,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 #endif
     }
     workgroupBarrier();
+#endif
     if (ok && lane == 0u) {
+#if CROSS
       var t = 0.0;
       let first = lid / sg;
       for (var i = 0u; i < P.lanes / sg; i++) { t += red[first + i]; }
+#else
+      let t = s; // lanes <= subgroup size
+#endif
 #if GEGLU
+#if CROSS
       var t1 = 0.0;
       for (var i = 0u; i < P.lanes / sg; i++) { t1 += red1[first + i]; }
+#else
+      let t1 = s1;
+#endif
       out0[n * P.m0 + m] = gelu_tanh(t) * t1;
 #else
       if (sel == 0u) { out0[n * P.m0 + m] = t; }
@@ -122,6 +134,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (sel == 2u) { out2[n * P.m2 + m] = t; }
 #endif
     }
+#if CROSS
     workgroupBarrier(); // red is rewritten for the next activation row
+#endif
   }
 }

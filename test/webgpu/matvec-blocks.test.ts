@@ -1,11 +1,13 @@
 /**
- * matvec_blocks.wgsl (decode matrix-vector over q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 in units of 8, 8-256
- * invocations per row, sums reduced by subgroup shuffles and then workgroup memory) against the
- * reference backend: 1-4 activation rows; weights of 1 to 130 rows (workgroups only partly
- * used); rows of 1 to 216 blocks (8 to 256 invocations per row, so rows within one subgroup and
- * rows across several); on lavapipe (subgroups of 8) in the f32 and f16 configurations. Also the
- * choice of invocations per row, and that the kernel really ran. And matvec_multi.wgsl (q/k/v,
- * or gate/up with GeGLU, in one dispatch) against separate products and geglu.
+ * matvec_blocks.wgsl (decode matrix-vector over q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 in
+ * units of 8, 8-256 invocations per row, sums reduced by subgroup shuffles and, when a row spans
+ * several subgroups, workgroup memory) against the reference backend: 1-4 activation rows;
+ * weights of 1 to 130 rows (workgroups only partly used); rows of 1 to 216 blocks. On lavapipe
+ * (subgroups of 8): the f32 configuration with a GPU's kernel choices (rows within one subgroup
+ * and rows across several), the f16 configuration with the CPU driver's own (one subgroup per
+ * row, no barriers). Also the choice of invocations per row, and that the kernels really ran.
+ * And matvec_multi.wgsl (q/k/v, or gate/up with GeGLU, in one dispatch) against separate
+ * products and geglu.
  */
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
@@ -37,7 +39,9 @@ it('invocations per row: the power of two in [8, 256] at or below the units of 8
 describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.description})`, () => {
   for (const preferF16 of [false, true]) {
     it(`q8_0, q4_0, q4_k, q6_k, f32, f16 and bf16 match the reference (${preferF16 ? 'f16' : 'f32'} path)`, async () => {
-      const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true });
+      // the f32 run takes a GPU's kernel choices (rows across subgroups: CROSS), the f16 run the
+      // CPU driver's own (at most one subgroup per row)
+      const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true, software: preferF16 ? undefined : false });
       try {
         const P = new Pair(be, new ReferenceBackend());
         for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f32', 'f16', 'bf16'] as const) {
@@ -53,7 +57,9 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
             }
           }
         }
-        expect(be.kernels().filter((k) => k.key.startsWith('matvec_blocks|')).length).toBe(7);
+        const blocks = be.kernels().filter((k) => k.key.startsWith('matvec_blocks|'));
+        expect(new Set(blocks.map((k) => JSON.parse(k.key.split('|')[1]!).DTYPE)).size).toBe(7);
+        expect(blocks.some((k) => k.key.includes('"CROSS":true'))).toBe(!preferF16);
         // a float row that is not a multiple of 32 long takes the general kernel, and is right too
         const w = P.weight(randomWeight('bf16', 9, 40, 77)), x = P.tensor(1, 40, randn(40, 78)), out = P.tensor(1, 9);
         P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
@@ -67,7 +73,9 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
 
   for (const preferF16 of [false, true]) {
     it(`several weights in one dispatch: q/k/v and gate/up with GeGLU (${preferF16 ? 'f16' : 'f32'} path)`, async () => {
-      const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true });
+      // the f32 run takes a GPU's kernel choices (rows across subgroups: CROSS), the f16 run the
+      // CPU driver's own (at most one subgroup per row)
+      const be = await WebGpuBackend.create({ gpu: env.gpu, preferF16, subgroups: true, software: preferF16 ? undefined : false });
       try {
         const P = new Pair(be, new ReferenceBackend());
         for (const [dq, dk, m, kv, k] of [['q8_0', 'q8_0', 33, 8, 320], ['q4_0', 'q4_0', 130, 32, 1152], ['bf16', 'bf16', 20, 4, 96], ['q4_k', 'q4_k', 24, 8, 512], ['q6_k', 'q6_k', 9, 3, 256], ['q8_0', 'q4_0', 40, 16, 256]] as const) {
@@ -87,7 +95,9 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
           }
         }
         // the mixed-format case falls back to separate products; the others ran fused
-        expect(be.kernels().filter((k) => k.key.startsWith('matvec_multi|')).length).toBe(10);
+        const multi = be.kernels().filter((k) => k.key.startsWith('matvec_multi|')).map((k) => JSON.parse(k.key.split('|')[1]!));
+        expect(new Set(multi.map((d) => `${d.DTYPE} ${d.GEGLU}`)).size).toBe(10);
+        expect(multi.some((d) => d.CROSS)).toBe(!preferF16);
       } finally {
         be.dispose();
       }

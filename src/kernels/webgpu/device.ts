@@ -37,6 +37,12 @@ export interface WebGpuOptions {
   attentionSplitKeys?: number;
   /** time every dispatch with timestamp queries, by kernel class (see WebGpuBackend.profile) */
   profile?: boolean;
+  /**
+   * treat the adapter as a CPU implementation (true) or a GPU (false) when choosing kernels;
+   * default: detected (lavapipe, SwiftShader, fallback adapters are software). Tests use it to
+   * run the GPU kernel choices on a CPU driver.
+   */
+  software?: boolean;
   powerPreference?: GPUPowerPreference;
 }
 
@@ -45,6 +51,11 @@ export interface GpuContext {
   adapterInfo: { vendor: string; architecture: string; device: string; description: string };
   /** every feature the adapter offers (whether used or not) */
   adapterFeatures: string[];
+  /**
+   * a CPU implementation (lavapipe, SwiftShader, a fallback adapter): workgroup barriers cost
+   * far more there than on a GPU, so kernels that trade barriers for parallelism are avoided
+   */
+  software: boolean;
   /** the f16 path is on */
   f16: boolean;
   /** reductions use subgroup operations */
@@ -107,6 +118,7 @@ export async function acquireDevice(opts: WebGpuOptions): Promise<GpuContext> {
     device,
     adapterInfo: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' },
     adapterFeatures: [...adapter.features].map(String).sort(),
+    software: opts.software ?? isSoftwareAdapter(adapter as { isFallbackAdapter?: boolean }, info),
     f16, subgroups, subgroupSize, timestamps,
     // a multiple of 4 (array<u32> bindings)
     maxBinding: Math.floor(maxBinding / 256) * 256,
@@ -150,4 +162,10 @@ async function probeSubgroups(device: GPUDevice): Promise<number> {
     buf.destroy();
     read.destroy();
   }
+}
+
+/** lavapipe / llvmpipe, SwiftShader, or an adapter that says it is a fallback */
+export function isSoftwareAdapter(adapter: { isFallbackAdapter?: boolean }, info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }): boolean {
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter || info.architecture === 'software') return true;
+  return /llvmpipe|lavapipe|swiftshader/i.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`);
 }

@@ -36,8 +36,9 @@ export function unitGroups(L: WeightLayout, cols: number): number {
   return cols % 32 === 0 ? cols / 32 : 0;
 }
 
-export function blockMatvecSpec(dtype: GpuDType): KernelSpec {
-  return memoSpec(`matvec_blocks|${dtype}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG }, bindings: ['read', 'read', 'rw'], kind: 'matvec' }));
+/** cross: rows span several subgroups (lanes > subgroup size), partial sums meet in workgroup memory */
+export function blockMatvecSpec(dtype: GpuDType, cross: boolean): KernelSpec {
+  return memoSpec(`matvec_blocks|${dtype}|${cross}`, () => ({ shader: 'matvec_blocks', defines: { DTYPE: dtype, WG: BLOCK_MV_WG, CROSS: cross }, bindings: ['read', 'read', 'rw'], kind: 'matvec' }));
 }
 
 /** about this many invocations in all: beyond it, tall matrices give each invocation more units */
@@ -47,15 +48,23 @@ const BLOCK_MV_THREADS = 1 << 19;
  * Invocations per weight row for matvec_blocks: the power of two in [8, 256] at or below the
  * row's units of 8 quants (4 per block), so each invocation does one or two units, but no more
  * than keeps rows x lanes near BLOCK_MV_THREADS (a 262k-row LM head gets 8 lanes a row: tiny
- * workgroups by the hundred thousand read slower than fewer, busier ones). 0 = the kernel does
- * not apply (no subgroups, or a format without a unit dot).
+ * workgroups by the hundred thousand read slower than fewer, busier ones), and at most maxLanes
+ * (CPU drivers: the subgroup size, so that no row needs workgroup barriers, which cost far more
+ * there than the parallelism gains). 0 = the kernel does not apply (no subgroups, or a format
+ * without a unit dot).
  */
-export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, rows: number): number {
+export function blockMatvecLanes(dtype: GpuDType, nb: number, subgroups: boolean, rows: number, maxLanes = BLOCK_MV_WG): number {
   if (!subgroups || !BLOCK_MATVEC.has(dtype) || nb < 1) return 0;
+  const most = Math.min(BLOCK_MV_WG, maxLanes);
   const units = nb * 4;
-  let lanes = 8;
-  while (lanes * 2 <= BLOCK_MV_WG && lanes * 2 <= units && lanes * 2 * rows <= BLOCK_MV_THREADS) lanes *= 2;
+  let lanes = Math.min(8, most);
+  while (lanes * 2 <= most && lanes * 2 <= units && lanes * 2 * rows <= BLOCK_MV_THREADS) lanes *= 2;
   return lanes;
+}
+
+/** lanes for this device (software: at most one subgroup per row) */
+function deviceLanes(c: OpContext, dtype: GpuDType, nb: number, rows: number): number {
+  return blockMatvecLanes(dtype, nb, c.gpu.subgroups, rows, c.gpu.software ? c.gpu.subgroupSize : BLOCK_MV_WG);
 }
 
 export function matmulSpec(dtype: GpuDType, tiled: boolean): KernelSpec {
@@ -75,9 +84,9 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   const L = w.layout;
   const tiled = x.rows > MV_MAX_ROWS;
   const nb = unitGroups(L, w.cols);
-  const lanes = tiled ? 0 : blockMatvecLanes(L.gpuDtype, nb, c.gpu.subgroups, w.rows);
+  const lanes = tiled ? 0 : deviceLanes(c, L.gpuDtype, nb, w.rows);
   if (lanes) {
-    const k = c.kernels.get(blockMatvecSpec(L.gpuDtype));
+    const k = c.kernels.get(blockMatvecSpec(L.gpuDtype, lanes > c.gpu.subgroupSize));
     const rowsPerWg = BLOCK_MV_WG / lanes;
     for (const ch of w.chunks) {
       const g = grid(Math.ceil(ch.rows / rowsPerWg));
@@ -100,9 +109,9 @@ export function matmul(c: OpContext, out: GpuTensor, x: GpuTensor, w: GpuWeight)
   }
 }
 
-export function multiMatvecSpec(dtype: GpuDType, geglu: boolean): KernelSpec {
-  return memoSpec(`matvec_multi|${dtype}|${geglu}`, () => ({
-    shader: 'matvec_multi', defines: { DTYPE: dtype, WG: BLOCK_MV_WG, GEGLU: geglu },
+export function multiMatvecSpec(dtype: GpuDType, geglu: boolean, cross: boolean): KernelSpec {
+  return memoSpec(`matvec_multi|${dtype}|${geglu}|${cross}`, () => ({
+    shader: 'matvec_multi', defines: { DTYPE: dtype, WG: BLOCK_MV_WG, GEGLU: geglu, CROSS: cross },
     bindings: geglu ? ['read', 'read', 'read', 'rw'] : ['read', 'read', 'read', 'read', 'rw', 'rw', 'rw'], kind: 'matvec',
   }));
 }
@@ -123,7 +132,7 @@ export function multiMatvec(c: OpContext, outs: GpuTensor[], x: GpuTensor, ws: G
   if (geglu && ws[1]!.rows !== w0.rows) return false;
   const total = geglu ? w0.rows : ws.reduce((n, w) => n + w.rows, 0);
   const nb = unitGroups(L, w0.cols);
-  const lanes = blockMatvecLanes(L.gpuDtype, nb, c.gpu.subgroups, total);
+  const lanes = deviceLanes(c, L.gpuDtype, nb, total);
   if (!lanes) return false;
   expectShape('multiMatvec x', x, x.rows, w0.cols);
   outs.forEach((o, i) => expectShape(`multiMatvec out ${i}`, o, x.rows, ws[i]!.rows));
@@ -132,6 +141,6 @@ export function multiMatvec(c: OpContext, outs: GpuTensor[], x: GpuTensor, ws: G
   const p = new Params().u32(x.rows).u32(w0.cols).u32(nb).u32(L.rowWords).u32(lanes).u32(g[0])
     .u32(w0.rows).u32(m1).u32(m2).u32(w0.chunks[0]!.scaleOff).u32(ws[1]!.chunks[0]!.scaleOff).u32(ws[2]?.chunks[0]!.scaleOff ?? 0);
   const wb = ws.map((w) => ({ buffer: w.chunks[0]!.buffer }));
-  c.rec.dispatch(c.kernels.get(multiMatvecSpec(L.gpuDtype, geglu)), [...wb, bind(x), ...outs.map(bind)], p, g);
+  c.rec.dispatch(c.kernels.get(multiMatvecSpec(L.gpuDtype, geglu, lanes > c.gpu.subgroupSize)), [...wb, bind(x), ...outs.map(bind)], p, g);
   return true;
 }

@@ -17,7 +17,7 @@ export function allKernelSpecs(subgroups = true): KernelSpec[] {
   const out: KernelSpec[] = [];
   for (const d of GPU_DTYPES) out.push(matmulSpec(d, false), matmulSpec(d, true), embedSpec(d), rmsNormSpec(d, true), rmsNormSpec(d, false), rmsNormSpec(d, true, 256), rmsNormSpec(d, false, 256));
   if (subgroups) {
-    for (const d of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f32', 'f16', 'bf16'] as const) out.push(blockMatvecSpec(d), multiMatvecSpec(d, false), multiMatvecSpec(d, true));
+    for (const d of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f32', 'f16', 'bf16'] as const) for (const cross of [false, true]) out.push(blockMatvecSpec(d, cross), multiMatvecSpec(d, false, cross), multiMatvecSpec(d, true, cross));
   }
   for (const op of ['OP_ADD', 'OP_GEGLU'] as const) {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
