@@ -11,14 +11,17 @@
 //   8  claim (i64)   generation << 32 | next chunk; a thread whose generation differs stops
 //   16 done          chunks finished (the host waits for done == chunks)
 //   32 arguments (i32/f32 words):
-//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes),
-//               then scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
+//   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes,
+//               w2, out2), then scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
 //               then x, k, nq, nq x (scheme, dst, dstThreadBytes)]
 //              xq of thread ith is xq + ith * xqThreadBytes. With nq > 0 (one activation row:
 //              decode) each thread quantizes x itself into dst + ith * dstThreadBytes when it
 //              claims its first chunk (so the job cannot end, and its descriptor cannot be
 //              rewritten, while it does): the quantized row stays in that core's cache instead
 //              of a serial step whose output every other core then pulls over.
+//              w2 != 0 (GeGLU pair): a chunk also computes the same rows of w2 (same kind and
+//              shape as w) into out2, then out = gelu_tanh(out) * out2 on those rows, so the
+//              gate/up products and their GeGLU take one pool round and no serial pass.
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride (per thread), itemsPerChunk]
@@ -31,6 +34,8 @@ import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q';
 import { readProbe } from './probe';
 import { quantQ8A, quantQ8K } from './quantize';
 
+import { geglu } from './elementwise';
+
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
 export { attention } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
@@ -40,6 +45,9 @@ export { mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 } from './matmul-q';
 export { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 export { selfTestDot, selfTestDotQ8 } from './selftest';
 export { readProbe } from './probe';
+
+/** bytes per matmul entry of OP_MATMUL (MATMUL_WORDS in src/kernels/wasm/jobs.ts) */
+const MATMUL_BYTES: usize = 48;
 
 /** 1 when built with relaxed SIMD */
 export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
@@ -68,17 +76,29 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
     // chunks of all matmuls in order: find the matmul, then its groups
     const count = load<i32>(a);
     // after the entries: the per-thread scratch (base, bytes per thread; 0 = none)
-    const sc = a + 4 + <usize>count * 40;
+    const sc = a + 4 + <usize>count * MATMUL_BYTES;
     const scratch = load<usize>(sc) == 0 ? 0 : load<usize>(sc) + <usize>ith * <usize>load<i32>(sc, 4);
     for (let i = 0; i < count; i++) {
-      const d = a + 4 + <usize>i * 40;
+      const d = a + 4 + <usize>i * MATMUL_BYTES;
       const m = load<i32>(d, 20), cg = load<i32>(d, 32);
       const groups = (m + 3) >> 2;
       const chunks = (groups + cg - 1) / cg;
       if (c < chunks) {
         const g0 = c * cg, g1 = min(groups, g0 + cg);
         const xq = load<usize>(d, 8) + <usize>ith * <usize>load<i32>(d, 36);
-        matmulOne(load<i32>(d), load<usize>(d, 4), xq, load<i32>(d, 12), load<usize>(d, 16), m, load<i32>(d, 24), load<i32>(d, 28), g0, g1, scratch);
+        const kind = load<i32>(d), xs = load<i32>(d, 12), out = load<usize>(d, 16), k = load<i32>(d, 24), T = load<i32>(d, 28);
+        matmulOne(kind, load<usize>(d, 4), xq, xs, out, m, k, T, g0, g1, scratch);
+        const w2 = load<usize>(d, 40);
+        if (w2 != 0) {
+          const out2 = load<usize>(d, 44);
+          matmulOne(kind, w2, xq, xs, out2, m, k, T, g0, g1, scratch);
+          // out[t, r0..r1) = gelu_tanh(out) * out2 on this chunk's rows, per activation row t
+          const r0 = g0 << 2, r1 = min(m, g1 << 2);
+          for (let t = 0; t < T; t++) {
+            const o = (<usize>t * <usize>m + <usize>r0) << 2;
+            geglu(out + o, out + o, out2 + o, r1 - r0);
+          }
+        }
         return;
       }
       c -= chunks;
@@ -107,7 +127,7 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
 /** a matmul job's per-thread activation quantization (see OP_MATMUL above), for thread ith */
 function quantizeOwn(job: usize, ith: i32): void {
   const a = job + 32;
-  const t = a + 4 + <usize>load<i32>(a) * 40 + 8;
+  const t = a + 4 + <usize>load<i32>(a) * MATMUL_BYTES + 8;
   const x = load<usize>(t), k = load<i32>(t, 4), nq = load<i32>(t, 8);
   for (let i = 0; i < nq; i++) {
     const q = t + 12 + <usize>i * 12;

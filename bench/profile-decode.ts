@@ -2,7 +2,8 @@
  * Where a decode step of the wasm backend spends its time, per op class:
  *
  *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
- *                                   [--context 64] [--steps 16] [--split]
+ *                                   [--context 64] [--steps 16] [--split] [--no-fused]
+ *                                   [--ab ROUNDS]
  *
  * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
@@ -16,6 +17,11 @@
  *   barrier cost, times the rounds per step.
  * And the read-bandwidth probe at the same thread count, to compare each matmul's GB/s with.
  * Numbers are per step (ms), best-of-steps medians are not used: the mean over the steps.
+ *
+ * `--no-fused` hides the backend's optional fused methods (matmulQkv, matmulGeglu) so the
+ * forward pass uses the plain ops. `--ab ROUNDS` instead times decode with and without them
+ * on the same loaded model, alternating blocks of `--steps` steps for ROUNDS rounds (no op
+ * wrapping): noise hits both alike; prints each variant's best and median block.
  */
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { JOB, OP_PROBE } from '../src/kernels/wasm/jobs.js';
@@ -23,6 +29,7 @@ import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
 import { byteSize, type DType } from '../src/tensor/dtype.js';
 import { synthModelFile } from './synth-model.js';
+import { loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
@@ -32,15 +39,28 @@ const threadList = opt('threads', '1,2').split(',').map(Number);
 const context = Number(opt('context', '64'));
 const steps = Number(opt('steps', '16'));
 const split = args.includes('--split');
+const noFused = args.includes('--no-fused');
+const abRounds = Number(opt('ab', '0'));
+
+/** show or hide the backend's optional fused methods (forward.ts checks for them per call) */
+function setFused(be: WasmBackend, on: boolean): void {
+  const o = be as unknown as Record<string, unknown>;
+  for (const k of ['matmulQkv', 'matmulGeglu']) {
+    if (on) delete o[k];
+    else o[k] = undefined;
+  }
+}
 
 /** the backend's private parts this profiler wraps (names checked at run time) */
 interface Internals {
   flush(): void;
   runJob(op: number, chunks: number, parallel: boolean): void;
-  pending: { w: { name: string; dtype: DType; shape: readonly number[] } }[];
+  pending: { w: WeightInfo; up?: { w: WeightInfo } }[];
   scratchBuf(key: string, bytes: number): number;
   jobI32(): Int32Array;
 }
+
+interface WeightInfo { name: string; dtype: DType; shape: readonly number[] }
 
 interface Stat { ms: number; calls: number; bytes: number }
 
@@ -71,9 +91,11 @@ function instrument(be: WasmBackend) {
   const flush = inner.flush.bind(be);
   inner.flush = () => {
     if (!inner.pending.length) return;
-    const ws = inner.pending.map((p) => p.w);
+    // a GeGLU pair (matmulGeglu) reads both weights and applies GeGLU in the same round
+    const ws = inner.pending.flatMap((p) => (p.up ? [p.w, p.up.w] : [p.w]));
     const bytes = ws.reduce((a, w) => a + (byteSize(w.dtype, [...w.shape]) ?? 0), 0);
-    const key = `matmul ${ws.map((w) => role(w.name)).join('+')}`;
+    const names = inner.pending.map((p) => (p.up ? `${role(p.w.name)}*${role(p.up.w.name)}(geglu)` : role(p.w.name)));
+    const key = `matmul ${names.join('+')}`;
     roundLabel = 'matmul';
     const t0 = performance.now();
     const q0 = stats.get('quantize activations')?.ms ?? 0;
@@ -128,20 +150,52 @@ function emptyRoundUs(be: WasmBackend, reps = 2000): number {
   return best;
 }
 
+type Model = Awaited<ReturnType<typeof loadPath>>['model'];
+
+/** decode with and without the fused methods, alternating blocks of `steps` steps */
+async function abCompare(size: string, be: WasmBackend, threads: number, model: Model, cache: ReturnType<Model['newCache']>, id0: number): Promise<void> {
+  const ms: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  let id = id0;
+  for (let r = 0; r < abRounds; r++) {
+    for (const v of (r % 2 ? ['on', 'off'] : ['off', 'on']) as ('off' | 'on')[]) {
+      setFused(be, v === 'on');
+      id = await model.nextGreedy([id], cache); // one untimed step after the switch
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) id = await model.nextGreedy([id], cache);
+      ms[v].push((performance.now() - t0) / steps);
+    }
+  }
+  setFused(be, true);
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+  const row = (v: 'off' | 'on') => `best ${Math.min(...ms[v]).toFixed(2)} ms (${(1000 / Math.min(...ms[v])).toFixed(1)} tok/s), median ${med(ms[v]).toFixed(2)} ms`;
+  console.log(`\ngemma-3-${size} ${dtype}, ${threads} thread(s), ${abRounds} rounds of ${steps} steps each way; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`  separate ops: ${row('off')}`);
+  console.log(`  fused:        ${row('on')}`);
+  console.log(`  fused / separate: best ${(Math.min(...ms.off) / Math.min(...ms.on)).toFixed(3)}x, median ${(med(ms.off) / med(ms.on)).toFixed(3)}x speed`);
+}
+
 for (const size of models) {
   const cfg = getPreset(`gemma-3-${size}`);
   const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
   await synthModelFile(path, cfg, dtype, { seed: 1 });
   for (const threads of threadList) {
     const backend = await createWasmBackend({ threads });
-    const probeGBps = backend.measureReadBandwidth(512, 5);
-    const roundUs = emptyRoundUs(backend);
-    const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: context + steps + 8, prefillChunk: 128 });
+    const probeGBps = abRounds > 0 ? 0 : backend.measureReadBandwidth(512, 5);
+    const roundUs = abRounds > 0 ? 0 : emptyRoundUs(backend);
+    const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: context + (abRounds > 0 ? 2 * abRounds * (steps + 1) : steps) + 8, prefillChunk: 128 });
     const model = loaded.model;
     const cache = model.newCache();
     const prompt = Array.from({ length: context }, (_, i) => (i === 0 ? 2 : 10 + ((i * 7919) % (cfg.vocabSize - 10))));
     let id = await model.nextGreedy(prompt, cache);
     for (let i = 0; i < 3; i++) id = await model.nextGreedy([id], cache); // warm-up
+    if (abRounds > 0) {
+      await abCompare(size, backend, threads, model, cache, id);
+      cache.dispose();
+      model.dispose();
+      await loaded.close();
+      continue;
+    }
+    setFused(backend, !noFused);
     const prof = instrument(backend);
     let wall = 0, rounds = 0;
     const c0 = process.cpuUsage();
@@ -156,7 +210,7 @@ for (const size of models) {
     const cpu = process.cpuUsage(c0);
     cache.dispose();
     const stepMs = wall / steps;
-    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${backend.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}${split ? ', every matmul its own round' : ''}; context ${context}`);
+    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${backend.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; context ${context}`);
     console.log(`  step ${stepMs.toFixed(2)} ms = ${(1000 / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
     const rowsOut = [...prof.stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
     for (const [k, s] of rowsOut) {

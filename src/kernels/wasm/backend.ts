@@ -6,6 +6,9 @@
  * except matmuls: consecutive matmuls reading the same input (q/k/v, gate/up) are held and
  * run as one job, so the input is quantized once and the threads meet at one barrier
  * instead of three. Any other op, download or free runs the held matmuls first.
+ * matmulQkv is that (three held matmuls); matmulGeglu holds gate and up as one pair whose
+ * chunks also apply GeGLU to their own rows, so the FFN input side is one round with no
+ * serial GeGLU pass after it.
  *
  * Numerics (what the tests hold it to):
  * - float weights (f32/f16/bf16): f32 products and sums of the exact stored weights;
@@ -108,7 +111,8 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   private readonly heap: WasmHeap;
   private readonly ex: Exports;
-  private pending: { out: WasmTensor; x: WasmTensor; w: WasmWeight }[] = [];
+  /** held matmuls; with `up`, a GeGLU pair: out = gelu_tanh(x w^T) * (x up.w^T), up.out = x up.w^T */
+  private pending: { out: WasmTensor; x: WasmTensor; w: WasmWeight; up?: { out: WasmTensor; w: WasmWeight } }[] = [];
   private scratch = new Map<string, { ptr: number; bytes: number }>();
   /** cos/sin tables of the last few (rows, headDim, positions, theta, scaling): the forward
    *  pass alternates local and global RoPE bases across layers, so one entry would be
@@ -334,8 +338,44 @@ export class WasmBackend implements Backend {
     expectShape('matmul x', x, x.rows, ww.cols);
     expectShape('matmul out', out, x.rows, ww.rows);
     if (out === x) throw new GemmaError('BAD_ARGUMENT', 'matmul output must not alias its input');
-    if (this.pending.length && (this.pending[0]!.x !== x || this.pending.length >= MAX_FUSED || this.pending.some((p) => p.out === out))) this.flush();
-    this.pending.push({ out: T(out), x: T(x), w: ww });
+    this.hold(T(out), T(x), ww);
+  }
+
+  /** add a matmul (or GeGLU pair) on input x to the held job, running the held one first when
+   *  its input differs, it is full, or one of the new outputs is already written by it */
+  private hold(out: WasmTensor, x: WasmTensor, w: WasmWeight, up?: { out: WasmTensor; w: WasmWeight }): void {
+    const clash = (t: WasmTensor) => this.pending.some((p) => p.out === t || p.up?.out === t);
+    if (this.pending.length && (this.pending[0]!.x !== x || this.pending.length >= MAX_FUSED || clash(out) || (up && clash(up.out)))) this.flush();
+    this.pending.push(up ? { out, x, w, up } : { out, x, w });
+  }
+
+  /** q/k/v: three matmuls on one input, which the backend already runs as one round */
+  matmulQkv(q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void {
+    this.matmul(q, x, wq);
+    this.matmul(k, x, wk);
+    this.matmul(v, x, wv);
+  }
+
+  /**
+   * out = gelu_tanh(x Wgate^T) * (x Wup^T), up = x Wup^T: one pool round in which each chunk
+   * computes the same rows of both products and then their GeGLU (the kernels and the GeGLU
+   * are those of matmul + geglu, so the result is the same bit for bit). Weights of different
+   * kinds or shapes fall back to the separate ops.
+   */
+  matmulGeglu(out: Tensor, x: Tensor, wGate: Weight, wUp: Weight, up: Tensor): void {
+    this.alive();
+    const g = W(wGate), u = W(wUp);
+    if (!g.layout || !u.layout || g.layout.kind !== u.layout.kind || g.rows !== u.rows || g.cols !== u.cols) {
+      this.matmul(out, x, wGate);
+      this.matmul(up, x, wUp);
+      this.geglu(out, out, up);
+      return;
+    }
+    expectShape('matmulGeglu x', x, x.rows, g.cols);
+    expectShape('matmulGeglu out', out, x.rows, g.rows);
+    expectShape('matmulGeglu up', up, x.rows, g.rows);
+    if (out === x || up === x || up === out) throw new GemmaError('BAD_ARGUMENT', 'matmulGeglu: out, up and x must be three different tensors');
+    this.hold(T(out), T(x), g, { out: T(up), w: u });
   }
 
   /** run the held matmuls as one job: quantize the shared input once, then all products */
@@ -391,6 +431,7 @@ export class WasmBackend implements Backend {
       j[o + 3] = e ? e.stride : 0;
       j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows; j[o + 8] = cg;
       j[o + 9] = e ? e.threadBytes : 0;
+      j[o + 10] = list[i]!.up ? list[i]!.up!.w.ptr : 0; j[o + 11] = list[i]!.up ? list[i]!.up!.out.ptr : 0;
       chunks += Math.ceil(groups / cg);
     }
     this.runJob(OP_MATMUL, chunks, true);

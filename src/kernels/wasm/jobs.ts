@@ -9,7 +9,9 @@
  *   16 done        chunks finished; the job is over when done == chunks
  *   32 arguments   (i32 / f32 words, per op:)
  *   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk,
- *               xqThreadBytes)   10 words each, then scratch, scratchBytes per thread (0: none),
+ *               xqThreadBytes, w2, out2)   12 words each (w2 != 0: a GeGLU pair, out =
+ *               gelu_tanh(x w^T) * (x w2^T) per chunk, out2 = x w2^T), then scratch,
+ *               scratchBytes per thread (0: none),
  *               then x, k, nq, nq x (scheme, dst, dstThreadBytes)]: with nq > 0 every thread
  *               quantizes x (one row) into its own dst + ith * dstThreadBytes (assembly/index.ts)
  *   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
@@ -25,7 +27,7 @@ export const OP_PROBE = 4;
 /** i32 word indices of the descriptor header, and of the first argument */
 export const JOB = { OP: 0, CHUNKS: 1, CLAIM_LO: 2, CLAIM_HI: 3, DONE: 4, ARGS: 8 } as const;
 /** words per matmul entry of OP_MATMUL */
-export const MATMUL_WORDS = 10;
+export const MATMUL_WORDS = 12;
 
 /** bytes per Q8_0 block column (unit) in a matmul's per-thread scratch, where prefill widens
  *  a group of four weight rows to int16 once for all activation rows (assembly/matmul-q.ts) */
