@@ -155,19 +155,22 @@ type Model = Awaited<ReturnType<typeof loadPath>>['model'];
 /** decode with and without the fused methods, alternating blocks of `steps` steps */
 async function abCompare(size: string, be: WasmBackend, threads: number, model: Model, cache: ReturnType<Model['newCache']>, id0: number): Promise<void> {
   const ms: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
   let id = id0;
   for (let r = 0; r < abRounds; r++) {
     for (const v of (r % 2 ? ['on', 'off'] : ['off', 'on']) as ('off' | 'on')[]) {
       setFused(be, v === 'on');
       id = await model.nextGreedy([id], cache); // one untimed step after the switch
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = process.cpuUsage();
       for (let s = 0; s < steps; s++) id = await model.nextGreedy([id], cache);
       ms[v].push((performance.now() - t0) / steps);
+      const c = process.cpuUsage(c0);
+      cpu[v].push((c.user + c.system) / 1000 / steps);
     }
   }
   setFused(be, true);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-  const row = (v: 'off' | 'on') => `best ${Math.min(...ms[v]).toFixed(2)} ms (${(1000 / Math.min(...ms[v])).toFixed(1)} tok/s), median ${med(ms[v]).toFixed(2)} ms`;
+  const row = (v: 'off' | 'on') => `best ${Math.min(...ms[v]).toFixed(2)} ms (${(1000 / Math.min(...ms[v])).toFixed(1)} tok/s), median ${med(ms[v]).toFixed(2)} ms; CPU (all threads) best ${Math.min(...cpu[v]).toFixed(2)}, median ${med(cpu[v]).toFixed(2)} ms/step`;
   console.log(`\ngemma-3-${size} ${dtype}, ${threads} thread(s), ${abRounds} rounds of ${steps} steps each way; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`  separate ops: ${row('off')}`);
   console.log(`  fused:        ${row('on')}`);

@@ -422,9 +422,11 @@ export class WasmBackend implements Backend {
     let chunks = 0;
     for (let i = 0; i < list.length; i++) {
       const { out, w } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
-      // about 8 chunks per thread and matrix: small enough to even out a late thread
+      // about 8 chunks per thread and matrix (a GeGLU pair is two: its chunks read both),
+      // small enough to even out a late thread
       const groups = Math.ceil(w.rows / 4);
-      const cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (8 * this.threads))) : groups;
+      const per = list[i]!.up ? 16 : 8;
+      const cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
       const e = l.act === 'f32' ? undefined : q.get(l.act)!;
       j[o] = l.kind; j[o + 1] = w.ptr;
       j[o + 2] = e ? e.ptr : x.ptr;
