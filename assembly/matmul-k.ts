@@ -81,7 +81,7 @@ import { storeRows, tokenTile } from './matmul-q';
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
-      for (let t = t0; t < T; t++) {
+      for (let t = t0; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
@@ -155,7 +155,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
-      for (let t = t0; t < T; t++) {
+      for (let t = t0; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
