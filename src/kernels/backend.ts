@@ -115,7 +115,8 @@ export interface Backend {
   softcap(x: Tensor, cap: number): void;
 
   // ---- optional fusions (a backend may offer them to save memory passes and dispatches;
-  //      src/model/forward.ts falls back to the ops above, which define what they compute)
+  //      src/model/forward.ts falls back to the ops above: the *Plain functions below define
+  //      what each computes, and a backend whose fused kernel does not apply calls them)
   /**
    * The attention inputs in one go, per head: q and k RMS-normed with qNorm / kNorm when given
    * (Gemma 3), both rotated by RoPE, q written back in place, k and v stored in the cache at
@@ -141,6 +142,38 @@ export interface Backend {
   copyRows(out: Tensor, x: Tensor, srcRow: number): void;
   /** index of the largest value of each row (first one on ties) */
   argmax(x: Tensor): Promise<Int32Array>;
+}
+
+/** Backend.qkRopeStore as plain ops */
+export function qkRopeStorePlain(B: Backend, q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void {
+  if (qNorm && kNorm) {
+    B.rmsNorm(q, q, qNorm, eps); // per head: the weight has headDim entries
+    B.rmsNorm(k, k, kNorm, eps);
+  }
+  B.rope(q, p);
+  B.rope(k, p);
+  B.kvStore(cache, k, v, p.startPos);
+}
+
+/** Backend.matmulQkv as plain ops */
+export function matmulQkvPlain(B: Backend, q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void {
+  B.matmul(q, x, wq);
+  B.matmul(k, x, wk);
+  B.matmul(v, x, wv);
+}
+
+/** Backend.matmulGeglu as plain ops */
+export function matmulGegluPlain(B: Backend, out: Tensor, x: Tensor, wGate: Weight, wUp: Weight, up: Tensor): void {
+  B.matmul(out, x, wGate);
+  B.matmul(up, x, wUp);
+  B.geglu(out, out, up);
+}
+
+/** Backend.residualNorm as plain ops */
+export function residualNormPlain(B: Backend, h: Tensor, o: Tensor, post: Weight | null, x: Tensor, next: Weight, eps: number): void {
+  if (post) B.rmsNorm(o, o, post, eps);
+  B.add(h, h, o);
+  B.rmsNorm(x, h, next, eps);
 }
 
 /** shape checks every backend runs before launching an op (clear errors, not garbage) */

@@ -24,7 +24,9 @@
  * before (by the first one, before the loop), and the final norm at the end of the last layer.
  */
 import { GemmaError } from '../errors.js';
-import type { Backend, KvLayer, RopeParams, Tensor, Weight } from '../kernels/backend.js';
+import {
+  type Backend, type KvLayer, matmulGegluPlain, matmulQkvPlain, qkRopeStorePlain, type RopeParams, residualNormPlain, type Tensor, type Weight,
+} from '../kernels/backend.js';
 import type { GemmaConfig } from './config.js';
 import type { KvCache } from './kv-cache.js';
 import type { ModelWeights } from './weights.js';
@@ -76,7 +78,7 @@ export async function forward(
       const sliding = cfg.layerTypes[l] === 'sliding';
       // ---- attention block (x = RMSNorm(h) already)
       if (B.matmulQkv) B.matmulQkv(q, k, v, x, L.wq, L.wk, L.wv);
-      else { B.matmul(q, x, L.wq); B.matmul(k, x, L.wk); B.matmul(v, x, L.wv); }
+      else matmulQkvPlain(B, q, k, v, x, L.wq, L.wk, L.wv);
       const rope = sliding
         ? { headDim: D, startPos: start, theta: cfg.ropeLocalTheta, scaling: 1 }
         : { headDim: D, startPos: start, theta: cfg.ropeTheta, scaling: cfg.ropeScaling };
@@ -88,8 +90,9 @@ export async function forward(
       B.matmul(o, att, L.wo);
       residual(B, h, o, L.postAttnNorm, x, L.ffnNorm, eps); // h += RMSNorm(o); x = RMSNorm(h)
       // ---- feed-forward block (GeGLU)
-      if (B.matmulGeglu) B.matmulGeglu(gate, x, L.wGate, L.wUp, up); // gate = gelu(x Wgate) * x Wup
-      else { B.matmul(gate, x, L.wGate); B.matmul(up, x, L.wUp); B.geglu(gate, gate, up); }
+      // gate = gelu(x Wgate) * x Wup
+      if (B.matmulGeglu) B.matmulGeglu(gate, x, L.wGate, L.wUp, up);
+      else matmulGegluPlain(B, gate, x, L.wGate, L.wUp, up);
       B.matmul(m, gate, L.wDown);
       // h += RMSNorm(m); x = RMSNorm(h) with the next layer's input norm, or the final norm
       const next = l + 1 < cfg.numLayers ? w.layers[l + 1]!.attnNorm : w.finalNorm;
@@ -118,21 +121,13 @@ function attentionInputs(
   B: Backend, q: Tensor, k: Tensor, v: Tensor, layer: KvLayer, qNorm: Weight | undefined, kNorm: Weight | undefined,
   eps: number, rope: RopeParams,
 ): void {
-  const norms = qNorm && kNorm;
-  if (B.qkRopeStore) return B.qkRopeStore(q, k, v, layer, norms ? qNorm : null, norms ? kNorm : null, eps, rope);
-  if (norms) {
-    B.rmsNorm(q, q, qNorm, eps); // per head: the weight has headDim entries
-    B.rmsNorm(k, k, kNorm, eps);
-  }
-  B.rope(q, rope);
-  B.rope(k, rope);
-  B.kvStore(layer, k, v, rope.startPos);
+  const [qn, kn] = qNorm && kNorm ? [qNorm, kNorm] : [null, null];
+  if (B.qkRopeStore) B.qkRopeStore(q, k, v, layer, qn, kn, eps, rope);
+  else qkRopeStorePlain(B, q, k, v, layer, qn, kn, eps, rope);
 }
 
 /** h = h + (post ? RMSNorm(o) : o) (sandwich norm of Gemma 2/3); x = RMSNorm(h) with `next`. */
 function residual(B: Backend, h: Tensor, o: Tensor, post: Weight | undefined, x: Tensor, next: Weight, eps: number): void {
-  if (B.residualNorm) return B.residualNorm(h, o, post ?? null, x, next, eps);
-  if (post) B.rmsNorm(o, o, post, eps);
-  B.add(h, h, o);
-  B.rmsNorm(x, h, next, eps);
+  if (B.residualNorm) B.residualNorm(h, o, post ?? null, x, next, eps);
+  else residualNormPlain(B, h, o, post ?? null, x, next, eps);
 }

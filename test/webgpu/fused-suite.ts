@@ -8,7 +8,7 @@
  * the forward pass.
  */
 import { describe, expect, it } from 'vitest';
-import type { Backend, KvLayer, Tensor, Weight } from '../../src/kernels/backend.js';
+import { qkRopeStorePlain, residualNormPlain, type Weight } from '../../src/kernels/backend.js';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import { Pair, randn } from '../helpers/backend-conformance.js';
@@ -17,12 +17,6 @@ import { type Driver, gpuEnv } from './gpu-env.js';
 
 function normWeight(P: Pair, n: number, seed: number): [Weight, Weight] {
   return P.weight({ name: 'norm', dtype: 'f32', shape: [n], data: new Uint8Array(randn(n, seed, 0.3).map((v) => 1 + v).buffer) });
-}
-
-/** the plain ops of Backend.qkRopeStore, on any backend */
-function qkRopeStorePlain(B: Backend, q: Tensor, k: Tensor, v: Tensor, c: KvLayer, qn: Weight | null, kn: Weight | null, eps: number, p: Parameters<Backend['rope']>[1]): void {
-  if (qn && kn) { B.rmsNorm(q, q, qn, eps); B.rmsNorm(k, k, kn, eps); }
-  B.rope(q, p); B.rope(k, p); B.kvStore(c, k, v, p.startPos);
 }
 
 export async function describeFused(driver: Driver): Promise<void> {
@@ -39,9 +33,7 @@ describe.skipIf(!env.available)(`fused steps (${env.description})`, () => {
             const x = P.tensor(rows, n);
             const wp = post ? normWeight(P, n, 3) : null, wn = normWeight(P, n, 4);
             be.residualNorm(h[0], o[0], wp && wp[0], x[0], wn[0], 1e-6);
-            if (wp) P.ref.rmsNorm(o[1], o[1], wp[1], 1e-6);
-            P.ref.add(h[1], h[1], o[1]);
-            P.ref.rmsNorm(x[1], h[1], wn[1], 1e-6);
+            residualNormPlain(P.ref, h[1], o[1], wp && wp[1], x[1], wn[1], 1e-6);
             expect(await P.compare(h), `h [${rows}, ${n}] post ${post}`).toBeLessThan(1e-5);
             expect(await P.compare(x), `x [${rows}, ${n}] post ${post}`).toBeLessThan(1e-5);
           }

@@ -10,6 +10,7 @@
  * products and geglu.
  */
 import { describe, expect, it } from 'vitest';
+import { matmulGegluPlain, matmulQkvPlain } from '../../src/kernels/backend.js';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import { blockMatvecLanes } from '../../src/kernels/webgpu/ops/matmul.js';
@@ -86,11 +87,11 @@ describe.skipIf(!env.available || !env.hasSubgroups)(`matvec over blocks (${env.
             const x = P.tensor(rows, k, randn(rows * k, 9 + rows));
             const [q, kk, v] = [P.tensor(rows, m), P.tensor(rows, kv), P.tensor(rows, kv)];
             be.matmulQkv(q[0], kk[0], v[0], x[0], wq[0], wk[0], wv[0]);
-            P.ref.matmul(q[1], x[1], wq[1]); P.ref.matmul(kk[1], x[1], wk[1]); P.ref.matmul(v[1], x[1], wv[1]);
+            matmulQkvPlain(P.ref, q[1], kk[1], v[1], x[1], wq[1], wk[1], wv[1]);
             for (const t of [q, kk, v]) expect(await P.compare(t), `qkv ${what}`).toBeLessThan(1e-5);
             const [g, u] = [P.tensor(rows, m), P.tensor(rows, m)];
             be.matmulGeglu(g[0], x[0], wg[0], wu[0], u[0]);
-            P.ref.matmul(g[1], x[1], wg[1]); P.ref.matmul(u[1], x[1], wu[1]); P.ref.geglu(g[1], g[1], u[1]);
+            matmulGegluPlain(P.ref, g[1], x[1], wg[1], wu[1], u[1]);
             expect(await P.compare(g), `geglu ${what}`).toBeLessThan(1e-5);
           }
         }

@@ -22,6 +22,7 @@ import { getCodec } from '../../quant/index.js';
 import { byteSize, rowBytes as dtypeRowBytes } from '../../tensor/dtype.js';
 import {
   type AttentionParams, type Backend, type KvLayer, type RopeParams, type Tensor, type Weight, type WeightData, expectShape,
+  matmulGegluPlain, matmulQkvPlain,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
 import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT } from './jobs.js';
@@ -351,9 +352,7 @@ export class WasmBackend implements Backend {
 
   /** q/k/v: three matmuls on one input, which the backend already runs as one round */
   matmulQkv(q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void {
-    this.matmul(q, x, wq);
-    this.matmul(k, x, wk);
-    this.matmul(v, x, wv);
+    matmulQkvPlain(this, q, k, v, x, wq, wk, wv);
   }
 
   /**
@@ -366,9 +365,7 @@ export class WasmBackend implements Backend {
     this.alive();
     const g = W(wGate), u = W(wUp);
     if (!g.layout || !u.layout || g.layout.kind !== u.layout.kind || g.rows !== u.rows || g.cols !== u.cols) {
-      this.matmul(out, x, wGate);
-      this.matmul(up, x, wUp);
-      this.geglu(out, out, up);
+      matmulGegluPlain(this, out, x, wGate, wUp, up);
       return;
     }
     expectShape('matmulGeglu x', x, x.rows, g.cols);

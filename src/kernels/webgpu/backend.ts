@@ -10,7 +10,10 @@
  */
 import { GemmaError } from '../../errors.js';
 import { byteSize } from '../../tensor/dtype.js';
-import type { AttentionParams, Backend, KvLayer, RopeParams, Tensor, Weight, WeightData } from '../backend.js';
+import {
+  type AttentionParams, type Backend, type KvLayer, matmulGegluPlain, matmulQkvPlain, qkRopeStorePlain, type RopeParams, residualNormPlain,
+  type Tensor, type Weight, type WeightData,
+} from '../backend.js';
 import { acquireDevice, type GpuContext, type WebGpuOptions } from './device.js';
 import { BufferUsage } from './gpu-consts.js';
 import { argmax, topK } from './ops/argmax.js';
@@ -302,40 +305,23 @@ export class WebGpuBackend implements Backend {
   }
   matmulQkv(q: Tensor, k: Tensor, v: Tensor, x: Tensor, wq: Weight, wk: Weight, wv: Weight): void {
     this.check();
-    const [qq, kk, vv, xx] = [this.T(q), this.T(k), this.T(v), this.T(x)];
-    const ws = [this.W(wq), this.W(wk), this.W(wv)];
-    if (multiMatvec(this.c, [qq, kk, vv], xx, ws, false)) return;
-    matmul(this.c, qq, xx, ws[0]!);
-    matmul(this.c, kk, xx, ws[1]!);
-    matmul(this.c, vv, xx, ws[2]!);
+    if (multiMatvec(this.c, [this.T(q), this.T(k), this.T(v)], this.T(x), [this.W(wq), this.W(wk), this.W(wv)], false)) return;
+    matmulQkvPlain(this, q, k, v, x, wq, wk, wv);
   }
   matmulGeglu(out: Tensor, x: Tensor, wGate: Weight, wUp: Weight, up: Tensor): void {
     this.check();
-    const [oo, xx, uu, wg, wu] = [this.T(out), this.T(x), this.T(up), this.W(wGate), this.W(wUp)];
-    if (multiMatvec(this.c, [oo], xx, [wg, wu], true)) return;
-    matmul(this.c, oo, xx, wg);
-    matmul(this.c, uu, xx, wu);
-    geglu(this.c, oo, oo, uu);
+    if (multiMatvec(this.c, [this.T(out)], this.T(x), [this.W(wGate), this.W(wUp)], true)) return;
+    matmulGegluPlain(this, out, x, wGate, wUp, up);
   }
   qkRopeStore(q: Tensor, k: Tensor, v: Tensor, cache: KvLayer, qNorm: Weight | null, kNorm: Weight | null, eps: number, p: RopeParams): void {
     this.check();
-    const [qq, kk, vv, cc] = [this.T(q), this.T(k), this.T(v), this.K(cache)];
-    if (qkRopeStore(this.c, qq, kk, vv, cc, qNorm && this.W(qNorm), kNorm && this.W(kNorm), eps, p)) return;
-    if (qNorm && kNorm) {
-      rmsNorm(this.c, qq, qq, this.W(qNorm), eps);
-      rmsNorm(this.c, kk, kk, this.W(kNorm), eps);
-    }
-    rope(this.c, qq, p);
-    rope(this.c, kk, p);
-    kvStore(this.c, cc, kk, vv, p.startPos);
+    if (qkRopeStore(this.c, this.T(q), this.T(k), this.T(v), this.K(cache), qNorm && this.W(qNorm), kNorm && this.W(kNorm), eps, p)) return;
+    qkRopeStorePlain(this, q, k, v, cache, qNorm, kNorm, eps, p);
   }
   residualNorm(h: Tensor, o: Tensor, post: Weight | null, x: Tensor, next: Weight, eps: number): void {
     this.check();
-    const [hh, oo, xx] = [this.T(h), this.T(o), this.T(x)];
-    if (residualNorm(this.c, hh, oo, post && this.W(post), xx, this.W(next), eps)) return;
-    if (post) rmsNorm(this.c, oo, oo, this.W(post), eps);
-    add(this.c, hh, hh, oo);
-    rmsNorm(this.c, xx, hh, this.W(next), eps);
+    if (residualNorm(this.c, this.T(h), this.T(o), post && this.W(post), this.T(x), this.W(next), eps)) return;
+    residualNormPlain(this, h, o, post, x, next, eps);
   }
   kvStore(cache: KvLayer, k: Tensor, v: Tensor, startPos: number): void {
     this.check();
