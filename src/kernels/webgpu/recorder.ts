@@ -31,6 +31,8 @@ export const DISPATCHES_PER_SUBMIT = 48;
 const UNIFORM_SLOTS = 4096;
 const DATA_BYTES = 4 << 20;
 const MAX_QUERIES = 4096;
+/** keyed data (RoPE tables) kept on the host across batches */
+const KEY_BYTES = 16;
 /** bind groups kept for reuse before the cache is dropped */
 const MAX_GROUPS = 16384;
 
@@ -48,12 +50,6 @@ export class Params {
     this.words.push(v); return this;
   }
   f32(v: number): this { f32Bits[0] = v; this.words.push(u32Bits[0]!); return this; }
-  /** the block as bytes (UNIFORM_SLOT long, zero-padded) */
-  bytes(): Uint8Array {
-    const out = new Uint32Array(UNIFORM_SLOT / 4);
-    out.set(this.words);
-    return new Uint8Array(out.buffer);
-  }
 }
 
 export class Recorder {
@@ -68,6 +64,11 @@ export class Recorder {
   private dataGpu: GPUBuffer;
   /** data already placed in the arena in this batch, by caller key (RoPE tables) */
   private readonly dataKeys = new Map<string, Binding>();
+  /**
+   * bytes of keyed data, kept across submits (a decode step spans several batches, and each
+   * places the step's RoPE tables again: computed once, copied after)
+   */
+  private readonly keyBytes = new Map<string, Uint8Array>();
   private readonly groups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<GPUBuffer, number>();
   private nextId = 1;
@@ -88,8 +89,6 @@ export class Recorder {
    */
   dispatchesPerSubmit = DISPATCHES_PER_SUBMIT;
   private batchDispatches = 0;
-  /** bind groups created so far (a steady decode step should create none) */
-  groupsCreated = 0;
   /** host milliseconds from a batch's first recorded command to its submit, summed */
   encodeMs = 0;
   private openedAt = 0;
@@ -149,7 +148,6 @@ export class Recorder {
         ],
       });
       this.groups.set(key, group);
-      this.groupsCreated++;
     }
     const enc = this.encoder();
     let pass = this.pass;
@@ -169,13 +167,26 @@ export class Recorder {
     if (++this.batchDispatches >= this.dispatchesPerSubmit) this.flush();
   }
 
-  /** Place bytes in the data arena for the current batch (same `key` in a batch: placed once). */
+  /**
+   * Place bytes in the data arena for the current batch (same `key` in a batch: placed once;
+   * a keyed `src` function runs once for the last KEY_BYTES keys, whatever the batches).
+   */
   data(src: Uint8Array | (() => Uint8Array), key?: string): Binding {
     if (key !== undefined) {
       const b = this.dataKeys.get(key);
       if (b) return b;
     }
-    const bytes = typeof src === 'function' ? src() : src;
+    let bytes: Uint8Array;
+    if (typeof src !== 'function') bytes = src;
+    else if (key === undefined) bytes = src();
+    else {
+      let kept = this.keyBytes.get(key);
+      if (!kept) {
+        if (this.keyBytes.size >= KEY_BYTES) this.keyBytes.clear();
+        this.keyBytes.set(key, kept = src());
+      }
+      bytes = kept;
+    }
     const size = Math.max(4, Math.ceil(bytes.byteLength / 4) * 4);
     let off = Math.ceil(this.dataUsed / this.storageAlign) * this.storageAlign;
     if (off + size > this.dataCpu.byteLength) {

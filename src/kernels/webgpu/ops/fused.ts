@@ -11,7 +11,7 @@ import { type Binding, Params } from '../recorder.js';
 import type { GpuKvLayer, GpuTensor, GpuWeight } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 import { rmsNormWg } from './norm.js';
-import { ropeTable } from './rope.js';
+import { ropeTableBinding } from './rope.js';
 
 export function residualNormSpec(post: boolean, wg: number): KernelSpec {
   return memoSpec(`residual_norm|${post}|${wg}`, () => ({
@@ -66,8 +66,7 @@ export function qkRopeStore(
   if (q.rows === 0) return true;
   const H = q.cols / D, G = cache.kvDim / D, half = D / 2;
   if (H + G > 65535 || q.rows > 65535) return false;
-  const key = `rope:${q.rows}:${D}:${p.startPos}:${p.theta}:${p.scaling}`;
-  const tab = c.rec.data(() => new Uint8Array(ropeTable(q.rows, D, p.startPos, p.theta, p.scaling).buffer), key);
+  const tab = ropeTableBinding(c, q.rows, p);
   const kern = c.kernels.get(qkRopeStoreSpec(qNorm !== null));
   const b: Binding[] = [tab, bind(q), bind(k), bind(v), { buffer: cache.k }, { buffer: cache.v }];
   if (qn && kn) b.push(qn, kn);

@@ -6,7 +6,7 @@
 import { GemmaError } from '../../../errors.js';
 import type { RopeParams } from '../../backend.js';
 import type { KernelSpec } from '../pipelines.js';
-import { Params } from '../recorder.js';
+import { type Binding, Params } from '../recorder.js';
 import type { GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
 
@@ -24,6 +24,12 @@ export function ropeTable(rows: number, headDim: number, startPos: number, theta
   return t;
 }
 
+/** the cos/sin table of `rows` positions from p.startPos, placed in the data arena (once per batch) */
+export function ropeTableBinding(c: OpContext, rows: number, p: RopeParams): Binding {
+  const key = `rope:${rows}:${p.headDim}:${p.startPos}:${p.theta}:${p.scaling}`;
+  return c.rec.data(() => new Uint8Array(ropeTable(rows, p.headDim, p.startPos, p.theta, p.scaling).buffer), key);
+}
+
 export const ROPE_SPEC: KernelSpec = { shader: 'rope', defines: { WG }, bindings: ['read', 'rw'], kind: 'rope' };
 
 export function rope(c: OpContext, x: GpuTensor, p: RopeParams): void {
@@ -32,8 +38,7 @@ export function rope(c: OpContext, x: GpuTensor, p: RopeParams): void {
   const heads = x.cols / p.headDim, half = p.headDim / 2;
   const n = x.rows * heads * half;
   if (n === 0) return;
-  const key = `rope:${x.rows}:${p.headDim}:${p.startPos}:${p.theta}:${p.scaling}`;
-  const tab = c.rec.data(() => new Uint8Array(ropeTable(x.rows, p.headDim, p.startPos, p.theta, p.scaling).buffer), key);
+  const tab = ropeTableBinding(c, x.rows, p);
   const k = c.kernels.get(ROPE_SPEC);
   const g = grid(Math.ceil(n / WG));
   c.rec.dispatch(k, [tab, bind(x)], new Params().u32(x.rows).u32(heads).u32(p.headDim).u32(half).u32(g[0]), g);
