@@ -15,7 +15,7 @@
  * (bench/gpu/gpu-bench.sh packs this for a machine without npm and runs it there.)
  */
 import { writeFileSync } from 'node:fs';
-import type { Backend } from '../../src/kernels/backend.js';
+import { type Backend, matmulGegluPlain, matmulQkvPlain, type Weight } from '../../src/kernels/backend.js';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import { DISPATCHES_PER_SUBMIT } from '../../src/kernels/webgpu/recorder.js';
@@ -26,6 +26,7 @@ import { GemmaModel } from '../../src/model/model.js';
 import { assembleWeights, type ModelWeights, tensorSpecs } from '../../src/model/weights.js';
 import { byteSize, type DType } from '../../src/tensor/dtype.js';
 import { f32ToF16 } from '../../src/tensor/half.js';
+import { fillNormal, mulberry32 } from '../../src/util/rng.js';
 
 const MODELS: Record<string, () => GemmaConfig> = {
   '270m': () => getPreset('gemma-3-270m'),
@@ -130,13 +131,16 @@ interface Row {
   decodeMsBySubmit: Record<string, number>;
 }
 
-/** normal(0, std) values from a seed (Box-Muller over xorshift) */
 function randn(n: number, seed: number, std = 1): Float32Array {
-  const v = new Float32Array(n);
-  let x = seed | 1;
-  const u = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return ((x >>> 0) + 0.5) / 4294967296; };
-  for (let i = 0; i < n; i++) v[i] = std * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return v;
+  return fillNormal(new Float32Array(n), mulberry32(seed), std);
+}
+
+/** a [rows, k] weight of normal values quantized to dtype, uploaded to both backends */
+function weightPair(be: Backend, ref: Backend, dtype: DType, rows: number, k: number, seed: number): readonly [Weight, Weight] {
+  const c = getCodec(dtype);
+  const v = randn(rows * k, seed, 0.5), data = new Uint8Array((rows * k / c.blockSize) * c.blockBytes);
+  for (let r = 0; r < rows; r++) c.quantizeRow(v, r * k, k, data, (r * k / c.blockSize) * c.blockBytes);
+  return [be.uploadWeight({ name: 'w', dtype, shape: [rows, k], data: data.slice() }), ref.uploadWeight({ name: 'w', dtype, shape: [rows, k], data })];
 }
 
 /**
@@ -156,10 +160,7 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
   for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'bf16'] as const) {
     for (const [m, k0] of [[50, 64], [45, 128], [40, 256], [301, 640], [130, 2048], [70, 6912]] as const) {
       const k = dtype.endsWith('_k') ? Math.ceil(k0 / 256) * 256 : k0;
-      const c = getCodec(dtype);
-      const wv = randn(m * k, m + k, 0.5), data = new Uint8Array((m * k / c.blockSize) * c.blockBytes);
-      for (let r = 0; r < m; r++) c.quantizeRow(wv, r * k, k, data, (r * k / c.blockSize) * c.blockBytes);
-      const wg = be.uploadWeight({ name: 'chk', dtype, shape: [m, k], data: data.slice() }), wr = ref.uploadWeight({ name: 'chk', dtype, shape: [m, k], data });
+      const [wg, wr] = weightPair(be, ref, dtype, m, k, m + k);
       for (const rows of [1, 2, 4]) {
         const xv = randn(rows * k, 7 + rows);
         const xg = be.tensor(rows, k), xr = ref.tensor(rows, k), og = be.tensor(rows, m), or = ref.tensor(rows, m);
@@ -174,12 +175,7 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
   // q/k/v and gate/up + GeGLU in one dispatch (matvec_multi) against separate products
   for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'bf16'] as const) {
     for (const [m, kv, k] of [[1024, 256, 2304], [24, 8, 256]] as const) {
-      const cod = getCodec(dtype);
-      const mk = (rows: number, seed: number) => {
-        const v = randn(rows * k, seed, 0.5), d = new Uint8Array((rows * k / cod.blockSize) * cod.blockBytes);
-        for (let r = 0; r < rows; r++) cod.quantizeRow(v, r * k, k, d, (r * k / cod.blockSize) * cod.blockBytes);
-        return [be.uploadWeight({ name: 'w', dtype, shape: [rows, k], data: d.slice() }), ref.uploadWeight({ name: 'w', dtype, shape: [rows, k], data: d })] as const;
-      };
+      const mk = (rows: number, seed: number) => weightPair(be, ref, dtype, rows, k, seed);
       const [wq, wk, wv, wg, wu] = [mk(m, 1), mk(kv, 2), mk(kv, 3), mk(m, 4), mk(m, 5)];
       const xv = randn(k, 6);
       const xg = be.tensor(1, k), xr = ref.tensor(1, k);
@@ -187,9 +183,9 @@ async function selfCheck(be: WebGpuBackend): Promise<{ name: string; err: number
       const T = (cols: number) => [be.tensor(1, cols), ref.tensor(1, cols)] as const;
       const [q, kk, v, g, u] = [T(m), T(kv), T(kv), T(m), T(m)];
       be.matmulQkv(q[0], kk[0], v[0], xg, wq[0], wk[0], wv[0]);
-      ref.matmul(q[1], xr, wq[1]); ref.matmul(kk[1], xr, wk[1]); ref.matmul(v[1], xr, wv[1]);
+      matmulQkvPlain(ref, q[1], kk[1], v[1], xr, wq[1], wk[1], wv[1]);
       be.matmulGeglu(g[0], xg, wg[0], wu[0], u[0]);
-      ref.matmul(g[1], xr, wg[1]); ref.matmul(u[1], xr, wu[1]); ref.geglu(g[1], g[1], u[1]);
+      matmulGegluPlain(ref, g[1], xr, wg[1], wu[1], u[1]);
       let err = 0;
       for (const t of [q, kk, v, g]) err = Math.max(err, rel(await be.download(t[0]), await ref.download(t[1])));
       res.push({ name: `matvec_multi ${dtype} q/k/v ${m}/${kv}/${kv} + gate/up x ${k}`, err });
