@@ -12,44 +12,19 @@
  * reference backend in Node, --check-tokens 48, --check-tokens 0 to skip), one warm-up run per engine (pipeline/shader compilation), then `rounds` rounds
  * alternating the engines; prints every run and the best (and median) decode tok/s of each.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, createReadStream, statSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { loadModel } from '../../src/index.js';
-
-function logSoftmaxRows(x: Float32Array, vocab: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let r = 0; r < x.length / vocab; r++) {
-    let m = -Infinity;
-    for (let i = 0; i < vocab; i++) m = Math.max(m, x[r * vocab + i]!);
-    let s = 0;
-    for (let i = 0; i < vocab; i++) s += Math.exp(x[r * vocab + i]! - m);
-    for (let i = 0; i < vocab; i++) out[r * vocab + i] = x[r * vocab + i]! - (m + Math.log(s));
-  }
-  return out;
-}
-
-function maxAbsDiff(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) throw new Error(`${a.length} vs ${b.length} values`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+import { CHROMIUM, launchChromium } from '../../test/helpers/chromium.js';
+import { flag, logSoftmaxRows, maxAbsDiff } from './util.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const WWW = join(ROOT, '.cache', 'webgpu-compare', 'www');
 const MODELS = join(ROOT, '.cache', 'webgpu-compare');
 const ORT = join(HERE, 'node_modules', 'onnxruntime-web', 'dist');
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => p && existsSync(p));
-
-function flag(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json',
@@ -114,11 +89,7 @@ async function main(): Promise<void> {
 
   await bundle();
   const server = await serve();
-  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'wgc-chromium-')), {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const ctx = await launchChromium(['--use-webgpu-adapter=swiftshader']);
   try {
     const page = await ctx.newPage();
     const ortLog = flag('ort-log', '');

@@ -6,17 +6,17 @@
  * Needs Chromium: /usr/lib/chromium/chromium or /usr/bin/chromium (apt-get install chromium),
  * or CHROMIUM_PATH. Skips loudly without it.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { writeSynth } from '../../src/cli/commands/synth.js';
 import { loadModel } from '../../src/index.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 // @ts-expect-error plain JS module without types
 import { buildWeb, startWebServer } from '../../scripts/web.mjs';
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 if (!CHROMIUM) console.warn('\n*** test/browser/web.test.ts SKIPPED: no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH) ***\n');
 
 const ROOT = join(__dirname, '..', '..');
@@ -31,10 +31,7 @@ beforeAll(async () => {
   await buildWeb();
   await writeSynth('tiny-gemma-3', 'f32', 'safetensors', 11, join(models, 'tiny'));
   server = await startWebServer({ port: 0, models: [models] });
-  ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gemma-ts-chromium-')), {
-    executablePath: CHROMIUM, headless: true, viewport: { width: 1100, height: 760 },
-    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  ctx = await launchChromium([], { width: 1100, height: 760 });
 }, 120_000);
 
 afterAll(async () => { await ctx?.close(); await server?.close(); });

@@ -3,17 +3,17 @@
  * WebGPU adapter (--use-webgpu-adapter=swiftshader), backend 'webgpu' chosen explicitly (auto
  * skips software adapters). The seeded reply must equal the reference backend's in Node.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { writeSynth } from '../../src/cli/commands/synth.js';
 import { loadModel } from '../../src/index.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 // @ts-expect-error plain JS module without types
 import { buildWeb, startWebServer } from '../../scripts/web.mjs';
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => p && existsSync(p));
 if (!CHROMIUM) console.warn('\n*** test/browser/webgpu-page.test.ts SKIPPED: no Chromium found (apt-get install -y chromium) ***\n');
 const SHOTS = join(__dirname, '..', '..', '.cache', 'screenshots');
 const models = mkdtempSync(join(tmpdir(), 'gemma-ts-webgpu-'));
@@ -26,11 +26,7 @@ beforeAll(async () => {
   await buildWeb();
   await writeSynth('tiny-gemma-3', 'f32', 'safetensors', 11, join(models, 'tiny'));
   server = await startWebServer({ port: 0, models: [models, join(__dirname, '..', '..', 'models')] });
-  ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gemma-ts-chromium-')), {
-    executablePath: CHROMIUM, headless: true, viewport: { width: 1100, height: 760 },
-    args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  ctx = await launchChromium(['--use-webgpu-adapter=swiftshader'], { width: 1100, height: 760 });
 }, 120_000);
 afterAll(async () => { await ctx?.close(); await server?.close(); });
 

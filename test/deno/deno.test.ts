@@ -22,8 +22,10 @@ function findDeno(): string | undefined {
 const DENO = findDeno();
 if (!DENO) console.warn('\n*** test/deno/deno.test.ts SKIPPED: no deno binary (npm i -D deno, or put deno on PATH / set DENO_BIN) ***\n');
 
-describe.skipIf(!DENO)('Deno', () => {
-  it('runs the ESM build and generates the same tokens as Node', async () => {
+/** the ESM build of src/index.ts into .cache/test-deno (once for both tests) */
+let built: Promise<string> | null = null;
+function bundle(): Promise<string> {
+  built ??= (async () => {
     const out = join(ROOT, '.cache', 'test-deno');
     mkdirSync(out, { recursive: true });
     await esbuild.build({
@@ -31,6 +33,14 @@ describe.skipIf(!DENO)('Deno', () => {
       entryPoints: { index: join(ROOT, 'src/index.ts') }, outdir: out,
       external: ['node-llama-cpp', 'webgpu', 'playwright-core', 'tsx', '@huggingface/tokenizers', 'esbuild'],
     });
+    return out;
+  })();
+  return built;
+}
+
+describe.skipIf(!DENO)('Deno', () => {
+  it('runs the ESM build and generates the same tokens as Node', async () => {
+    const out = await bundle();
     const model = join(out, 'tiny.gguf');
     await writeSynth('tiny-gemma-3', 'f32', 'gguf', 9, model);
     const script = join(out, 'run.ts');
@@ -50,13 +60,7 @@ describe.skipIf(!DENO)('Deno', () => {
   });
 
   it('generates from the demo model on WebGPU (Deno navigator.gpu over Mesa lavapipe) and on WASM, like Node', async () => {
-    const out = join(ROOT, '.cache', 'test-deno');
-    mkdirSync(out, { recursive: true });
-    await esbuild.build({
-      bundle: true, format: 'esm', target: 'es2022', platform: 'node', logLevel: 'warning',
-      entryPoints: { index: join(ROOT, 'src/index.ts') }, outdir: out,
-      external: ['node-llama-cpp', 'webgpu', 'playwright-core', 'tsx', '@huggingface/tokenizers', 'esbuild'],
-    });
+    const out = await bundle();
     const model = join(ROOT, 'models', 'demo');
     const script = join(out, 'run-demo.ts');
     writeFileSync(script, `

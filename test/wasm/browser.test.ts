@@ -5,16 +5,15 @@
  *
  * Needs Chromium (/usr/bin/chromium or CHROMIUM_PATH); skips loudly without it.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM } from '../helpers/chromium.js';
 import { ensureWasmBuilt, wasmBackend } from './helpers.js';
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 if (!CHROMIUM) console.warn('\n*** test/wasm/browser.test.ts SKIPPED: no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH) ***\n');
 
 // the page's script: build a backend, run a q8_0 and an f16 matmul plus attention, return outputs
