@@ -20,26 +20,7 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadModel } from '../../src/index.js';
-
-function logSoftmaxRows(x: Float32Array, vocab: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let r = 0; r < x.length / vocab; r++) {
-    let m = -Infinity;
-    for (let i = 0; i < vocab; i++) m = Math.max(m, x[r * vocab + i]!);
-    let s = 0;
-    for (let i = 0; i < vocab; i++) s += Math.exp(x[r * vocab + i]! - m);
-    const lse = m + Math.log(s);
-    for (let i = 0; i < vocab; i++) out[r * vocab + i] = x[r * vocab + i]! - lse;
-  }
-  return out;
-}
-
-function maxAbsDiff(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+import { logSoftmaxRows, maxAbsDiff } from './util.js';
 
 const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
 

@@ -169,6 +169,22 @@ def apply_rope(b, x, cos, sin, head_dim, c):
     return b.op('Add', [b.op('Mul', [x, cos]), b.op('Mul', [rot, sin])])
 
 
+def graph_io(L, nKV, D, V, position_ids):
+    """The graph inputs and outputs transformers.js feeds and reads for a gemma3_text decoder."""
+    inputs = [
+        helper.make_tensor_value_info('input_ids', TensorProto.INT64, ['batch_size', 'sequence_length']),
+        helper.make_tensor_value_info('attention_mask', TensorProto.INT64, ['batch_size', 'total_sequence_length']),
+    ]
+    if position_ids:
+        inputs.append(helper.make_tensor_value_info('position_ids', TensorProto.INT64, ['batch_size', 'sequence_length']))
+    outputs = [helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['batch_size', 'sequence_length', V])]
+    for l in range(L):
+        for kv in ('key', 'value'):
+            inputs.append(helper.make_tensor_value_info(f'past_key_values.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'past_sequence_length', D]))
+            outputs.append(helper.make_tensor_value_info(f'present.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'total_sequence_length', D]))
+    return inputs, outputs
+
+
 def build(cfg, W, rope_in_graph=False):
     H = cfg['hidden_size']
     nH = cfg['num_attention_heads']
@@ -195,16 +211,7 @@ def build(cfg, W, rope_in_graph=False):
         'split_half': b.const(np.array([D // 2, D // 2], np.int64), 'split_half'),
     }
 
-    inputs = [
-        helper.make_tensor_value_info('input_ids', TensorProto.INT64, ['batch_size', 'sequence_length']),
-        helper.make_tensor_value_info('attention_mask', TensorProto.INT64, ['batch_size', 'total_sequence_length']),
-        helper.make_tensor_value_info('position_ids', TensorProto.INT64, ['batch_size', 'sequence_length']),
-    ]
-    outputs = [helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['batch_size', 'sequence_length', V])]
-    for l in range(L):
-        for kv in ('key', 'value'):
-            inputs.append(helper.make_tensor_value_info(f'past_key_values.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'past_sequence_length', D]))
-            outputs.append(helper.make_tensor_value_info(f'present.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'total_sequence_length', D]))
+    inputs, outputs = graph_io(L, nKV, D, V, position_ids=True)
 
     # ---- embedding: h = embed[ids] * sqrt(d)  (the scale rounded to f32, as HF's normalizer)
     embed = W['model.embed_tokens.weight']                                  # [V, H]
@@ -326,15 +333,7 @@ def build_fused(cfg, W):
     MS = 'com.microsoft'
 
     b = Builder()
-    inputs = [
-        helper.make_tensor_value_info('input_ids', TensorProto.INT64, ['batch_size', 'sequence_length']),
-        helper.make_tensor_value_info('attention_mask', TensorProto.INT64, ['batch_size', 'total_sequence_length']),
-    ]
-    outputs = [helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['batch_size', 'sequence_length', V])]
-    for l in range(L):
-        for kv in ('key', 'value'):
-            inputs.append(helper.make_tensor_value_info(f'past_key_values.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'past_sequence_length', D]))
-            outputs.append(helper.make_tensor_value_info(f'present.{l}.{kv}', TensorProto.FLOAT, ['batch_size', nKV, 'total_sequence_length', D]))
+    inputs, outputs = graph_io(L, nKV, D, V, position_ids=False)
 
     def sln(x, w):   # RMSNorm(x) * w over the last axis
         return b.op('SimplifiedLayerNormalization', [x, w], axis=-1, epsilon=eps, stash_type=1)

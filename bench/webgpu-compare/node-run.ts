@@ -15,16 +15,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag } from './util.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const MODELS = join(ROOT, '.cache', 'webgpu-compare');
 const LVP = '/usr/share/vulkan/icd.d/lvp_icd.json';
-
-function flag(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
 
 interface Run { engine: string; adapter: string; tokens: number[]; prefillMs: number; decodeTokPerS: number; warmupTokPerS: number }
 
