@@ -8,7 +8,10 @@
 // Job descriptor (layouts must match src/kernels/wasm/jobs.ts), bytes from `job`:
 //   0  op            1 matmul, 2 quantize activations, 3 attention, 4 read probe
 //   4  chunks        number of chunks
-//   8  claim (i64)   generation << 32 | next chunk; a thread whose generation differs stops
+//   8  ranges        R: chunk ranges at RANGE_PTR, one 64-bit word per range, 64 bytes apart:
+//                    gen24 << 40 | front << 20 | back (chunks [front, back) not yet claimed);
+//                    thread ith (< R) claims the front of range ith, then the backs of the
+//                    others; a thread that finds another generation there stops
 //   16 done          chunks finished (the host waits for done == chunks)
 //   32 arguments (i32/f32 words):
 //   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes,
@@ -137,21 +140,35 @@ function quantizeOwn(job: usize, ith: i32): void {
   }
 }
 
-/** claim and run chunks of the job of generation `gen` until none are left */
+/** chunk ranges (src/kernels/wasm/jobs.ts RANGE_PTR, RANGE_STRIDE) */
+const RANGE_PTR: usize = 12288;
+const RANGE_STRIDE: usize = 64;
+
+/**
+ * Claim and run chunks of the job of generation `gen` until none are left: first the front
+ * of this thread's own range (its chunks one after the other: one stream of weights), then
+ * chunks from the back of the other ranges (a late thread's work is taken over).
+ */
 export function run(job: usize, gen: i32, ith: i32): void {
   const op = load<i32>(job);
   const chunks = load<i32>(job, 4);
-  const claim = job + 8, done = job + 16;
+  const R = load<i32>(job, 8);
+  const done = job + 16;
+  const g = <u64>(gen & 0xffffff);
   let own = false;
-  for (;;) {
-    const cur = atomic.load<i64>(claim);
-    if (<i32>(cur >> 32) != gen) return;
-    const c = <i32>cur;
-    if (c >= chunks) return;
-    if (atomic.cmpxchg<i64>(claim, cur, cur + 1) != cur) continue;
-    // holding a chunk: the job (and its descriptor) lives until this thread is done with it
-    if (op == 1 && !own) { quantizeOwn(job, ith); own = true; }
-    runChunk(job, op, c, ith);
-    if (atomic.add<i32>(done, 1) + 1 == chunks) atomic.notify(done, 1);
+  for (let v = 0; v < R; v++) {
+    const word = RANGE_PTR + <usize>((ith + v) % R) * RANGE_STRIDE;
+    for (;;) {
+      const cur = atomic.load<u64>(word);
+      if (cur >> 40 != g) return; // another job's ranges: ours is over
+      const front = <i32>(cur >> 20) & 0xfffff, back = <i32>cur & 0xfffff;
+      if (front >= back) break;
+      const c = v == 0 ? front : back - 1;
+      if (atomic.cmpxchg<u64>(word, cur, v == 0 ? cur + (1 << 20) : cur - 1) != cur) continue;
+      // holding a chunk: the job (and its descriptor) lives until this thread is done with it
+      if (op == 1 && !own) { quantizeOwn(job, ith); own = true; }
+      runChunk(job, op, c, ith);
+      if (atomic.add<i32>(done, 1) + 1 == chunks) atomic.notify(done, 1);
+    }
   }
 }

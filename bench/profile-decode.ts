@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
  *                                   [--context 64] [--steps 16] [--split] [--no-fused]
- *                                   [--ab ROUNDS]
+ *                                   [--ab ROUNDS [--toggle fused|ranges]]
  *
  * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
@@ -21,7 +21,9 @@
  * `--no-fused` hides the backend's optional fused methods (matmulQkv, matmulGeglu) so the
  * forward pass uses the plain ops. `--ab ROUNDS` instead times decode with and without them
  * on the same loaded model, alternating blocks of `--steps` steps for ROUNDS rounds (no op
- * wrapping): noise hits both alike; prints each variant's best and median block.
+ * wrapping): noise hits both alike; prints each variant's best and median block. With
+ * `--toggle ranges` the A/B is instead per-thread chunk ranges (each thread streams its own
+ * contiguous rows) against one shared range (the threads' chunks interleave).
  */
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { JOB, OP_PROBE } from '../src/kernels/wasm/jobs.js';
@@ -41,6 +43,8 @@ const steps = Number(opt('steps', '16'));
 const split = args.includes('--split');
 const noFused = args.includes('--no-fused');
 const abRounds = Number(opt('ab', '0'));
+const toggle = opt('toggle', 'fused') as 'fused' | 'ranges';
+if (toggle !== 'fused' && toggle !== 'ranges') throw new Error(`--toggle fused|ranges, got ${toggle}`);
 
 /** show or hide the backend's optional fused methods (forward.ts checks for them per call) */
 function setFused(be: WasmBackend, on: boolean): void {
@@ -49,6 +53,13 @@ function setFused(be: WasmBackend, on: boolean): void {
     if (on) delete o[k];
     else o[k] = undefined;
   }
+}
+
+/** --toggle ranges: per-thread chunk ranges (on) or one shared range (off: the threads'
+ *  chunks interleave, as with a single claim counter) */
+function setRanges(be: WasmBackend, on: boolean): void {
+  const pool = (be as unknown as { pool: { perThreadRanges: boolean } | null }).pool;
+  if (pool) pool.perThreadRanges = on;
 }
 
 /** the backend's private parts this profiler wraps (names checked at run time) */
@@ -152,14 +163,14 @@ function emptyRoundUs(be: WasmBackend, reps = 2000): number {
 
 type Model = Awaited<ReturnType<typeof loadPath>>['model'];
 
-/** decode with and without the fused methods, alternating blocks of `steps` steps */
+/** decode with and without the toggled feature, alternating blocks of `steps` steps */
 async function abCompare(size: string, be: WasmBackend, threads: number, model: Model, cache: ReturnType<Model['newCache']>, id0: number): Promise<void> {
   const ms: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
   let id = id0;
   for (let r = 0; r < abRounds; r++) {
     for (const v of (r % 2 ? ['on', 'off'] : ['off', 'on']) as ('off' | 'on')[]) {
-      setFused(be, v === 'on');
+      (toggle === 'fused' ? setFused : setRanges)(be, v === 'on');
       id = await model.nextGreedy([id], cache); // one untimed step after the switch
       const t0 = performance.now(), c0 = process.cpuUsage();
       for (let s = 0; s < steps; s++) id = await model.nextGreedy([id], cache);
@@ -169,12 +180,14 @@ async function abCompare(size: string, be: WasmBackend, threads: number, model: 
     }
   }
   setFused(be, true);
+  setRanges(be, true);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
   const row = (v: 'off' | 'on') => `best ${Math.min(...ms[v]).toFixed(2)} ms (${(1000 / Math.min(...ms[v])).toFixed(1)} tok/s), median ${med(ms[v]).toFixed(2)} ms; CPU (all threads) best ${Math.min(...cpu[v]).toFixed(2)}, median ${med(cpu[v]).toFixed(2)} ms/step`;
+  const [offName, onName] = toggle === 'fused' ? ['separate ops', 'fused'] : ['shared range', 'per-thread ranges'];
   console.log(`\ngemma-3-${size} ${dtype}, ${threads} thread(s), ${abRounds} rounds of ${steps} steps each way; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`  separate ops: ${row('off')}`);
-  console.log(`  fused:        ${row('on')}`);
-  console.log(`  fused / separate: best ${(Math.min(...ms.off) / Math.min(...ms.on)).toFixed(3)}x, median ${(med(ms.off) / med(ms.on)).toFixed(3)}x speed`);
+  console.log(`  ${(offName + ':').padEnd(19)} ${row('off')}`);
+  console.log(`  ${(onName + ':').padEnd(19)} ${row('on')}`);
+  console.log(`  ${onName} / ${offName}: best ${(Math.min(...ms.off) / Math.min(...ms.on)).toFixed(3)}x, median ${(med(ms.off) / med(ms.on)).toFixed(3)}x speed`);
 }
 
 for (const size of models) {

@@ -7,6 +7,7 @@ import { getCodec } from '../../src/quant/index.js';
 import { Pair, randn, randomWeight } from '../helpers/backend-conformance.js';
 import { wasmBackend } from './helpers.js';
 import { TOKENS, loadTestModel } from './models.js';
+import { GEN_MASK, JOB, JOB_PTR, LOCAL_GEN, MAX_CHUNKS, OP_PROBE, RANGE_STRIDE, publishRanges, rangeWords } from '../../src/kernels/wasm/jobs.js';
 
 const DTYPES: DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k'];
 
@@ -60,6 +61,55 @@ describe('wasm threads == one thread, bit for bit', () => {
       }
       a.dispose(); b.dispose();
     }
+  });
+
+  it('chunk ranges: any thread of any range count runs every chunk exactly once; an older generation runs none', async () => {
+    // one thread calls the kernels' `run` as thread ith of R: it must take its own range from
+    // the front and then every other range from the back. The job is the read probe: chunk c
+    // xors its own 64-byte lines into results[c], which a plain loop recomputes here.
+    const be = await wasmBackend({ threads: 1 });
+    const inner = be as unknown as {
+      heap: { alloc(n: number, kind: string, what: string): number; u8: Uint8Array };
+      memory: WebAssembly.Memory; ex: { run(job: number, gen: number, ith: number): void };
+    };
+    const chunks = 37, linesPer = 2, bytes = chunks * linesPer * 64;
+    const buf = inner.heap.alloc(bytes + 4 * chunks, 'scratch', 'test');
+    const u8 = inner.heap.u8;
+    for (let i = 0; i < bytes; i++) u8[buf + i] = (i * 2654435761) >>> 24;
+    const expected = Array.from({ length: chunks }, (_, c) => {
+      const v = new Int32Array(u8.buffer, buf + c * linesPer * 64, linesPer * 16);
+      return v.reduce((a, x) => a ^ x, 0);
+    });
+    const j = new Int32Array(inner.memory.buffer, JOB_PTR, 64);
+    const results = new Int32Array(inner.memory.buffer, buf + bytes, chunks);
+    const words = rangeWords(inner.memory.buffer);
+    const runAs = (ranges: number, ith: number, published: number, gen: number) => {
+      results.fill(0x5a5a5a5a);
+      j[JOB.OP] = OP_PROBE; j[JOB.CHUNKS] = chunks; j[JOB.RANGES] = ranges; j[JOB.DONE] = 0;
+      j[JOB.ARGS] = buf; j[JOB.ARGS + 1] = bytes; j[JOB.ARGS + 2] = buf + bytes; j[JOB.ARGS + 3] = linesPer;
+      publishRanges(words, published, chunks, ranges);
+      inner.ex.run(JOB_PTR, gen, ith);
+    };
+    for (const ranges of [1, 2, 3, 5, 37]) {
+      for (const ith of new Set([0, 1, ranges - 1].filter((t) => t < ranges))) {
+        runAs(ranges, ith, LOCAL_GEN, LOCAL_GEN);
+        expect(j[JOB.DONE], `R=${ranges} ith=${ith}`).toBe(chunks);
+        expect(Array.from(results), `R=${ranges} ith=${ith}`).toEqual(expected);
+        // every range is empty now: front == back
+        for (let r = 0; r < ranges; r++) {
+          const w = words[(r * RANGE_STRIDE) / 8]!;
+          expect(Number((w >> 20n) & 0xfffffn), `range ${r}`).toBe(Number(w & 0xfffffn));
+        }
+      }
+    }
+    // a thread still looking at an older generation claims nothing
+    runAs(3, 0, 5, 4);
+    expect(j[JOB.DONE]).toBe(0);
+    expect(results.every((v) => v === 0x5a5a5a5a)).toBe(true);
+    // generations are kept to 24 bits in the words; the pool never publishes LOCAL_GEN's
+    expect(LOCAL_GEN & GEN_MASK).toBe(GEN_MASK);
+    expect(() => publishRanges(words, 1, MAX_CHUNKS + 1, 2)).toThrow(/chunks/);
+    be.dispose();
   });
 
   it('a pool runs thousands of small jobs and is disposed cleanly', async () => {

@@ -25,7 +25,7 @@ import {
   matmulGegluPlain, matmulQkvPlain,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT } from './jobs.js';
+import { CTRL_PTR, JOB, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT, publishRanges, rangeWords } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -122,6 +122,7 @@ export class WasmBackend implements Backend {
   private disposed = false;
   private jobView: Int32Array;
   private jobViewF: Float32Array;
+  private rangeView: BigInt64Array;
 
   private constructor(
     readonly info: WasmBackendInfo,
@@ -133,6 +134,7 @@ export class WasmBackend implements Backend {
     this.ex = instance.exports as unknown as Exports;
     this.jobView = new Int32Array(memory.buffer, JOB_PTR, JOB_BYTES / 4);
     this.jobViewF = new Float32Array(memory.buffer, JOB_PTR, JOB_BYTES / 4);
+    this.rangeView = rangeWords(memory.buffer);
   }
 
   /** the job descriptor area as i32 (a non-shared buffer detaches when memory grows: re-view) */
@@ -140,6 +142,7 @@ export class WasmBackend implements Backend {
     if (this.jobView.byteLength === 0) {
       this.jobView = new Int32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
       this.jobViewF = new Float32Array(this.memory.buffer, JOB_PTR, JOB_BYTES / 4);
+      this.rangeView = rangeWords(this.memory.buffer);
     }
     return this.jobView;
   }
@@ -444,7 +447,8 @@ export class WasmBackend implements Backend {
     j[JOB.OP] = op; j[JOB.CHUNKS] = chunks;
     if (this.pool && parallel) { this.pool.run(JOB_PTR); return; }
     // a generation the pool never uses: a worker still looking at an older job stays out
-    j[JOB.DONE] = 0; j[JOB.CLAIM_LO] = 0; j[JOB.CLAIM_HI] = LOCAL_GEN;
+    j[JOB.DONE] = 0; j[JOB.RANGES] = 1;
+    publishRanges(this.rangeView, LOCAL_GEN, chunks, 1);
     this.ex.run(JOB_PTR, LOCAL_GEN, 0);
   }
 

@@ -3,8 +3,10 @@
  * same kernels on the same shared memory; the calling thread is thread 0. A job is a
  * descriptor in wasm memory (jobs.ts), cut into chunks; `run` publishes it under a new
  * generation, claims chunks itself like every worker, and returns when all chunks are done.
- * Chunks are claimed dynamically, so a worker that is late (descheduled on a busy machine,
- * or a slower core) does less instead of holding everyone up.
+ * Each thread owns a contiguous range of the chunks (one stream of weights) and, when it is
+ * done with it, takes chunks from the back of the others' ranges (jobs.ts RANGE_PTR): a
+ * worker that is late (descheduled on a busy machine, or a slower core) does less instead
+ * of holding everyone up.
  *
  * Barriers spin first and sleep later: a sleeping Atomics.wait round trip costs tens of µs
  * and a decode step has 100+ rounds, while a spin answers in well under a µs. Workers spin
@@ -17,7 +19,7 @@
  * from the TypeScript sources (vitest, tsx) and from the esbuild bundles.
  */
 import { GemmaError } from '../../errors.js';
-import { CTRL, CTRL_WORDS, JOB } from './jobs.js';
+import { CTRL, CTRL_WORDS, GEN_MASK, JOB, publishRanges, rangeWords } from './jobs.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
 interface AnyWorker {
@@ -46,10 +48,13 @@ function canBlock(): boolean {
 export class ThreadPool {
   private readonly c: Int32Array;
   private readonly j: Int32Array;
-  private readonly claim: BigInt64Array;
+  private readonly ranges: BigInt64Array;
   private readonly blockOk = canBlock();
   private gen = 0;
   private disposed = false;
+  /** false: one range that all threads claim from the front (what a single shared counter
+   *  does: the threads' chunks interleave); for benchmarks comparing the two */
+  perThreadRanges = true;
 
   private constructor(
     readonly threads: number,
@@ -63,7 +68,7 @@ export class ThreadPool {
   ) {
     this.c = new Int32Array(memory.buffer, ctrlPtr, CTRL_WORDS);
     this.j = new Int32Array(memory.buffer, jobPtr, JOB.ARGS);
-    this.claim = new BigInt64Array(memory.buffer, jobPtr + JOB.CLAIM_LO * 4, 1);
+    this.ranges = rangeWords(memory.buffer);
   }
 
   /** start `threads - 1` workers on `module` + `memory` (shared) and wait until they are ready */
@@ -121,11 +126,14 @@ export class ThreadPool {
   run(job: number): void {
     if (this.disposed) throw new GemmaError('BACKEND', 'the wasm thread pool was disposed');
     const c = this.c, j = this.j;
-    this.gen = this.gen >= 0x7fffffff ? 1 : this.gen + 1;
+    // 1 .. GEN_MASK - 1: range words keep 24 bits, and GEN_MASK itself is LOCAL_GEN's
+    this.gen = (this.gen % (GEN_MASK - 1)) + 1;
     const gen = this.gen;
     Atomics.store(j, JOB.DONE, 0);
-    // one 64-bit store: a worker of the previous generation can never see (new chunk 0, old gen)
-    Atomics.store(this.claim, 0, BigInt(gen) << 32n);
+    const ranges = this.perThreadRanges ? this.threads : 1;
+    j[JOB.RANGES] = ranges;
+    // the ranges before the generation: a worker woken by the new generation finds them
+    publishRanges(this.ranges, gen, j[JOB.CHUNKS]!, ranges);
     Atomics.store(c, CTRL.GEN, gen);
     if (Atomics.load(c, CTRL.SLEEPERS) > 0) Atomics.notify(c, CTRL.GEN);
     let localError: unknown;
