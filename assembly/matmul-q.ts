@@ -22,7 +22,7 @@
 // Loops: group g (a contiguous range per thread), then activation row t, then blocks.
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
-import { dotQ8r, dotU32, f16x4, fma, hadd4i } from './common';
+import { dotQ8r, dotU32, f16x4, fma, hadd4i, onesI16 } from './common';
 import { q8aParts } from './quantize';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even) */
@@ -65,6 +65,7 @@ import { q8aParts } from './quantize';
  */
 @inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
+  const ones = onesI16(nb);
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
@@ -73,7 +74,7 @@ import { q8aParts } from './quantize';
     let r01 = i32x4.splat(0), r23 = r01;
     let r = p;
     for (let h = 0; h < 2; h++) {
-      const v = pairAdd(dotQ8r(v128.load(r, 8), v128.load(r, 24), p0, p1, n0, n1), dotQ8r(v128.load(r, 40), v128.load(r, 56), p0, p1, n0, n1));
+      const v = pairAdd(dotQ8r(v128.load(r, 8), v128.load(r, 24), p0, p1, n0, n1, ones), dotQ8r(v128.load(r, 40), v128.load(r, 56), p0, p1, n0, n1, ones));
       r01 = r23; r23 = v; // after both iterations: rows 0,1 in r01, rows 2,3 in r23
       r += 64;
     }

@@ -3,7 +3,7 @@
 // a: unsigned levels (0..63), x8: int8 activations, x16: the same as int16.
 // Returns sum over groups of (dotU32 over pairs of groups, then dotU16 of a leftover group).
 
-import { dotQ8r, dotU16, dotU32, hsumi } from './common';
+import { dotQ8r, onesI16, dotU16, dotU32, hsumi } from './common';
 
 export function selfTestDot(a: usize, x8: usize, x16: usize, n16: i32): i32 {
   let acc = i32x4.splat(0);
@@ -26,9 +26,10 @@ export function selfTestDot(a: usize, x8: usize, x16: usize, n16: i32): i32 {
  */
 export function selfTestDotQ8(w: usize, xp: usize, xn: usize, n32: i32): i32 {
   let acc = i32x4.splat(0);
+  const ones = onesI16(n32);
   for (let i = 0; i < n32; i++) {
     const o = <usize>i << 5;
-    acc = i32x4.add(acc, dotQ8r(v128.load(w + o), v128.load(w + o, 16), v128.load(xp + o), v128.load(xp + o, 16), v128.load(xn + o), v128.load(xn + o, 16)));
+    acc = i32x4.add(acc, dotQ8r(v128.load(w + o), v128.load(w + o, 16), v128.load(xp + o), v128.load(xp + o, 16), v128.load(xn + o), v128.load(xn + o, 16), ones));
   }
   return hsumi(acc);
 }
