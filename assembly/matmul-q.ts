@@ -58,7 +58,8 @@ import { q8aParts } from './quantize';
 }
 
 /**
- * Relaxed build: one activation row (Q8A, x+ and x- at q8aParts) against the group at gp.
+ * Relaxed build: one activation row (Q8A, x+ and x- of block b at q8aParts + 64 b) against
+ * the group at gp.
  * The unit's rows go two per iteration of an inner loop (literal load offsets from r): V8
  * schedules a block's loads first, and the eight weight vectors of a whole unit plus the
  * four activation vectors spill registers (~10-15% slower).
@@ -69,8 +70,8 @@ import { q8aParts } from './quantize';
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
-    const pp = xpp + (<usize>b << 5), np = pp + <usize>k;
-    const p0 = v128.load(pp), p1 = v128.load(pp, 16), n0 = v128.load(np), n1 = v128.load(np, 16);
+    const pp = xpp + (<usize>b << 6);
+    const p0 = v128.load(pp), p1 = v128.load(pp, 16), n0 = v128.load(pp, 32), n1 = v128.load(pp, 48);
     let r01 = i32x4.splat(0), r23 = r01;
     let r = p;
     for (let h = 0; h < 2; h++) {

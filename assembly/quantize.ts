@@ -6,9 +6,10 @@
 //     q16 i16[k]      at k        the same quants widened (pmaddwd paths)
 //     d   f32[k/32]   at 3k       block scale amax / 127  (kept in f32; ggml rounds it to f16)
 //     s   i32[k/32]   at 3k+k/8   sum of the block's quants (offset/min terms of the weights)
-//     relaxed build only (Q8_0's pmaddubsw decode path, matmul-q.ts):
-//     x+  u8[k]       at 3k+k/4   max(q, 0)
-//     x-  u8[k]       at 4k+k/4   max(-q, 0)
+//     relaxed build only (Q8_0's pmaddubsw decode path, matmul-q.ts), from 3k+k/4, per block b
+//     of 32 at 64 b: its positive parts max(q, 0) (u8[32]), then its negative parts max(-q, 0)
+//     (one stream for the kernel: as two arrays k bytes apart, a 1152 x 6912 matrix streamed
+//     from DRAM at 2 threads ran at 21-24 GB/s, interleaved at 27-28; small k unchanged)
 //
 //   Q8K (256-element blocks; for Q4_K, Q5_K, Q6_K)   row layout:
 //     q8, q16 as above; d f32[k/256] at 3k; bsum i32[k/16] at 3k + k/64 (sums over 16)
@@ -39,7 +40,7 @@ import { hsumi } from './common';
 
 /** quantize 32 floats at x with inverse scale id: element e of a row with base `row` and k
  *  columns (layout above): int8 quants, the int16 copy and, with `parts` (relaxed Q8A), the
- *  positive and negative parts at pp; returns the sum of the 32 quants, and with writeS16
+ *  positive parts at pp and the negative ones at pp + 32; returns the sum of the 32 quants, and with writeS16
  *  stores the sums of each 16 at s16p */
 @inline function quant32(x: usize, id: v128, row: usize, k: usize, e: usize, s16p: usize, writeS16: bool, parts: bool, pp: usize): i32 {
   const q8p = row + e, q16p = row + k + (e << 1);
@@ -56,7 +57,7 @@ import { hsumi } from './common';
   v128.store(q16p, d, 48);
   if (parts) {
     // |q| <= 127: both parts fit the i7 operand of relaxed_dot
-    const z = i8x16.splat(0), np = pp + k;
+    const z = i8x16.splat(0), np = pp + 32;
     v128.store(pp, i8x16.max_s(lo, z));
     v128.store(pp, i8x16.max_s(hi, z), 16);
     v128.store(np, i8x16.max_s(i8x16.neg(lo), z));
@@ -73,7 +74,7 @@ import { hsumi } from './common';
 
 export function q8aRowBytes(k: i32): i32 { return (ASC_FEATURE_RELAXED_SIMD ? 5 : 3) * k + (k >> 2); }
 
-/** offset of the positive parts in a Q8A row (relaxed build) */
+/** offset of the positive/negative parts in a Q8A row (relaxed build; 64 bytes per block) */
 @inline export function q8aParts(k: usize): usize { return 3 * k + (k >> 2); }
 export function q8kRowBytes(k: i32): i32 { return 3 * k + (k >> 6) + (k >> 2); }
 
@@ -90,7 +91,7 @@ export function quantQ8A(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
       const id = f32x4.splat(amax > 0 ? <f32>127.0 / amax : 0);
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
       const e = <usize>b << 5;
-      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, e, 0, false, ASC_FEATURE_RELAXED_SIMD, base + q8aParts(<usize>k) + e));
+      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, e, 0, false, ASC_FEATURE_RELAXED_SIMD, base + q8aParts(<usize>k) + (e << 1)));
     }
   }
 }
