@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
-import { attentionSplits } from '../../src/kernels/webgpu/ops/attention.js';
+import { attentionSplits, attentionWg } from '../../src/kernels/webgpu/ops/attention.js';
 import { Pair, randn } from '../helpers/backend-conformance.js';
 import { gpuConfigs } from './configs.js';
 import { gpuEnv } from './gpu-env.js';
@@ -14,6 +14,11 @@ import { loadModel, maxLogSoftmaxDiff, presetSpec, tokens } from './models.js';
 
 const env = await gpuEnv('lavapipe');
 const cfg = env.available ? gpuConfigs(env)[0]! : undefined;
+
+it('attention workgroup width: 256 on a GPU; on a CPU driver the head dimension rounded up to a power of two, 64..256', () => {
+  expect([16, 64, 100, 128, 200, 256].map((d) => attentionWg(false, d))).toEqual([256, 256, 256, 256, 256, 256]);
+  expect([16, 64, 100, 128, 200, 256].map((d) => attentionWg(true, d))).toEqual([64, 64, 128, 128, 256, 256]);
+});
 
 it('split planning: none for prefill or short caches, >= splitKeys keys per split, <= 32 splits, ~128 workgroups', () => {
   expect(attentionSplits(8, 4, 5000, 256)).toEqual({ splits: 1, span: 5000 });
@@ -27,8 +32,10 @@ it('split planning: none for prefill or short caches, >= splitKeys keys per spli
 });
 
 describe.skipIf(!env.available)(`split decode attention (${cfg?.name}, ${env.description})`, () => {
-  it('matches the reference over long caches', async () => {
-    const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg!.opts, attentionSplitKeys: 24 });
+  // software: CPU drivers get workgroups as wide as the head (attentionWg); false: the GPU's
+  // 256-wide ones, so both run here
+  it.each([undefined, false])('matches the reference over long caches (software: %s)', async (software) => {
+    const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg!.opts, attentionSplitKeys: 24, ...(software === undefined ? {} : { software }) });
     try {
       const P = new Pair(be, new ReferenceBackend());
       const cases = [
@@ -54,6 +61,9 @@ describe.skipIf(!env.available)(`split decode attention (${cfg?.name}, ${env.des
         }
       }
       expect(be.kernels().some((k) => k.key.startsWith('attention_combine|')), 'the split path ran').toBe(true);
+      // which attention widths ran: 64 for these heads on a CPU driver, 256 otherwise
+      const widths = be.kernels().filter((k) => k.key.startsWith('attention|')).map((k) => JSON.parse(k.key.split('|')[1]!).WG as number);
+      expect(new Set(widths), 'attention workgroup widths').toEqual(new Set(software === false || !be.info.software ? [256] : [64]));
     } finally {
       be.dispose();
     }

@@ -40,6 +40,9 @@ export interface WebGpuInfo {
   subgroupSize: number;
   timestamps: boolean;
   maxBindingBytes: number;
+  /** a CPU implementation of WebGPU (lavapipe, SwiftShader, a fallback adapter): kernels that
+   *  trade workgroup barriers for parallelism are avoided (WebGpuOptions.software overrides) */
+  software: boolean;
 }
 
 export class WebGpuBackend implements Backend {
@@ -79,7 +82,7 @@ export class WebGpuBackend implements Backend {
 
   get info(): WebGpuInfo {
     const g = this.ctx;
-    return { adapter: g.adapterInfo, adapterFeatures: g.adapterFeatures, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding };
+    return { adapter: g.adapterInfo, adapterFeatures: g.adapterFeatures, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding, software: g.software };
   }
 
   /** the GPU device (tests and tools) */

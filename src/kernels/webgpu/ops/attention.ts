@@ -1,7 +1,7 @@
 /** kvStore (rows into ring-buffer slots) and attention over the GPU-resident cache. */
 import { GemmaError } from '../../../errors.js';
 import { type AttentionParams, expectShape } from '../../backend.js';
-import type { KernelSpec } from '../pipelines.js';
+import { type KernelSpec, memoSpec } from '../pipelines.js';
 import { Params } from '../recorder.js';
 import type { BufferPool, GpuKvLayer, GpuTensor } from '../resources.js';
 import { bind, grid, type OpContext, WG } from './context.js';
@@ -14,8 +14,23 @@ export const MAX_HEAD_DIM = ATT_WG;
 export const ATTENTION_CHUNK = ATT_WG / 8;
 
 export const KV_STORE_SPEC: KernelSpec = { shader: 'kv_store', defines: { WG }, bindings: ['read', 'read', 'rw', 'rw'], kind: 'kv' };
-export const ATTENTION_SPEC: KernelSpec = { shader: 'attention', defines: { WG: ATT_WG }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
-export const ATTENTION_SPLIT_SPEC: KernelSpec = { shader: 'attention', defines: { WG: ATT_WG, SPLIT: true }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' };
+/** attention.wgsl with `wg` invocations (>= the head dimension), split or not */
+export function attentionSpec(wg: number, split: boolean): KernelSpec {
+  return memoSpec(`attention|${wg}|${split}`, () => ({ shader: 'attention', defines: { WG: wg, SPLIT: split }, bindings: ['read', 'read', 'read', 'rw'], kind: 'attention' }));
+}
+
+/**
+ * Invocations per attention workgroup: ATT_WG on a GPU (32 keys scored per chunk); on a CPU
+ * driver the smallest power of two >= the head dimension, at least 64, because there a
+ * workgroup's barriers cost in proportion to its invocations (lavapipe runs each barrier as a
+ * switch through every invocation) and the idle ones of a 256-wide group are pure overhead.
+ */
+export function attentionWg(software: boolean, headDim: number): number {
+  if (!software) return ATT_WG;
+  let wg = 64;
+  while (wg < headDim) wg *= 2;
+  return Math.min(wg, ATT_WG);
+}
 export const ATTENTION_COMBINE_SPEC: KernelSpec = { shader: 'attention_combine', defines: { WG }, bindings: ['read', 'rw'], kind: 'attention' };
 
 /** decode (at most this many query rows) splits the keys across workgroups (flash-decoding) */
@@ -69,14 +84,15 @@ export function attention(c: OpContext, pool: BufferPool, out: GpuTensor, q: Gpu
   const prm = new Params()
     .u32(q.rows).u32(H).u32(D).u32(cache.kvDim).u32(cache.capacity).u32(p.startPos).u32(H / G)
     .u32(p.window ?? 0).f32(p.scale).f32(p.softcap ?? 0).u32(span).u32(splits);
+  const wg = attentionWg(c.gpu.software, D);
   if (splits === 1) {
-    c.rec.dispatch(c.kernels.get(ATTENTION_SPEC), [bind(q), { buffer: cache.k }, { buffer: cache.v }, bind(out)], prm, [H, q.rows]);
+    c.rec.dispatch(c.kernels.get(attentionSpec(wg, false)), [bind(q), { buffer: cache.k }, { buffer: cache.v }, bind(out)], prm, [H, q.rows]);
     return;
   }
   const partBytes = q.rows * H * splits * (D + 2) * 4;
   const part = pool.acquire(partBytes);
   const pb = { buffer: part, offset: 0, size: partBytes };
-  c.rec.dispatch(c.kernels.get(ATTENTION_SPLIT_SPEC), [bind(q), { buffer: cache.k }, { buffer: cache.v }, pb], prm, [H, q.rows, splits]);
+  c.rec.dispatch(c.kernels.get(attentionSpec(wg, true)), [bind(q), { buffer: cache.k }, { buffer: cache.v }, pb], prm, [H, q.rows, splits]);
   c.rec.dispatch(c.kernels.get(ATTENTION_COMBINE_SPEC), [pb, bind(out)], new Params().u32(q.rows).u32(H).u32(D).u32(splits), [H, q.rows]);
   pool.release(part); // later work that reuses it is ordered after these dispatches
 }

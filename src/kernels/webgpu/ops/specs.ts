@@ -2,7 +2,7 @@
 import type { KernelSpec } from '../pipelines.js';
 import type { GpuDType } from '../weight-layout.js';
 import { ARGMAX_MERGE_SPEC, ARGMAX_PART_SPEC, ARGMAX_SPEC, TOPK_SPEC } from './argmax.js';
-import { ATTENTION_COMBINE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, KV_STORE_SPEC } from './attention.js';
+import { ATTENTION_COMBINE_SPEC, attentionSpec, KV_STORE_SPEC } from './attention.js';
 import { binarySpec, SOFTCAP_SPEC } from './elementwise.js';
 import { embedSpec } from './embed.js';
 import { qkRopeStoreSpec, residualNormSpec } from './fused.js';
@@ -23,6 +23,7 @@ export function allKernelSpecs(subgroups = true): KernelSpec[] {
     for (const [a, b] of [[false, false], [true, false], [false, true], [true, true]] as const) out.push(binarySpec(op, a, b));
   }
   out.push(residualNormSpec(false, 64), residualNormSpec(true, 64), residualNormSpec(false, 256), residualNormSpec(true, 256), qkRopeStoreSpec(false), qkRopeStoreSpec(true));
-  out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_SPEC, ATTENTION_SPLIT_SPEC, ATTENTION_COMBINE_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC, ARGMAX_PART_SPEC, ARGMAX_MERGE_SPEC, TOPK_SPEC);
+  for (const wg of [64, 128, 256]) for (const split of [false, true]) out.push(attentionSpec(wg, split));
+  out.push(ROPE_SPEC, KV_STORE_SPEC, ATTENTION_COMBINE_SPEC, SOFTCAP_SPEC, ARGMAX_SPEC, ARGMAX_PART_SPEC, ARGMAX_MERGE_SPEC, TOPK_SPEC);
   return out;
 }
