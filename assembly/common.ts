@@ -68,9 +68,9 @@
  * i7 operand); pairs of products fit int16 (2 * 63 * 127 < 32767).
  * (Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler gets it wrong.)
  */
-@inline export function dotU16(w: v128, x8: usize, x16: usize): v128 {
+@inline export function dotU16(w: v128, x8: usize, x16: usize, ones: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), w));
+    return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), w), ones);
   }
   return i32x4.add(
     i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(w), v128.load(x16)),
@@ -82,12 +82,12 @@
  * As dotU16 for 32 elements (a: elements 0..15, b: 16..31). In the relaxed build the two
  * int16 dot results are added before widening: 4 products per lane, 4 * 63 * 127 < 32767.
  */
-@inline export function dotU32(a: v128, b: v128, x8: usize, x16: usize): v128 {
+@inline export function dotU32(a: v128, b: v128, x8: usize, x16: usize, ones: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(
+    return i32x4.dot_i16x8_s(i16x8.add(
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b),
-    ));
+    ), ones);
   }
   return i32x4.add(
     i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(a), v128.load(x16)),

@@ -264,12 +264,12 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /** the four rows' integer dots with one activation block, minus the level offset */
-@inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32): v128 {
+@inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32, ones: v128): v128 {
   let s = hadd4i(
-    dotU32(levels(fmt, p, qs, qh, 0, false), levels(fmt, p, qs, qh, 0, true), x8, x16),
-    dotU32(levels(fmt, p, qs, qh, 1, false), levels(fmt, p, qs, qh, 1, true), x8, x16),
-    dotU32(levels(fmt, p, qs, qh, 2, false), levels(fmt, p, qs, qh, 2, true), x8, x16),
-    dotU32(levels(fmt, p, qs, qh, 3, false), levels(fmt, p, qs, qh, 3, true), x8, x16));
+    dotU32(levels(fmt, p, qs, qh, 0, false), levels(fmt, p, qs, qh, 0, true), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 1, false), levels(fmt, p, qs, qh, 1, true), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 2, false), levels(fmt, p, qs, qh, 2, true), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 3, false), levels(fmt, p, qs, qh, 3, true), x8, x16, ones));
   if (fmt == 0) s = i32x4.sub(s, i32x4.splat(sx << 3));
   if (fmt == 2) s = i32x4.sub(s, i32x4.splat(sx << 4));
   return s;
@@ -294,6 +294,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 5;
   const gs = <usize>nb * unit;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
+  const ones = onesI16(nb);
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
@@ -308,8 +309,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         for (let b = 0; b < nb; b++) {
           const o8 = <usize>b << 5, o16 = <usize>b << 6, o4 = <usize>b << 2;
           const sxa = load<i32>(xa + xso + o4), sxb = load<i32>(xb + xso + o4);
-          const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa);
-          const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb);
+          const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa, ones);
+          const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb, ones);
           acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa);
           accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb);
           p += unit;
@@ -324,7 +325,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         for (let b = 0; b < nb; b++) {
           const o4 = <usize>b << 2;
           const sx = load<i32>(xr + xso + o4);
-          const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx);
+          const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx, ones);
           acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx);
           p += unit;
         }

@@ -7,14 +7,15 @@ import { dotQ8r, onesI16, dotU16, dotU32, hsumi } from './common';
 
 export function selfTestDot(a: usize, x8: usize, x16: usize, n16: i32): i32 {
   let acc = i32x4.splat(0);
+  const ones = onesI16(n16);
   let i = 0;
   for (; i + 2 <= n16; i += 2) {
     const o = <usize>i << 4;
-    acc = i32x4.add(acc, dotU32(v128.load(a + o), v128.load(a + o, 16), x8 + o, x16 + (o << 1)));
+    acc = i32x4.add(acc, dotU32(v128.load(a + o), v128.load(a + o, 16), x8 + o, x16 + (o << 1), ones));
   }
   if (i < n16) {
     const o = <usize>i << 4;
-    acc = i32x4.add(acc, dotU16(v128.load(a + o), x8 + o, x16 + (o << 1)));
+    acc = i32x4.add(acc, dotU16(v128.load(a + o), x8 + o, x16 + (o << 1), ones));
   }
   return hsumi(acc);
 }
