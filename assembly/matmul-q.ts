@@ -122,31 +122,37 @@ import { q8aParts } from './quantize';
     for (let h = 0; h < 2; h++) {
       // 16-byte half h (columns 16h..16h+15) of the four rows
       const o = p + 8 + (<usize>h << 4);
-      const a0 = v128.load(o), a1 = v128.load(o, 32), a2 = v128.load(o, 64), a3 = v128.load(o, 96);
-      // rows 0,1 (and 2,3) interleaved by column pairs: pairs 0..3, then 4..7
-      const l01 = i8x16.shuffle(a0, a1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
-      const l23 = i8x16.shuffle(a2, a3, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
-      const h01 = i8x16.shuffle(a0, a1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-      const h23 = i8x16.shuffle(a2, a3, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-      // all four rows, two column pairs per vector
-      const v0 = i8x16.shuffle(l01, l23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-      const v1 = i8x16.shuffle(l01, l23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-      const v2 = i8x16.shuffle(h01, h23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-      const v3 = i8x16.shuffle(h01, h23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-      const d = q + (<usize>h << 7);
-      v128.store(d, i16x8.extend_low_i8x16_s(v0));
-      v128.store(d, i16x8.extend_high_i8x16_s(v0), 16);
-      v128.store(d, i16x8.extend_low_i8x16_s(v1), 32);
-      v128.store(d, i16x8.extend_high_i8x16_s(v1), 48);
-      v128.store(d, i16x8.extend_low_i8x16_s(v2), 64);
-      v128.store(d, i16x8.extend_high_i8x16_s(v2), 80);
-      v128.store(d, i16x8.extend_low_i8x16_s(v3), 96);
-      v128.store(d, i16x8.extend_high_i8x16_s(v3), 112);
+      widenHalf(v128.load(o), v128.load(o, 32), v128.load(o, 64), v128.load(o, 96), q + (<usize>h << 7));
     }
     v128.store(q, f16x4(p), 256);
     p += 136;
     q += 272;
   }
+}
+
+/**
+ * Store one half (16 columns) of a widened unit at d: a0..a3 are the four rows' signed
+ * levels (int8) of those columns; 8 vectors of int16 column pairs (see widenQ8_0).
+ */
+@inline function widenHalf(a0: v128, a1: v128, a2: v128, a3: v128, d: usize): void {
+  // rows 0,1 (and 2,3) interleaved by column pairs: pairs 0..3, then 4..7
+  const l01 = i8x16.shuffle(a0, a1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const l23 = i8x16.shuffle(a2, a3, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const h01 = i8x16.shuffle(a0, a1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const h23 = i8x16.shuffle(a2, a3, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  // all four rows, two column pairs per vector
+  const v0 = i8x16.shuffle(l01, l23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const v1 = i8x16.shuffle(l01, l23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const v2 = i8x16.shuffle(h01, h23, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const v3 = i8x16.shuffle(h01, h23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  v128.store(d, i16x8.extend_low_i8x16_s(v0));
+  v128.store(d, i16x8.extend_high_i8x16_s(v0), 16);
+  v128.store(d, i16x8.extend_low_i8x16_s(v1), 32);
+  v128.store(d, i16x8.extend_high_i8x16_s(v1), 48);
+  v128.store(d, i16x8.extend_low_i8x16_s(v2), 64);
+  v128.store(d, i16x8.extend_high_i8x16_s(v2), 80);
+  v128.store(d, i16x8.extend_low_i8x16_s(v3), 96);
+  v128.store(d, i16x8.extend_high_i8x16_s(v3), 112);
 }
 
 /** one activation row (int16 quants at xr + k) against a group widened at s (the rows left
@@ -283,11 +289,32 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
+ * Q4_0 / Q5_0 (fmt 0 / 2, the formats without a min; only Q5_0 uses it, see mmQ45) widened for prefill into the units of
+ * widenQ8_0: signed levels (level - 8, level - 16) as int16 column pairs, then d x4; the
+ * activation rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w). The integer sums
+ * are those of unitDots exactly (sum (q - o) x = sum q x - o s_x), so results do not change.
+ */
+@inline function widenQ45(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
+  const off = i8x16.splat(fmt == 0 ? 8 : 16);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    for (let h = 0; h < 2; h++) {
+      const hi = h == 1;
+      widenHalf(i8x16.sub(levels(fmt, p, qs, qh, 0, hi), off), i8x16.sub(levels(fmt, p, qs, qh, 1, hi), off),
+        i8x16.sub(levels(fmt, p, qs, qh, 2, hi), off), i8x16.sub(levels(fmt, p, qs, qh, 3, hi), off), q + (<usize>h << 7));
+    }
+    v128.store(q, f16x4(p), 256);
+    p += unit;
+    q += 272;
+  }
+}
+
+/**
  * One kernel body for the four 4/5-bit formats: `fmt` is a compile-time constant after
  * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Activation rows go two at a time
  * (prefill): the unit's levels come from L1 for the second row.
  */
-@inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+@inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;
   const qs: usize = fmt == 0 ? 8 : fmt == 1 ? 16 : fmt == 2 ? 24 : 32; // offset of row 0's nibbles
   const qh: usize = fmt == 2 ? 8 : 16;                                 // offset of row 0's fifth bits
@@ -295,13 +322,24 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const gs = <usize>nb * unit;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const ones = onesI16(nb);
+  // prefill of Q5_0 with scratch: widened groups, the Q8_0 prefill kernels (Q5_0 15 -> 21
+  // GMAC/s per thread; Q4_0, whose nibbles unpack in two operations, ran as fast or faster on
+  // its own path: 22.5-22.8 against 18.6-21.6 GMAC/s, so it keeps it; the host's scratch
+  // follows: src/kernels/wasm/backend.ts WIDE_PREFILL)
+  const wide = fmt == 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
-  const tt = tokenTile(xs);
+  const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
+      if (wide && t1 - t0 >= 2) {
+        widenQ45(fmt, gp, nb, scratch, unit, qs, qh);
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
+        continue;
+      }
       for (; t + 2 <= t1; t += 2) {
         const xa = xq + <usize>t * <usize>xs, xb = xa + <usize>xs;
         let acca = f32x4.splat(0), accb = acca;
@@ -335,8 +373,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   }
 }
 
-export function mmQ4_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(0, w, xq, xs, out, m, k, T, g0, g1); }
-export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1); }
-export function mmQ5_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(2, w, xq, xs, out, m, k, T, g0, g1); }
-export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1); }
+export function mmQ4_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(0, w, xq, xs, out, m, k, T, g0, g1, scratch); }
+export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1, 0); }
+export function mmQ5_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(2, w, xq, xs, out, m, k, T, g0, g1, scratch); }
+export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1, 0); }
 

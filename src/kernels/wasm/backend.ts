@@ -97,6 +97,10 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
+/** formats whose prefill widens each group of four weight rows to int16 once per token tile
+ *  (assembly/matmul-q.ts widenQ8_0, widenQ45) and runs the Q8_0 prefill kernels */
+const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0']);
+
 /** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
  *  splitting pays from a few µs of work (decode of 4 heads of 256 over ~32+ keys) */
@@ -406,9 +410,9 @@ export class WasmBackend implements Backend {
       this.runJob(OP_QUANT, Math.ceil(rows / per), par);
       q.set(s, { ptr, stride, threadBytes: 0 });
     }
-    // per-thread scratch: Q8_0 prefill widens each group of weight rows there once
+    // per-thread scratch: Q8_0 / Q5_0 prefill widens each group of weight rows there once
     let wide = 0;
-    for (const { w } of list) if (w.layout!.dtype === 'q8_0' && rows >= 2) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
+    for (const { w } of list) if (WIDE_PREFILL.has(w.layout!.dtype) && rows >= 2) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
     const j = this.jobI32();
     j[JOB.ARGS] = list.length;
