@@ -310,9 +310,117 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
+ * Relaxed build, prefill of Q4_0 / Q4_1: the nibble levels (0..15, the i7 operand of
+ * relaxed_dot) of a group's four rows are unpacked once per token tile into scratch, 128 bytes
+ * per unit: vector j (j = 0..7) holds columns 4j..4j+3 of row 0, then of rows 1, 2, 3. Against
+ * four int8 activations broadcast to every lane, relaxed_dot gives each row's two pair sums in
+ * that row's two i16 lanes; a block's eight such products add up in i16 (|sum| <= 8 * 2 * 15 *
+ * 127 = 30480), and one pmaddwd by ones turns them into the four rows' block dots in the four
+ * lanes: 9 multiply instructions per 4 rows x 32 columns x activation row, where the int16
+ * widened path (rowsQ8_0w4) needs 16.
+ */
+@inline function widenNibbles(gp: usize, nb: i32, s: usize, unit: usize, qs: usize): void {
+  const lo = i8x16.splat(0x0f);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    const w0 = v128.load(p + qs), w1 = v128.load(p + qs, 16), w2 = v128.load(p + qs, 32), w3 = v128.load(p + qs, 48);
+    // columns 0..15 (low nibbles), then 16..31 (high nibbles): a 4 x 4 transpose of i32 lanes
+    for (let h = 0; h < 2; h++) {
+      const a0 = h == 0 ? v128.and(w0, lo) : i8x16.shr_u(w0, 4), a1 = h == 0 ? v128.and(w1, lo) : i8x16.shr_u(w1, 4);
+      const a2 = h == 0 ? v128.and(w2, lo) : i8x16.shr_u(w2, 4), a3 = h == 0 ? v128.and(w3, lo) : i8x16.shr_u(w3, 4);
+      const t01l = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), t01h = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7);
+      const t23l = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), t23h = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
+      const d = q + (<usize>h << 6);
+      v128.store(d, v128.shuffle<i32>(t01l, t23l, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<i32>(t01l, t23l, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<i32>(t01h, t23h, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<i32>(t01h, t23h, 2, 3, 6, 7), 48);
+    }
+    p += unit;
+    q += 128;
+  }
+}
+
+/** one block's four row dots (i32x4) of the unpacked unit at u against the int8 activations at x8 */
+@inline function nibbleDots(u: usize, x8: usize, ones: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+  let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8), v128.load(u));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 4), v128.load(u, 16)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 8), v128.load(u, 32)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 12), v128.load(u, 48)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 28), v128.load(u, 112)));
+  return i32x4.dot_i16x8_s(a, ones);
+}
+
+/** activation row t (Q8A at xr) against the unpacked group at s; scales from the units at gp */
+@inline function rowNibbles(fmt: i32, s: usize, gp: usize, unit: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
+  const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
+  let acc = f32x4.splat(0);
+  let p = gp, u = s;
+  for (let b = 0; b < nb; b++) {
+    const o4 = <usize>b << 2;
+    const sx = load<i32>(xr + xso + o4);
+    let d = nibbleDots(u, xr + (<usize>b << 5), ones);
+    if (fmt == 0) d = i32x4.sub(d, i32x4.splat(sx << 3));
+    acc = unitAcc(fmt, p, acc, d, load<f32>(xr + xdo + o4), sx);
+    p += unit;
+    u += 128;
+  }
+  return acc;
+}
+
+/** four activation rows (stride xs) against the unpacked group at s: each weight vector is
+ *  loaded once for the four rows; outputs to rows t..t+3 */
+@inline function rowsNibbles4(fmt: i32, s: usize, gp: usize, unit: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
+  const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let p = gp, u = s;
+  for (let b = 0; b < nb; b++) {
+    const x0 = xr + (<usize>b << 5), x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+    let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let j: usize = 0; j < 32; j += 8) {
+      let wv = v128.load(u + (j << 2));
+      a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + j), wv));
+      a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + j), wv));
+      a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + j), wv));
+      a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + j), wv));
+      wv = v128.load(u + (j << 2), 16);
+      a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + j, 4), wv));
+      a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + j, 4), wv));
+      a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + j, 4), wv));
+      a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + j, 4), wv));
+    }
+    const o4 = <usize>b << 2;
+    const s0 = load<i32>(xr + xso + o4), s1 = load<i32>(xr + xs + xso + o4), s2 = load<i32>(xr + 2 * xs + xso + o4), s3 = load<i32>(xr + 3 * xs + xso + o4);
+    let d0 = i32x4.dot_i16x8_s(a0, ones), d1 = i32x4.dot_i16x8_s(a1, ones), d2 = i32x4.dot_i16x8_s(a2, ones), d3 = i32x4.dot_i16x8_s(a3, ones);
+    if (fmt == 0) {
+      d0 = i32x4.sub(d0, i32x4.splat(s0 << 3)); d1 = i32x4.sub(d1, i32x4.splat(s1 << 3));
+      d2 = i32x4.sub(d2, i32x4.splat(s2 << 3)); d3 = i32x4.sub(d3, i32x4.splat(s3 << 3));
+    }
+    f0 = unitAcc(fmt, p, f0, d0, load<f32>(xr + xdo + o4), s0);
+    f1 = unitAcc(fmt, p, f1, d1, load<f32>(xr + xs + xdo + o4), s1);
+    f2 = unitAcc(fmt, p, f2, d2, load<f32>(xr + 2 * xs + xdo + o4), s2);
+    f3 = unitAcc(fmt, p, f3, d3, load<f32>(xr + 3 * xs + xdo + o4), s3);
+    p += unit;
+    u += 128;
+  }
+  storeRows(out, t, m, g, f0);
+  storeRows(out, t + 1, m, g, f1);
+  storeRows(out, t + 2, m, g, f2);
+  storeRows(out, t + 3, m, g, f3);
+}
+
+/**
  * One kernel body for the four 4/5-bit formats: `fmt` is a compile-time constant after
- * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Activation rows go two at a time
- * (prefill): the unit's levels come from L1 for the second row.
+ * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Prefill with per-thread scratch: Q4_0 and
+ * Q4_1 (relaxed build) unpack each group's nibbles once per token tile and run four
+ * activation rows against them (widenNibbles, rowsNibbles4: 22-24 -> 26-27 GMAC/s per thread,
+ * builds alternated); Q5_0 widens to int16 for the Q8_0 kernels (widenQ45). Otherwise
+ * activation rows go two at a time: the unit's levels come from L1 for the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;
@@ -323,17 +431,27 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const ones = onesI16(nb);
   // prefill of Q5_0 with scratch: widened groups, the Q8_0 prefill kernels (Q5_0 15 -> 21
-  // GMAC/s per thread; Q4_0, whose nibbles unpack in two operations, ran as fast or faster on
-  // its own path: 22.5-22.8 against 18.6-21.6 GMAC/s, so it keeps it; the host's scratch
-  // follows: src/kernels/wasm/backend.ts WIDE_PREFILL)
+  // GMAC/s per thread; for Q4_0 the int16 widening gave nothing, 18.6-21.6 against 22.5-22.8:
+  // it and Q4_1 take the nibble path below; the host's scratch: backend.ts WIDE_PREFILL)
   const wide = fmt == 2 && T >= 2 && scratch != 0;
+  // prefill of Q4_0 / Q4_1 in the relaxed build: unpacked nibbles, relaxed dots (widenNibbles)
+  const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 1 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
-  const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
+  const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
+      if (nib && t1 - t0 >= 2) {
+        widenNibbles(gp, nb, scratch, unit, qs);
+        for (; t + 4 <= t1; t += 4) rowsNibbles4(fmt, scratch, gp, unit, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
+        for (; t < t1; t++) {
+          const xr = xq + <usize>t * <usize>xs;
+          storeRows(out, t, m, g, rowNibbles(fmt, scratch, gp, unit, xr, k, nb, ones));
+        }
+        continue;
+      }
       if (wide && t1 - t0 >= 2) {
         widenQ45(fmt, gp, nb, scratch, unit, qs, qh);
         for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
@@ -374,7 +492,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 export function mmQ4_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(0, w, xq, xs, out, m, k, T, g0, g1, scratch); }
-export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1, 0); }
+export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 export function mmQ5_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(2, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1, 0); }
 

@@ -97,9 +97,9 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
-/** formats whose prefill widens each group of four weight rows to int16 once per token tile
- *  (assembly/matmul-q.ts widenQ8_0, widenQ45) and runs the Q8_0 prefill kernels */
-const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0']);
+/** formats whose prefill unpacks each group of four weight rows into per-thread scratch once per token tile
+ *  (assembly/matmul-q.ts: widenQ8_0 and widenQ45 to int16, widenNibbles for Q4_0 / Q4_1) */
+const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0', 'q4_0', 'q4_1']);
 
 /** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
