@@ -71,17 +71,26 @@ import { storeRows, tokenTile } from './matmul-q';
   return dx * (d * <f32>hsumi(isum) - dmin * <f32>hsumi(msum));
 }
 
-@inline function mmQ45K(q5: bool, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+@inline function mmQ45K(q5: bool, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const bb: usize = q5 ? 176 : 144;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb); // see common.ts dotQ8r
+  // prefill of Q4_K in the relaxed build with scratch: unpacked groups (widenQ4K)
+  const wide = ASC_FEATURE_RELAXED_SIMD && !q5 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
+      if (wide && t1 - t0 >= 2) {
+        widenQ4K(gp, nb, scratch);
+        let t = t0;
+        for (; t + 4 <= t1; t += 4) rowsQ4K4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ4K1(scratch, xq + <usize>t * <usize>xs, k, nb, ones));
+        continue;
+      }
       for (let t = t0; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
@@ -104,8 +113,141 @@ import { storeRows, tokenTile } from './matmul-q';
   }
 }
 
-export function mmQ4_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45K(false, w, xq, xs, out, m, k, T, g0, g1); }
-export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45K(true, w, xq, xs, out, m, k, T, g0, g1); }
+/**
+ * Relaxed build, prefill of Q4_K: each group's super-blocks are unpacked once per token tile
+ * into per-thread scratch, QK_WIDE bytes per super-block:
+ *   [sub-block j = 0..7][vector v = 0..7] 16 bytes: columns 4v..4v+3 of sub-block j of rows
+ *     0, 1, 2, 3 as levels 0..15 (the i7 operand of relaxed_dot)              1024 bytes
+ *   sc_j over the four rows (i32x4), j = 0..7                                   128
+ *   m_j over the four rows (i32x4), j = 0..7                                    128
+ *   d, dmin over the four rows (f32x4 each)                                     32
+ * Then four activation rows at a time: per sub-block eight relaxed dots against broadcast
+ * activation quads summed in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480), one pmaddwd by ones
+ * gives the four rows' dots in the four lanes, times sc_j over the rows; the integer sums and
+ * the float expression are those of blockQ45K, so results are the same bit for bit.
+ */
+const QK_WIDE: usize = 1312;
+
+/** 4 x 4 transpose of i32 lanes: lane j of rows a..d -> vector j (stored at o + 16 j) */
+@inline function transposeStore(a: v128, b: v128, c: v128, d: v128, o: usize): void {
+  const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), cd1 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(o, v128.shuffle<i32>(ab0, cd0, 0, 1, 4, 5));
+  v128.store(o, v128.shuffle<i32>(ab0, cd0, 2, 3, 6, 7), 16);
+  v128.store(o, v128.shuffle<i32>(ab1, cd1, 0, 1, 4, 5), 32);
+  v128.store(o, v128.shuffle<i32>(ab1, cd1, 2, 3, 6, 7), 48);
+}
+
+@inline function widenQ4K(gp: usize, nb: i32, s: usize): void {
+  const lo = i8x16.splat(0x0f);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    for (let c: usize = 0; c < 4; c++) {
+      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each
+      const o = 16 + (c << 5);
+      const a0 = v128.load(p + o), a1 = v128.load(p + 144 + o), a2 = v128.load(p + 288 + o), a3 = v128.load(p + 432 + o);
+      const b0 = v128.load(p + o, 16), b1 = v128.load(p + 144 + o, 16), b2 = v128.load(p + 288 + o, 16), b3 = v128.load(p + 432 + o, 16);
+      const e = q + (c << 8), f = e + 128;
+      transposeStore(v128.and(a0, lo), v128.and(a1, lo), v128.and(a2, lo), v128.and(a3, lo), e);
+      transposeStore(v128.and(b0, lo), v128.and(b1, lo), v128.and(b2, lo), v128.and(b3, lo), e + 64);
+      transposeStore(i8x16.shr_u(a0, 4), i8x16.shr_u(a1, 4), i8x16.shr_u(a2, 4), i8x16.shr_u(a3, 4), f);
+      transposeStore(i8x16.shr_u(b0, 4), i8x16.shr_u(b1, 4), i8x16.shr_u(b2, 4), i8x16.shr_u(b3, 4), f + 64);
+    }
+    // scales and mins of sub-blocks 0..3 and 4..7 per row, then over the rows
+    const r0 = p, r1 = p + 144, r2 = p + 288, r3 = p + 432;
+    transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 1024);
+    transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 1088);
+    transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 1152);
+    transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 1216);
+    v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 1280);
+    v128.store(q, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 1296);
+    p += 576;
+    q += QK_WIDE;
+  }
+}
+
+/** four activation rows (Q8K, stride xs) against a group unpacked by widenQ4K at s */
+@inline function rowsQ4K4(s: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let q = s;
+  for (let b = 0; b < nb; b++) {
+    const x0 = xr + (<usize>b << 8), x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    for (let j: usize = 0; j < 8; j++) {
+      const u = q + (j << 7), xo = j << 5;
+      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      for (let v: usize = 0; v < 8; v += 2) {
+        let wv = v128.load(u + (v << 4));
+        const c = xo + (v << 2);
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+        wv = v128.load(u + (v << 4), 16);
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c, 4), wv));
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c, 4), wv));
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c, 4), wv));
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c, 4), wv));
+      }
+      const sc = v128.load(q + 1024 + (j << 4));
+      i0 = i32x4.add(i0, i32x4.mul(i32x4.dot_i16x8_s(a0, ones), sc));
+      i1 = i32x4.add(i1, i32x4.mul(i32x4.dot_i16x8_s(a1, ones), sc));
+      i2 = i32x4.add(i2, i32x4.mul(i32x4.dot_i16x8_s(a2, ones), sc));
+      i3 = i32x4.add(i3, i32x4.mul(i32x4.dot_i16x8_s(a3, ones), sc));
+    }
+    const d = v128.load(q, 1280), dmin = v128.load(q, 1296), bo = bso + (<usize>b << 6), db = <usize>b << 2;
+    f0 = f32x4.add(f0, superAcc(q, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
+    f1 = f32x4.add(f1, superAcc(q, xr + xs + bo, load<f32>(xr + xs + xd + db), i1, d, dmin));
+    f2 = f32x4.add(f2, superAcc(q, xr + 2 * xs + bo, load<f32>(xr + 2 * xs + xd + db), i2, d, dmin));
+    f3 = f32x4.add(f3, superAcc(q, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
+    q += QK_WIDE;
+  }
+  storeRows(out, t, m, g, f0);
+  storeRows(out, t + 1, m, g, f1);
+  storeRows(out, t + 2, m, g, f2);
+  storeRows(out, t + 3, m, g, f3);
+}
+
+/** one activation row (the rows left over by rowsQ4K4) against a group unpacked at s */
+@inline function rowQ4K1(s: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f = f32x4.splat(0);
+  let q = s;
+  for (let b = 0; b < nb; b++) {
+    const x0 = xr + (<usize>b << 8);
+    let i0 = i32x4.splat(0);
+    for (let j: usize = 0; j < 8; j++) {
+      const u = q + (j << 7), xo = x0 + (j << 5);
+      let a = i16x8.splat(0);
+      for (let v: usize = 0; v < 8; v++) a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xo + (v << 2)), v128.load(u + (v << 4))));
+      i0 = i32x4.add(i0, i32x4.mul(i32x4.dot_i16x8_s(a, ones), v128.load(q + 1024 + (j << 4))));
+    }
+    f = f32x4.add(f, superAcc(q, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
+    q += QK_WIDE;
+  }
+  return f;
+}
+
+/** dx (d isum - dmin sum_j m_j bsum_j) over the four rows: blockQ45K's expression lane-wise */
+@inline function superAcc(q: usize, bs: usize, dx: f32, isum: v128, d: v128, dmin: v128): v128 {
+  const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
+  // sum_j m_j bsum_j per row: bsum32_j is the same for every row (the activation's)
+  let msum = i32x4.mul(v128.load(q + 1152), i32x4.splat(i32x4.extract_lane(lo, 0)));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1168), i32x4.splat(i32x4.extract_lane(lo, 1))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1184), i32x4.splat(i32x4.extract_lane(lo, 2))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1200), i32x4.splat(i32x4.extract_lane(lo, 3))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1216), i32x4.splat(i32x4.extract_lane(hi, 0))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1232), i32x4.splat(i32x4.extract_lane(hi, 1))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1248), i32x4.splat(i32x4.extract_lane(hi, 2))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1264), i32x4.splat(i32x4.extract_lane(hi, 3))));
+  return f32x4.mul(f32x4.splat(dx), f32x4.sub(f32x4.mul(d, f32x4.convert_i32x4_s(isum)), f32x4.mul(dmin, f32x4.convert_i32x4_s(msum))));
+}
+
+export function mmQ4_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45K(false, w, xq, xs, out, m, k, T, g0, g1, scratch); }
+export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45K(true, w, xq, xs, out, m, k, T, g0, g1, 0); }
 
 /** signed 8-bit scales j..j+3 at p as i32x4 */
 @inline function sc8(p: usize): v128 { return i32x4.extend_low_i16x8_s(v128.load_ext<i8>(p)); }
