@@ -288,17 +288,129 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   return dx * f16(load<u16>(p, 208)) * <f32>hsumi(isum);
 }
 
-export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+/**
+ * Relaxed build, prefill of Q6_K, as widenQ4K for Q4_K: each group's super-blocks unpacked once
+ * per token tile, Q6_WIDE bytes per super-block:
+ *   [sub-block j = 0..15][vector v = 0..3] 16 bytes: columns 4v..4v+3 of sub-block j of rows
+ *     0..3 as levels 0..63 (the i7 operand of relaxed_dot)                     1024 bytes
+ *   sc_j over the four rows (i32x4), j = 0..15                                  256
+ *   d over the four rows (f32x4)                                                16
+ * Per sub-block and activation row two pairs of relaxed dots are summed in int16 (|sum| <=
+ * 2 * 2 * 63 * 127 = 32004), then widened; the integer sums and the float expression are
+ * blockQ6K's, so results are the same bit for bit.
+ */
+const Q6_WIDE: usize = 1296;
+
+@inline function widenQ6K(gp: usize, nb: i32, s: usize): void {
+  const lo = i8x16.splat(0x0f), three = i8x16.splat(3);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    for (let h: usize = 0; h < 2; h++) {
+      // the eight 16-element sub-blocks of half h, for each row (as blockQ6K builds them)
+      for (let i: usize = 0; i < 8; i++) {
+        const v0 = q6Levels(p, h, i, lo, three), v1 = q6Levels(p + 210, h, i, lo, three);
+        const v2 = q6Levels(p + 420, h, i, lo, three), v3 = q6Levels(p + 630, h, i, lo, three);
+        transposeStore(v0, v1, v2, v3, q + (((h << 3) + i) << 6));
+      }
+    }
+    const r0 = p, r1 = p + 210, r2 = p + 420, r3 = p + 630;
+    for (let i: usize = 0; i < 4; i++) transposeStore(sc8(r0 + 192 + (i << 2)), sc8(r1 + 192 + (i << 2)), sc8(r2 + 192 + (i << 2)), sc8(r3 + 192 + (i << 2)), q + 1024 + (i << 6));
+    v128.store(q, vec4(f16(load<u16>(r0, 208)), f16(load<u16>(r1, 208)), f16(load<u16>(r2, 208)), f16(load<u16>(r3, 208))), 1280);
+    p += 840;
+    q += Q6_WIDE;
+  }
+}
+
+/** the 16 levels of sub-block i (0..7) of half h of the Q6_K block at p (blockQ6K's s_i) */
+@inline function q6Levels(p: usize, h: usize, i: usize, lo: v128, three: v128): v128 {
+  const ql = p + (h << 6), qh = p + 128 + (h << 5);
+  // i: 0 a0 low, 1 a1 low, 2 b0 low, 3 b1 low, 4 a0 high, 5 a1 high, 6 b0 high, 7 b1 high
+  const q = v128.load(ql + ((i & 3) << 4));
+  const hb = v128.load(qh + ((i & 1) << 4));
+  const l = i < 4 ? v128.and(q, lo) : i8x16.shr_u(q, 4);
+  const shift = <u32>((i >> 1) << 1); // 0, 0, 2, 2, 4, 4, 6, 6
+  const hi = i < 6 ? v128.and(i8x16.shr_u(hb, shift), three) : i8x16.shr_u(hb, 6);
+  return v128.or(l, i8x16.shl(hi, 4));
+}
+
+/** four activation rows (Q8K, stride xs) against a group unpacked by widenQ6K at s */
+@inline function rowsQ6K4(s: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let q = s;
+  for (let b = 0; b < nb; b++) {
+    const x0 = xr + (<usize>b << 8), x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+    const bs = xr + bso + (<usize>b << 6);
+    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    for (let j: usize = 0; j < 16; j++) {
+      const u = q + (j << 6), c = j << 4;
+      const w0 = v128.load(u), w1 = v128.load(u, 16), w2 = v128.load(u, 32), w3 = v128.load(u, 48);
+      const sc = v128.load(q + 1024 + (j << 4));
+      i0 = i32x4.add(i0, i32x4.mul(q6Dot(x0 + c, w0, w1, w2, w3, ones, load<i32>(bs + (j << 2))), sc));
+      i1 = i32x4.add(i1, i32x4.mul(q6Dot(x1 + c, w0, w1, w2, w3, ones, load<i32>(bs + xs + (j << 2))), sc));
+      i2 = i32x4.add(i2, i32x4.mul(q6Dot(x2 + c, w0, w1, w2, w3, ones, load<i32>(bs + 2 * xs + (j << 2))), sc));
+      i3 = i32x4.add(i3, i32x4.mul(q6Dot(x3 + c, w0, w1, w2, w3, ones, load<i32>(bs + 3 * xs + (j << 2))), sc));
+    }
+    const d = v128.load(q, 1280), db = <usize>b << 2;
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xd + db)), d), f32x4.convert_i32x4_s(i0)));
+    f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xs + xd + db)), d), f32x4.convert_i32x4_s(i1)));
+    f2 = f32x4.add(f2, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 2 * xs + xd + db)), d), f32x4.convert_i32x4_s(i2)));
+    f3 = f32x4.add(f3, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 3 * xs + xd + db)), d), f32x4.convert_i32x4_s(i3)));
+    q += Q6_WIDE;
+  }
+  storeRows(out, t, m, g, f0);
+  storeRows(out, t + 1, m, g, f1);
+  storeRows(out, t + 2, m, g, f2);
+  storeRows(out, t + 3, m, g, f3);
+}
+
+/** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */
+@inline function q6Dot(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, ones: v128, bsum: i32): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+  const a = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 4), w1));
+  const b = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 8), w2), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 12), w3));
+  return i32x4.sub(i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)), i32x4.splat(bsum << 5));
+}
+
+/** one activation row against a group unpacked by widenQ6K (the rows left over by rowsQ6K4) */
+@inline function rowQ6K1(s: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f = f32x4.splat(0);
+  let q = s;
+  for (let b = 0; b < nb; b++) {
+    const x0 = xr + (<usize>b << 8), bs = xr + bso + (<usize>b << 6);
+    let i0 = i32x4.splat(0);
+    for (let j: usize = 0; j < 16; j++) {
+      const u = q + (j << 6);
+      i0 = i32x4.add(i0, i32x4.mul(q6Dot(x0 + (j << 4), v128.load(u), v128.load(u, 16), v128.load(u, 32), v128.load(u, 48), ones, load<i32>(bs + (j << 2))), v128.load(q + 1024 + (j << 4))));
+    }
+    f = f32x4.add(f, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xd + (<usize>b << 2))), v128.load(q, 1280)), f32x4.convert_i32x4_s(i0)));
+    q += Q6_WIDE;
+  }
+  return f;
+}
+
+export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const bb: usize = 210;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb); // see common.ts dotQ8r
+  // prefill in the relaxed build with scratch: unpacked groups (widenQ6K)
+  const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
+      if (wide && t1 - t0 >= 2) {
+        widenQ6K(gp, nb, scratch);
+        let t = t0;
+        for (; t + 4 <= t1; t += 4) rowsQ6K4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ6K1(scratch, xq + <usize>t * <usize>xs, k, nb, ones));
+        continue;
+      }
       for (let t = t0; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
