@@ -76,8 +76,8 @@ import { storeRows, tokenTile } from './matmul-q';
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb); // see common.ts dotQ8r
-  // prefill of Q4_K in the relaxed build with scratch: unpacked groups (widenQ4K)
-  const wide = ASC_FEATURE_RELAXED_SIMD && !q5 && T >= 2 && scratch != 0;
+  // prefill in the relaxed build with scratch: unpacked groups (widenQ45K)
+  const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
   for (let t0 = 0; t0 < T; t0 += tt) {
@@ -85,10 +85,10 @@ import { storeRows, tokenTile } from './matmul-q';
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       if (wide && t1 - t0 >= 2) {
-        widenQ4K(gp, nb, scratch);
+        widenQ45K(q5, gp, nb, scratch);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsQ4K4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ4K1(scratch, xq + <usize>t * <usize>xs, k, nb, ones));
+        for (; t + 4 <= t1; t += 4) rowsQ45K4(q5, scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ45K1(q5, scratch, xq + <usize>t * <usize>xs, k, nb, ones));
         continue;
       }
       for (let t = t0; t < t1; t++) {
@@ -114,17 +114,17 @@ import { storeRows, tokenTile } from './matmul-q';
 }
 
 /**
- * Relaxed build, prefill of Q4_K: each group's super-blocks are unpacked once per token tile
- * into per-thread scratch, QK_WIDE bytes per super-block:
+ * Relaxed build, prefill of Q4_K / Q5_K: each group's super-blocks are unpacked once per token
+ * tile into per-thread scratch, QK_WIDE bytes per super-block:
  *   [sub-block j = 0..7][vector v = 0..7] 16 bytes: columns 4v..4v+3 of sub-block j of rows
- *     0, 1, 2, 3 as levels 0..15 (the i7 operand of relaxed_dot)              1024 bytes
+ *     0, 1, 2, 3 as levels 0..15 / 0..31 (the i7 operand of relaxed_dot)      1024 bytes
  *   sc_j over the four rows (i32x4), j = 0..7                                   128
  *   m_j over the four rows (i32x4), j = 0..7                                    128
  *   d, dmin over the four rows (f32x4 each)                                     32
  * Then four activation rows at a time: per sub-block eight relaxed dots against broadcast
- * activation quads summed in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480), one pmaddwd by ones
- * gives the four rows' dots in the four lanes, times sc_j over the rows; the integer sums and
- * the float expression are those of blockQ45K, so results are the same bit for bit.
+ * activation quads summed in int16 (subDot), pmaddwd by ones gives the four rows' dots in the
+ * four lanes, times sc_j over the rows; the integer sums and the float expression are those of
+ * blockQ45K, so results are the same bit for bit.
  */
 const QK_WIDE: usize = 1312;
 
@@ -138,36 +138,80 @@ const QK_WIDE: usize = 1312;
   v128.store(o, v128.shuffle<i32>(ab1, cd1, 2, 3, 6, 7), 48);
 }
 
-@inline function widenQ4K(gp: usize, nb: i32, s: usize): void {
-  const lo = i8x16.splat(0x0f);
+@inline function widenQ45K(q5: bool, gp: usize, nb: i32, s: usize): void {
+  const lo = i8x16.splat(0x0f), one = i8x16.splat(1);
+  const bb: usize = q5 ? 176 : 144, qo: usize = q5 ? 48 : 16;
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
+    const r0 = p, r1 = p + bb, r2 = p + 2 * bb, r3 = p + 3 * bb;
     for (let c: usize = 0; c < 4; c++) {
-      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each
-      const o = 16 + (c << 5);
-      const a0 = v128.load(p + o), a1 = v128.load(p + 144 + o), a2 = v128.load(p + 288 + o), a3 = v128.load(p + 432 + o);
-      const b0 = v128.load(p + o, 16), b1 = v128.load(p + 144 + o, 16), b2 = v128.load(p + 288 + o, 16), b3 = v128.load(p + 432 + o, 16);
+      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each;
+      // Q5_K: the fifth bit of sub-block j is bit j of qh[l] (l: the column)
+      const o = qo + (c << 5);
+      let a0 = v128.load(r0 + o), a1 = v128.load(r1 + o), a2 = v128.load(r2 + o), a3 = v128.load(r3 + o);
+      let b0 = v128.load(r0 + o, 16), b1 = v128.load(r1 + o, 16), b2 = v128.load(r2 + o, 16), b3 = v128.load(r3 + o, 16);
       const e = q + (c << 8), f = e + 128;
-      transposeStore(v128.and(a0, lo), v128.and(a1, lo), v128.and(a2, lo), v128.and(a3, lo), e);
-      transposeStore(v128.and(b0, lo), v128.and(b1, lo), v128.and(b2, lo), v128.and(b3, lo), e + 64);
-      transposeStore(i8x16.shr_u(a0, 4), i8x16.shr_u(a1, 4), i8x16.shr_u(a2, 4), i8x16.shr_u(a3, 4), f);
-      transposeStore(i8x16.shr_u(b0, 4), i8x16.shr_u(b1, 4), i8x16.shr_u(b2, 4), i8x16.shr_u(b3, 4), f + 64);
+      let la0 = v128.and(a0, lo), la1 = v128.and(a1, lo), la2 = v128.and(a2, lo), la3 = v128.and(a3, lo);
+      let lb0 = v128.and(b0, lo), lb1 = v128.and(b1, lo), lb2 = v128.and(b2, lo), lb3 = v128.and(b3, lo);
+      let ha0 = i8x16.shr_u(a0, 4), ha1 = i8x16.shr_u(a1, 4), ha2 = i8x16.shr_u(a2, 4), ha3 = i8x16.shr_u(a3, 4);
+      let hb0 = i8x16.shr_u(b0, 4), hb1 = i8x16.shr_u(b1, 4), hb2 = i8x16.shr_u(b2, 4), hb3 = i8x16.shr_u(b3, 4);
+      if (q5) {
+        const sl = <u32>(c << 1), sh = sl + 1;
+        la0 = v128.or(la0, fifth(r0 + 16, sl, one)); la1 = v128.or(la1, fifth(r1 + 16, sl, one));
+        la2 = v128.or(la2, fifth(r2 + 16, sl, one)); la3 = v128.or(la3, fifth(r3 + 16, sl, one));
+        lb0 = v128.or(lb0, fifth(r0 + 32, sl, one)); lb1 = v128.or(lb1, fifth(r1 + 32, sl, one));
+        lb2 = v128.or(lb2, fifth(r2 + 32, sl, one)); lb3 = v128.or(lb3, fifth(r3 + 32, sl, one));
+        ha0 = v128.or(ha0, fifth(r0 + 16, sh, one)); ha1 = v128.or(ha1, fifth(r1 + 16, sh, one));
+        ha2 = v128.or(ha2, fifth(r2 + 16, sh, one)); ha3 = v128.or(ha3, fifth(r3 + 16, sh, one));
+        hb0 = v128.or(hb0, fifth(r0 + 32, sh, one)); hb1 = v128.or(hb1, fifth(r1 + 32, sh, one));
+        hb2 = v128.or(hb2, fifth(r2 + 32, sh, one)); hb3 = v128.or(hb3, fifth(r3 + 32, sh, one));
+      }
+      transposeStore(la0, la1, la2, la3, e);
+      transposeStore(lb0, lb1, lb2, lb3, e + 64);
+      transposeStore(ha0, ha1, ha2, ha3, f);
+      transposeStore(hb0, hb1, hb2, hb3, f + 64);
     }
     // scales and mins of sub-blocks 0..3 and 4..7 per row, then over the rows
-    const r0 = p, r1 = p + 144, r2 = p + 288, r3 = p + 432;
     transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 1024);
     transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 1088);
     transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 1152);
     transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 1216);
     v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 1280);
     v128.store(q, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 1296);
-    p += 576;
+    p += bb << 2;
     q += QK_WIDE;
   }
 }
 
-/** four activation rows (Q8K, stride xs) against a group unpacked by widenQ4K at s */
-@inline function rowsQ4K4(s: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+/** Q5_K: bit `bit` of the 16 qh bytes at h, moved to bit 4 (the level's fifth bit) */
+@inline function fifth(h: usize, bit: u32, one: v128): v128 {
+  return i8x16.shl(v128.and(i8x16.shr_u(v128.load(h), bit), one), 4);
+}
+
+/** one sub-block's dot (i16 pair sums widened to the four rows' i32 dots) of the activation
+ *  quads at x against the unpacked vectors at u (8 x 16 bytes). Q4_K levels (<= 15): the eight
+ *  products add up in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480); Q5_K (<= 31): two sums of four
+ *  (4 * 2 * 31 * 127 = 31496), each widened */
+@inline function subDot(q5: bool, x: usize, u: usize, ones: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+  let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), v128.load(u));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 4), v128.load(u, 16)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 8), v128.load(u, 32)));
+  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 12), v128.load(u, 48)));
+  let b = q5 ? i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 16), v128.load(u, 64)) : i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 16), v128.load(u, 64)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 20), v128.load(u, 80)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 24), v128.load(u, 96)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 28), v128.load(u, 112)));
+  return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)) : i32x4.dot_i16x8_s(b, ones);
+}
+
+/** the four rows' i32 dots from one (Q4_K) or two (Q5_K) int16 partial sums */
+@inline function widen2(q5: bool, a: v128, b: v128, ones: v128): v128 {
+  return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)) : i32x4.dot_i16x8_s(a, ones);
+}
+
+/** four activation rows (Q8K, stride xs) against a group unpacked by widenQ45K at s */
+@inline function rowsQ45K4(q5: bool, s: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
@@ -177,25 +221,34 @@ const QK_WIDE: usize = 1312;
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
     for (let j: usize = 0; j < 8; j++) {
       const u = q + (j << 7), xo = j << 5;
-      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
-      for (let v: usize = 0; v < 8; v += 2) {
-        let wv = v128.load(u + (v << 4));
-        const c = xo + (v << 2);
+      // each weight vector loaded once for the four rows; Q5_K: columns 16..31 in b0..b3
+      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      for (let v: usize = 0; v < 4; v++) {
+        const wv = v128.load(u + (v << 4)), c = xo + (v << 2);
         a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
         a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
         a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
         a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
-        wv = v128.load(u + (v << 4), 16);
-        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c, 4), wv));
-        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c, 4), wv));
-        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c, 4), wv));
-        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c, 4), wv));
+      }
+      for (let v: usize = 4; v < 8; v++) {
+        const wv = v128.load(u + (v << 4)), c = xo + (v << 2);
+        if (q5) {
+          b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
+          b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
+          b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
+          b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+        } else {
+          a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
+          a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
+          a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
+          a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+        }
       }
       const sc = v128.load(q + 1024 + (j << 4));
-      i0 = i32x4.add(i0, i32x4.mul(i32x4.dot_i16x8_s(a0, ones), sc));
-      i1 = i32x4.add(i1, i32x4.mul(i32x4.dot_i16x8_s(a1, ones), sc));
-      i2 = i32x4.add(i2, i32x4.mul(i32x4.dot_i16x8_s(a2, ones), sc));
-      i3 = i32x4.add(i3, i32x4.mul(i32x4.dot_i16x8_s(a3, ones), sc));
+      i0 = i32x4.add(i0, i32x4.mul(widen2(q5, a0, b0, ones), sc));
+      i1 = i32x4.add(i1, i32x4.mul(widen2(q5, a1, b1, ones), sc));
+      i2 = i32x4.add(i2, i32x4.mul(widen2(q5, a2, b2, ones), sc));
+      i3 = i32x4.add(i3, i32x4.mul(widen2(q5, a3, b3, ones), sc));
     }
     const d = v128.load(q, 1280), dmin = v128.load(q, 1296), bo = bso + (<usize>b << 6), db = <usize>b << 2;
     f0 = f32x4.add(f0, superAcc(q, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
@@ -210,21 +263,15 @@ const QK_WIDE: usize = 1312;
   storeRows(out, t + 3, m, g, f3);
 }
 
-/** one activation row (the rows left over by rowsQ4K4) against a group unpacked at s */
-@inline function rowQ4K1(s: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+/** one activation row (the rows left over by rowsQ45K4) against a group unpacked at s */
+@inline function rowQ45K1(q5: bool, s: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f = f32x4.splat(0);
   let q = s;
   for (let b = 0; b < nb; b++) {
     const x0 = xr + (<usize>b << 8);
     let i0 = i32x4.splat(0);
-    for (let j: usize = 0; j < 8; j++) {
-      const u = q + (j << 7), xo = x0 + (j << 5);
-      let a = i16x8.splat(0);
-      for (let v: usize = 0; v < 8; v++) a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xo + (v << 2)), v128.load(u + (v << 4))));
-      i0 = i32x4.add(i0, i32x4.mul(i32x4.dot_i16x8_s(a, ones), v128.load(q + 1024 + (j << 4))));
-    }
+    for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, i32x4.mul(subDot(q5, x0 + (j << 5), q + (j << 7), ones), v128.load(q + 1024 + (j << 4))));
     f = f32x4.add(f, superAcc(q, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
     q += QK_WIDE;
   }
@@ -247,7 +294,7 @@ const QK_WIDE: usize = 1312;
 }
 
 export function mmQ4_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45K(false, w, xq, xs, out, m, k, T, g0, g1, scratch); }
-export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45K(true, w, xq, xs, out, m, k, T, g0, g1, 0); }
+export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45K(true, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 
 /** signed 8-bit scales j..j+3 at p as i32x4 */
 @inline function sc8(p: usize): v128 { return i32x4.extend_low_i16x8_s(v128.load_ext<i8>(p)); }
@@ -289,7 +336,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
- * Relaxed build, prefill of Q6_K, as widenQ4K for Q4_K: each group's super-blocks unpacked once
+ * Relaxed build, prefill of Q6_K, as widenQ45K for Q4_K: each group's super-blocks unpacked once
  * per token tile, Q6_WIDE bytes per super-block:
  *   [sub-block j = 0..15][vector v = 0..3] 16 bytes: columns 4v..4v+3 of sub-block j of rows
  *     0..3 as levels 0..63 (the i7 operand of relaxed_dot)                     1024 bytes

@@ -99,9 +99,9 @@ async function defaultThreads(): Promise<number> {
 
 /** formats whose prefill unpacks each group of four weight rows into per-thread scratch once per token tile
  *  (assembly/matmul-q.ts: widenQ8_0 and widenQ45 to int16, widenNibbles for Q4_0 / Q4_1;
- *  matmul-k.ts widenQ4K, widenQ6K: 1312 and 1296 bytes per 256 columns, within the 272 per 32
+ *  matmul-k.ts widenQ45K, widenQ6K: 1312 and 1296 bytes per 256 columns, within the 272 per 32
  *  given here) */
-const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0', 'q4_0', 'q4_1', 'q4_k', 'q6_k']);
+const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0', 'q4_0', 'q4_1', 'q4_k', 'q5_k', 'q6_k']);
 
 /** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
