@@ -202,7 +202,7 @@ const QK_WIDE: usize = 1312;
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 20), v128.load(u, 80)));
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 24), v128.load(u, 96)));
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 28), v128.load(u, 112)));
-  return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)) : i32x4.dot_i16x8_s(b, ones);
+  return q5 ? widen2(true, a, b, ones) : widen2(false, b, b, ones);
 }
 
 /** the four rows' i32 dots from one (Q4_K) or two (Q5_K) int16 partial sums */
