@@ -185,6 +185,15 @@ def graph_io(L, nKV, D, V, position_ids):
     return inputs, outputs
 
 
+def attention_scales(cfg):
+    """(query scale, global RoPE position scaling) of a Gemma 3 config; Gemma 2's soft-caps are
+    not built here"""
+    rs = cfg.get('rope_scaling') or {}
+    global_scaling = rs.get('factor', 1.0) if rs.get('rope_type', 'linear') == 'linear' else 1.0
+    assert cfg.get('attn_logit_softcapping') is None and cfg.get('final_logit_softcapping') is None
+    return 1.0 / math.sqrt(cfg['query_pre_attn_scalar']), global_scaling
+
+
 def build(cfg, W, rope_in_graph=False):
     H = cfg['hidden_size']
     nH = cfg['num_attention_heads']
@@ -196,10 +205,7 @@ def build(cfg, W, rope_in_graph=False):
     R = nH // nKV
     window = cfg['sliding_window']
     types = cfg['layer_types']
-    qscale = 1.0 / math.sqrt(cfg['query_pre_attn_scalar'])
-    rs = cfg.get('rope_scaling') or {}
-    global_scaling = rs.get('factor', 1.0) if rs.get('rope_type', 'linear') == 'linear' else 1.0
-    assert cfg.get('attn_logit_softcapping') is None and cfg.get('final_logit_softcapping') is None
+    qscale, global_scaling = attention_scales(cfg)
 
     b = Builder()
     c = {
@@ -326,10 +332,7 @@ def build_fused(cfg, W):
     window = cfg['sliding_window']
     types = cfg['layer_types']
     max_pos = cfg['max_position_embeddings']
-    qscale = 1.0 / math.sqrt(cfg['query_pre_attn_scalar'])
-    rs = cfg.get('rope_scaling') or {}
-    global_scaling = rs.get('factor', 1.0) if rs.get('rope_type', 'linear') == 'linear' else 1.0
-    assert cfg.get('attn_logit_softcapping') is None and cfg.get('final_logit_softcapping') is None
+    qscale, global_scaling = attention_scales(cfg)
     MS = 'com.microsoft'
 
     b = Builder()
