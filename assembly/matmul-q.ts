@@ -289,22 +289,22 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
- * Q4_0 / Q5_0 (fmt 0 / 2, the formats without a min; only Q5_0 uses it, see mmQ45) widened for prefill into the units of
- * widenQ8_0: signed levels (level - 8, level - 16) as int16 column pairs, then d x4; the
- * activation rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w). The integer sums
- * are those of unitDots exactly (sum (q - o) x = sum q x - o s_x), so results do not change.
+ * Q5_0 widened for prefill into the units of widenQ8_0: signed levels (level - 16) as int16
+ * column pairs, then d x4 (unit: 88 bytes, fifth bits at qh, nibbles at qs); the activation
+ * rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w). The integer sums are those of
+ * unitDots exactly (sum (q - 16) x = sum q x - 16 s_x), so results do not change.
  */
-@inline function widenQ45(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
-  const off = i8x16.splat(fmt == 0 ? 8 : 16);
+@inline function widenQ5_0(gp: usize, nb: i32, s: usize, qs: usize, qh: usize): void {
+  const off = i8x16.splat(16);
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       const hi = h == 1;
-      widenHalf(i8x16.sub(levels(fmt, p, qs, qh, 0, hi), off), i8x16.sub(levels(fmt, p, qs, qh, 1, hi), off),
-        i8x16.sub(levels(fmt, p, qs, qh, 2, hi), off), i8x16.sub(levels(fmt, p, qs, qh, 3, hi), off), q + (<usize>h << 7));
+      widenHalf(i8x16.sub(levels(2, p, qs, qh, 0, hi), off), i8x16.sub(levels(2, p, qs, qh, 1, hi), off),
+        i8x16.sub(levels(2, p, qs, qh, 2, hi), off), i8x16.sub(levels(2, p, qs, qh, 3, hi), off), q + (<usize>h << 7));
     }
     v128.store(q, f16x4(p), 256);
-    p += unit;
+    p += 88;
     q += 272;
   }
 }
@@ -419,7 +419,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Prefill with per-thread scratch: Q4_0 and
  * Q4_1 (relaxed build) unpack each group's nibbles once per token tile and run four
  * activation rows against them (widenNibbles, rowsNibbles4: 22-24 -> 26-27 GMAC/s per thread,
- * builds alternated); Q5_0 widens to int16 for the Q8_0 kernels (widenQ45). Otherwise
+ * builds alternated); Q5_0 widens to int16 for the Q8_0 kernels (widenQ5_0). Otherwise
  * activation rows go two at a time: the unit's levels come from L1 for the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
@@ -453,7 +453,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         continue;
       }
       if (wide && t1 - t0 >= 2) {
-        widenQ45(fmt, gp, nb, scratch, unit, qs, qh);
+        widenQ5_0(gp, nb, scratch, qs, qh);
         for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
         continue;
