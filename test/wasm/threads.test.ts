@@ -85,9 +85,9 @@ describe('wasm threads == one thread, bit for bit', () => {
     const words = rangeWords(inner.memory.buffer);
     const runAs = (ranges: number, ith: number, published: number, gen: number) => {
       results.fill(0x5a5a5a5a);
-      j[JOB.OP] = OP_PROBE; j[JOB.CHUNKS] = chunks; j[JOB.RANGES] = ranges; j[JOB.DONE] = 0;
+      j[JOB.OP] = OP_PROBE; j[JOB.CHUNKS] = chunks; j[JOB.DONE] = 0;
       j[JOB.ARGS] = buf; j[JOB.ARGS + 1] = bytes; j[JOB.ARGS + 2] = buf + bytes; j[JOB.ARGS + 3] = linesPer;
-      publishRanges(words, published, chunks, ranges);
+      publishRanges(j, words, published, ranges);
       inner.ex.run(JOB_PTR, gen, ith);
     };
     for (const ranges of [1, 2, 3, 5, 37]) {
@@ -108,7 +108,8 @@ describe('wasm threads == one thread, bit for bit', () => {
     expect(results.every((v) => v === 0x5a5a5a5a)).toBe(true);
     // generations are kept to 24 bits in the words; the pool never publishes LOCAL_GEN's
     expect(LOCAL_GEN & GEN_MASK).toBe(GEN_MASK);
-    expect(() => publishRanges(words, 1, MAX_CHUNKS + 1, 2)).toThrow(/chunks/);
+    j[JOB.CHUNKS] = MAX_CHUNKS + 1;
+    expect(() => publishRanges(j, words, 1, 2)).toThrow(/chunks/);
     be.dispose();
   });
 

@@ -98,7 +98,7 @@ async function defaultThreads(): Promise<number> {
 }
 
 /** formats whose prefill unpacks each group of four weight rows into per-thread scratch once per token tile
- *  (assembly/matmul-q.ts: widenQ8_0 and widenQ45 to int16, widenNibbles for Q4_0 / Q4_1;
+ *  (assembly/matmul-q.ts: widenQ8_0 and widenQ5_0 to int16, widenNibbles for Q4_0 / Q4_1;
  *  matmul-k.ts widenQ45K, widenQ6K: 1312 and 1296 bytes per 256 columns, within the 272 per 32
  *  given here) */
 const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0', 'q4_0', 'q4_1', 'q4_k', 'q5_k', 'q6_k']);
@@ -412,7 +412,7 @@ export class WasmBackend implements Backend {
       this.runJob(OP_QUANT, Math.ceil(rows / per), par);
       q.set(s, { ptr, stride, threadBytes: 0 });
     }
-    // per-thread scratch: Q8_0 / Q5_0 prefill widens each group of weight rows there once
+    // per-thread scratch: the prefill of the WIDE_PREFILL formats unpacks each group of weight rows there once
     let wide = 0;
     for (const { w } of list) if (WIDE_PREFILL.has(w.layout!.dtype) && rows >= 2) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
@@ -453,8 +453,8 @@ export class WasmBackend implements Backend {
     j[JOB.OP] = op; j[JOB.CHUNKS] = chunks;
     if (this.pool && parallel) { this.pool.run(JOB_PTR); return; }
     // a generation the pool never uses: a worker still looking at an older job stays out
-    j[JOB.DONE] = 0; j[JOB.RANGES] = 1;
-    publishRanges(this.rangeView, LOCAL_GEN, chunks, 1);
+    j[JOB.DONE] = 0;
+    publishRanges(j, this.rangeView, LOCAL_GEN, 1);
     this.ex.run(JOB_PTR, LOCAL_GEN, 0);
   }
 

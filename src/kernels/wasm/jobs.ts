@@ -78,14 +78,17 @@ export const JOB_PTR = 4096;
 export const JOB_BYTES = 8192;
 
 /**
- * Publish a job's chunk ranges for generation `gen`: `ranges` contiguous ranges of about
- * equal size over [0, chunks). `words` views the range area (RANGE_PTR, MAX_RANGES words
- * RANGE_STRIDE bytes apart). Each word is one 64-bit atomic store, so no thread ever sees
- * a word half old, half new.
+ * Publish the chunk ranges of the job whose descriptor `job` views (its CHUNKS word read, its
+ * RANGES word written) for generation `gen`: `ranges` contiguous ranges of about equal size
+ * over [0, chunks). `words` views the range area (RANGE_PTR, MAX_RANGES words RANGE_STRIDE
+ * bytes apart). Each word is one 64-bit atomic store, so no thread ever sees a word half old,
+ * half new.
  */
-export function publishRanges(words: BigInt64Array, gen: number, chunks: number, ranges: number): void {
+export function publishRanges(job: Int32Array, words: BigInt64Array, gen: number, ranges: number): void {
+  const chunks = job[JOB.CHUNKS]!;
   if (!(chunks >= 0 && chunks <= MAX_CHUNKS)) throw new GemmaError('INTERNAL', `a job of ${chunks} chunks (at most ${MAX_CHUNKS})`);
   if (!(ranges >= 1 && ranges <= MAX_RANGES)) throw new GemmaError('INTERNAL', `${ranges} chunk ranges (1..${MAX_RANGES})`);
+  job[JOB.RANGES] = ranges;
   const g = BigInt(gen & GEN_MASK) << 40n, step = RANGE_STRIDE / 8;
   for (let r = 0; r < ranges; r++) {
     const front = Math.floor((r * chunks) / ranges), back = Math.floor(((r + 1) * chunks) / ranges);

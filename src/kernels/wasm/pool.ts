@@ -130,10 +130,8 @@ export class ThreadPool {
     this.gen = (this.gen % (GEN_MASK - 1)) + 1;
     const gen = this.gen;
     Atomics.store(j, JOB.DONE, 0);
-    const ranges = this.perThreadRanges ? this.threads : 1;
-    j[JOB.RANGES] = ranges;
     // the ranges before the generation: a worker woken by the new generation finds them
-    publishRanges(this.ranges, gen, j[JOB.CHUNKS]!, ranges);
+    publishRanges(j, this.ranges, gen, this.perThreadRanges ? this.threads : 1);
     Atomics.store(c, CTRL.GEN, gen);
     if (Atomics.load(c, CTRL.SLEEPERS) > 0) Atomics.notify(c, CTRL.GEN);
     let localError: unknown;
