@@ -19,16 +19,28 @@
 /**
  * four f16 lanes, sign-extended to i32 (i32x4.extend_*_i16x8_s / load_ext<i16>) -> f32x4,
  * same trick as f16(): shifting left by 13 puts exponent+mantissa at bits 13..27 and copies
- * of the sign at bits 28..31; keeping bit 31 and bits 0..27 leaves the sign in place, and the
- * multiply by 2^112 rebiases the exponent (and keeps the sign).
+ * of the sign at bits 28..31; keeping bit 31 and bits 0..27 (fm = f16Mask) leaves the sign in
+ * place, and the multiply by 2^112 (fb = f16Bias) rebiases the exponent (and keeps the sign).
+ * The two constants come in as run-time vectors (see byteMask): as constants, V8 rebuilt both
+ * (three instructions each) at every conversion.
  */
-@inline export function f16x4s(h: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(h, 13), i32x4.splat(0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
+@inline export function f16x4s(h: v128, fm: v128, fb: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), fm), fb);
 }
 
-/** four consecutive f16 values at p -> f32x4 */
-@inline export function f16x4(p: usize): v128 {
-  return f16x4s(v128.load_ext<i16>(p));
+/** f16x4s's mask (0x8fffffff per lane) from a run-time n >= 1 */
+@inline export function f16Mask(n: i32): v128 {
+  return i32x4.splat(<i32>0x8fffffff * min(n, 1));
+}
+
+/** f16x4s's rebias factor (2^112 per lane) from a run-time n >= 1 */
+@inline export function f16Bias(n: i32): v128 {
+  return i32x4.splat(0x77800000 * min(n, 1));
+}
+
+/** four consecutive f16 values at p -> f32x4 (fm, fb: f16x4s) */
+@inline export function f16x4(p: usize, fm: v128, fb: v128): v128 {
+  return f16x4s(v128.load_ext<i16>(p), fm, fb);
 }
 
 /** a * b + c (fused where relaxed SIMD allows it) */
@@ -121,6 +133,34 @@
 /** i16x8 of 1 built from a run-time value n >= 1 (see dotQ8r: not a constant to V8) */
 @inline export function onesI16(n: i32): v128 {
   return i16x8.splat(<i16>min(n, 1));
+}
+
+/**
+ * i8x16.splat(m) built from a run-time value n >= 1 (see dotQ8r: V8 rebuilds a constant vector
+ * at every use, three instructions, but keeps a computed one in a register).
+ */
+@inline export function byteMask(n: i32, m: i32): v128 {
+  return i8x16.splat(<i8>(m * min(n, 1)));
+}
+
+/**
+ * The high nibbles of the bytes of v (0..15 each): i8x16.shr_u(v, 4) as V8 lowers it (a 16-bit
+ * shift and a mask) but with the mask lo = byteMask(n, 0x0f) held in a register; V8 rebuilds
+ * its own mask for every i8x16 shift.
+ */
+@inline export function hiNibbles(v: v128, lo: v128): v128 {
+  return v128.and(i16x8.shr_u(v, 4), lo);
+}
+
+/**
+ * A field of each byte of v moved from bit `from` to bit `to` (compile-time constants) and
+ * isolated by `mask` (byteMask of the field at `to`). A 16-bit shift moves the bytes' fields
+ * together; the mask drops what crossed from the neighbouring byte, as long as the field lies
+ * within its byte at both places. One shift and one and, where i8x16 shifts cost V8 a shift, an
+ * and and a rebuilt mask each (shift-and-mask-then-shift: five more instructions).
+ */
+@inline export function moveBits(v: v128, from: i32, to: i32, mask: v128): v128 {
+  return v128.and(from > to ? i16x8.shr_u(v, from - to) : from < to ? i16x8.shl(v, to - from) : v, mask);
 }
 
 /** exp(x) on four lanes: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n by

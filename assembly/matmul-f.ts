@@ -9,21 +9,21 @@
 // F16 -> f32 conversion is exact for normal and subnormal values (common.ts); BF16 -> f32
 // is a 16-bit shift.
 
-import { f16, f16x4s, fma, hadd4f, vec4 } from './common';
+import { f16, f16Bias, f16Mask, f16x4s, fma, hadd4f, vec4 } from './common';
 import { storeRows, tokenTile } from './matmul-q';
 
-/** elements 0..3 of the 8-element chunk at p as f32x4 */
-@inline function lo4(dt: i32, p: usize): v128 {
+/** elements 0..3 of the 8-element chunk at p as f32x4 (fm, fb: common.ts f16x4s) */
+@inline function lo4(dt: i32, p: usize, fm: v128, fb: v128): v128 {
   if (dt == 0) return v128.load(p);
-  if (dt == 1) return f16x4s(v128.load_ext<i16>(p));
+  if (dt == 1) return f16x4s(v128.load_ext<i16>(p), fm, fb);
   // bf16: the 16 bits are the top half of the f32: interleave with zeros (punpcklwd)
   return i16x8.shuffle(i16x8.splat(0), v128.load(p), 0, 8, 1, 9, 2, 10, 3, 11);
 }
 
 /** elements 4..7 of the chunk */
-@inline function hi4(dt: i32, p: usize): v128 {
+@inline function hi4(dt: i32, p: usize, fm: v128, fb: v128): v128 {
   if (dt == 0) return v128.load(p, 16);
-  if (dt == 1) return f16x4s(v128.load_ext<i16>(p, 8));
+  if (dt == 1) return f16x4s(v128.load_ext<i16>(p, 8), fm, fb);
   return i16x8.shuffle(i16x8.splat(0), v128.load(p), 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
@@ -62,6 +62,7 @@ import { storeRows, tokenTile } from './matmul-q';
   const xrow = <usize>k << 2;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(k << 2);
+  const fm = f16Mask(tt), fb = f16Bias(tt);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
@@ -74,13 +75,13 @@ import { storeRows, tokenTile } from './matmul-q';
         for (let c = 0; c < nc; c++) {
           const o = <usize>c << 5;
           const xa0 = v128.load(xa + o), xa1 = v128.load(xa + o, 16), xb0 = v128.load(xb + o), xb1 = v128.load(xb + o, 16);
-          let l = lo4(dt, p), h = hi4(dt, p);
+          let l = lo4(dt, p, fm, fb), h = hi4(dt, p, fm, fb);
           a0 = fma(l, xa0, fma(h, xa1, a0)); b0 = fma(l, xb0, fma(h, xb1, b0));
-          l = lo4(dt, p + rs); h = hi4(dt, p + rs);
+          l = lo4(dt, p + rs, fm, fb); h = hi4(dt, p + rs, fm, fb);
           a1 = fma(l, xa0, fma(h, xa1, a1)); b1 = fma(l, xb0, fma(h, xb1, b1));
-          l = lo4(dt, p + 2 * rs); h = hi4(dt, p + 2 * rs);
+          l = lo4(dt, p + 2 * rs, fm, fb); h = hi4(dt, p + 2 * rs, fm, fb);
           a2 = fma(l, xa0, fma(h, xa1, a2)); b2 = fma(l, xb0, fma(h, xb1, b2));
-          l = lo4(dt, p + 3 * rs); h = hi4(dt, p + 3 * rs);
+          l = lo4(dt, p + 3 * rs, fm, fb); h = hi4(dt, p + 3 * rs, fm, fb);
           a3 = fma(l, xa0, fma(h, xa1, a3)); b3 = fma(l, xb0, fma(h, xb1, b3));
           p += cs;
         }
@@ -100,10 +101,10 @@ import { storeRows, tokenTile } from './matmul-q';
         for (let c = 0; c < nc; c++) {
           const xp = xr + (<usize>c << 5);
           const x0 = v128.load(xp), x1 = v128.load(xp, 16);
-          a0 = fma(lo4(dt, p), x0, fma(hi4(dt, p), x1, a0));
-          a1 = fma(lo4(dt, p + rs), x0, fma(hi4(dt, p + rs), x1, a1));
-          a2 = fma(lo4(dt, p + 2 * rs), x0, fma(hi4(dt, p + 2 * rs), x1, a2));
-          a3 = fma(lo4(dt, p + 3 * rs), x0, fma(hi4(dt, p + 3 * rs), x1, a3));
+          a0 = fma(lo4(dt, p, fm, fb), x0, fma(hi4(dt, p, fm, fb), x1, a0));
+          a1 = fma(lo4(dt, p + rs, fm, fb), x0, fma(hi4(dt, p + rs, fm, fb), x1, a1));
+          a2 = fma(lo4(dt, p + 2 * rs, fm, fb), x0, fma(hi4(dt, p + 2 * rs, fm, fb), x1, a2));
+          a3 = fma(lo4(dt, p + 3 * rs, fm, fb), x0, fma(hi4(dt, p + 3 * rs, fm, fb), x1, a3));
           p += cs;
         }
         let acc = hadd4f(a0, a1, a2, a3);

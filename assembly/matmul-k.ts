@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { dotU16, dotU32, f16, hadd4i, hsumi, onesI16, vec4 } from './common';
+import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, vec4 } from './common';
 import { storeRows, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -29,41 +29,40 @@ import { storeRows, tokenTile } from './matmul-q';
 
 /** one Q4_K (q5 = false) or Q5_K (q5 = true) super-block at p against activations:
  *  x8/x16 at this super-block, dx its scale, bs32lo/hi its per-32 sums */
-@inline function blockQ45K(q5: bool, p: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128): f32 {
+@inline function blockQ45K(q5: bool, p: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128, lo: v128, m10: v128): f32 {
   const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128;
-  const lo = i8x16.splat(0x0f);
-  // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes
+  // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes;
+  // lo = byteMask(.., 0x0f), m10 = byteMask(.., 0x10) (common.ts: hiNibbles, moveBits)
   if (!q5) {
     let a = v128.load(qs), b = v128.load(qs, 16);
     d0 = dotU32(v128.and(a, lo), v128.and(b, lo), x8, x16, ones);
-    d1 = dotU32(i8x16.shr_u(a, 4), i8x16.shr_u(b, 4), x8 + 32, x16 + 64, ones);
+    d1 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 32, x16 + 64, ones);
     a = v128.load(qs, 32); b = v128.load(qs, 48);
     d2 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 64, x16 + 128, ones);
-    d3 = dotU32(i8x16.shr_u(a, 4), i8x16.shr_u(b, 4), x8 + 96, x16 + 192, ones);
+    d3 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 96, x16 + 192, ones);
     a = v128.load(qs, 64); b = v128.load(qs, 80);
     d4 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 128, x16 + 256, ones);
-    d5 = dotU32(i8x16.shr_u(a, 4), i8x16.shr_u(b, 4), x8 + 160, x16 + 320, ones);
+    d5 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 160, x16 + 320, ones);
     a = v128.load(qs, 96); b = v128.load(qs, 112);
     d6 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 192, x16 + 384, ones);
-    d7 = dotU32(i8x16.shr_u(a, 4), i8x16.shr_u(b, 4), x8 + 224, x16 + 448, ones);
+    d7 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 224, x16 + 448, ones);
   } else {
-    // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1
+    // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1 (moved to bit 4)
     const ha = v128.load(p, 16), hb = v128.load(p, 32);
-    const one = i8x16.splat(1);
     let a = v128.load(qs), b = v128.load(qs, 16);
-    d0 = dotU32(v128.or(v128.and(a, lo), i8x16.shl(v128.and(ha, one), 4)), v128.or(v128.and(b, lo), i8x16.shl(v128.and(hb, one), 4)), x8, x16, ones);
-    d1 = dotU32(v128.or(i8x16.shr_u(a, 4), i8x16.shl(v128.and(i8x16.shr_u(ha, 1), one), 4)), v128.or(i8x16.shr_u(b, 4), i8x16.shl(v128.and(i8x16.shr_u(hb, 1), one), 4)), x8 + 32, x16 + 64, ones);
+    d0 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 0, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 0, 4, m10)), x8, x16, ones);
+    d1 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 1, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 1, 4, m10)), x8 + 32, x16 + 64, ones);
     a = v128.load(qs, 32); b = v128.load(qs, 48);
-    d2 = dotU32(v128.or(v128.and(a, lo), i8x16.shl(v128.and(i8x16.shr_u(ha, 2), one), 4)), v128.or(v128.and(b, lo), i8x16.shl(v128.and(i8x16.shr_u(hb, 2), one), 4)), x8 + 64, x16 + 128, ones);
-    d3 = dotU32(v128.or(i8x16.shr_u(a, 4), i8x16.shl(v128.and(i8x16.shr_u(ha, 3), one), 4)), v128.or(i8x16.shr_u(b, 4), i8x16.shl(v128.and(i8x16.shr_u(hb, 3), one), 4)), x8 + 96, x16 + 192, ones);
+    d2 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 2, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 2, 4, m10)), x8 + 64, x16 + 128, ones);
+    d3 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 3, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 3, 4, m10)), x8 + 96, x16 + 192, ones);
     a = v128.load(qs, 64); b = v128.load(qs, 80);
-    d4 = dotU32(v128.or(v128.and(a, lo), i8x16.shl(v128.and(i8x16.shr_u(ha, 4), one), 4)), v128.or(v128.and(b, lo), i8x16.shl(v128.and(i8x16.shr_u(hb, 4), one), 4)), x8 + 128, x16 + 256, ones);
-    d5 = dotU32(v128.or(i8x16.shr_u(a, 4), i8x16.shl(v128.and(i8x16.shr_u(ha, 5), one), 4)), v128.or(i8x16.shr_u(b, 4), i8x16.shl(v128.and(i8x16.shr_u(hb, 5), one), 4)), x8 + 160, x16 + 320, ones);
+    d4 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 4, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 4, 4, m10)), x8 + 128, x16 + 256, ones);
+    d5 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 5, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 5, 4, m10)), x8 + 160, x16 + 320, ones);
     a = v128.load(qs, 96); b = v128.load(qs, 112);
-    d6 = dotU32(v128.or(v128.and(a, lo), i8x16.shl(v128.and(i8x16.shr_u(ha, 6), one), 4)), v128.or(v128.and(b, lo), i8x16.shl(v128.and(i8x16.shr_u(hb, 6), one), 4)), x8 + 192, x16 + 384, ones);
-    d7 = dotU32(v128.or(i8x16.shr_u(a, 4), i8x16.shl(i8x16.shr_u(ha, 7), 4)), v128.or(i8x16.shr_u(b, 4), i8x16.shl(i8x16.shr_u(hb, 7), 4)), x8 + 224, x16 + 448, ones);
+    d6 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 6, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 6, 4, m10)), x8 + 192, x16 + 384, ones);
+    d7 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 7, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 7, 4, m10)), x8 + 224, x16 + 448, ones);
   }
   const isum = i32x4.add(i32x4.mul(hadd4i(d0, d1, d2, d3), scLo(u0)), i32x4.mul(hadd4i(d4, d5, d6, d7), scHi(u0, u2)));
   const msum = i32x4.add(i32x4.mul(bs32lo, mLo(u1)), i32x4.mul(bs32hi, mHi(u1, u2)));
@@ -75,7 +74,7 @@ import { storeRows, tokenTile } from './matmul-q';
   const bb: usize = q5 ? 176 : 144;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  const ones = onesI16(nb); // see common.ts dotQ8r
+  const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10); // see common.ts dotQ8r, byteMask
   // prefill in the relaxed build with scratch: unpacked groups (widenQ45K)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -100,11 +99,11 @@ import { storeRows, tokenTile } from './matmul-q';
           const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
           const dx = load<f32>(xd + (<usize>b << 2));
           const bs = bsr + (<usize>b << 6);
-          const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
-          a0 += blockQ45K(q5, p, x8, x16, dx, lo, hi, ones);
-          a1 += blockQ45K(q5, p + bb, x8, x16, dx, lo, hi, ones);
-          a2 += blockQ45K(q5, p + 2 * bb, x8, x16, dx, lo, hi, ones);
-          a3 += blockQ45K(q5, p + 3 * bb, x8, x16, dx, lo, hi, ones);
+          const bl = pairSums(v128.load(bs), v128.load(bs, 16)), bh = pairSums(v128.load(bs, 32), v128.load(bs, 48));
+          a0 += blockQ45K(q5, p, x8, x16, dx, bl, bh, ones, lo, m10);
+          a1 += blockQ45K(q5, p + bb, x8, x16, dx, bl, bh, ones, lo, m10);
+          a2 += blockQ45K(q5, p + 2 * bb, x8, x16, dx, bl, bh, ones, lo, m10);
+          a3 += blockQ45K(q5, p + 3 * bb, x8, x16, dx, bl, bh, ones, lo, m10);
           p += bb << 2;
         }
         storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
@@ -139,7 +138,7 @@ const QK_WIDE: usize = 1312;
 }
 
 @inline function widenQ45K(q5: bool, gp: usize, nb: i32, s: usize): void {
-  const lo = i8x16.splat(0x0f), one = i8x16.splat(1);
+  const lo = byteMask(nb, 0x0f), one = byteMask(nb, 1);
   const bb: usize = q5 ? 176 : 144, qo: usize = q5 ? 48 : 16;
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
@@ -153,8 +152,8 @@ const QK_WIDE: usize = 1312;
       const e = q + (c << 8), f = e + 128;
       let la0 = v128.and(a0, lo), la1 = v128.and(a1, lo), la2 = v128.and(a2, lo), la3 = v128.and(a3, lo);
       let lb0 = v128.and(b0, lo), lb1 = v128.and(b1, lo), lb2 = v128.and(b2, lo), lb3 = v128.and(b3, lo);
-      let ha0 = i8x16.shr_u(a0, 4), ha1 = i8x16.shr_u(a1, 4), ha2 = i8x16.shr_u(a2, 4), ha3 = i8x16.shr_u(a3, 4);
-      let hb0 = i8x16.shr_u(b0, 4), hb1 = i8x16.shr_u(b1, 4), hb2 = i8x16.shr_u(b2, 4), hb3 = i8x16.shr_u(b3, 4);
+      let ha0 = hiNibbles(a0, lo), ha1 = hiNibbles(a1, lo), ha2 = hiNibbles(a2, lo), ha3 = hiNibbles(a3, lo);
+      let hb0 = hiNibbles(b0, lo), hb1 = hiNibbles(b1, lo), hb2 = hiNibbles(b2, lo), hb3 = hiNibbles(b3, lo);
       if (q5) {
         const sl = <u32>(c << 1), sh = sl + 1;
         la0 = v128.or(la0, fifth(r0 + 16, sl, one)); la1 = v128.or(la1, fifth(r1 + 16, sl, one));
@@ -183,9 +182,11 @@ const QK_WIDE: usize = 1312;
   }
 }
 
-/** Q5_K: bit `bit` of the 16 qh bytes at h, moved to bit 4 (the level's fifth bit) */
+/** Q5_K: bit `bit` (a run-time 0..7) of the 16 qh bytes at h, moved to bit 4 (the level's
+ *  fifth bit); 16-bit shifts: the mask keeps bit 0 of each byte, and a byte of 0 or 1 shifted
+ *  left by 4 stays in its byte */
 @inline function fifth(h: usize, bit: u32, one: v128): v128 {
-  return i8x16.shl(v128.and(i8x16.shr_u(v128.load(h), bit), one), 4);
+  return i16x8.shl(v128.and(i16x8.shr_u(v128.load(h), bit), one), 4);
 }
 
 /** one sub-block's dot (i16 pair sums widened to the four rows' i32 dots) of the activation
@@ -308,23 +309,23 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  *   element 128h+96+l  = ql[l+32] high | (qh[l]>>6  & 3) << 4
  * Each 16-lane vector is exactly one 16-element sub-block (scale index element >> 4).
  */
-@inline function blockQ6K(p: usize, x8: usize, x16: usize, dx: f32, bs: usize, ones: v128): f32 {
-  const lo = i8x16.splat(0x0f), three = i8x16.splat(3);
+@inline function blockQ6K(p: usize, x8: usize, x16: usize, dx: f32, bs: usize, ones: v128, lo: v128, m30: v128): f32 {
   let isum = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = p + (<usize>h << 6), qh = p + 128 + (<usize>h << 5);
     const xe8 = x8 + (<usize>h << 7), xe16 = x16 + (<usize>h << 8);
     const a0 = v128.load(ql), a1 = v128.load(ql, 16), b0 = v128.load(ql, 32), b1 = v128.load(ql, 48);
     const h0 = v128.load(qh), h1 = v128.load(qh, 16);
-    // sub-blocks of this half, in element order: (l 0..15), (16..31) for each of the 4 groups
-    const s0 = dotU16(v128.or(v128.and(a0, lo), i8x16.shl(v128.and(h0, three), 4)), xe8, xe16, ones);
-    const s1 = dotU16(v128.or(v128.and(a1, lo), i8x16.shl(v128.and(h1, three), 4)), xe8 + 16, xe16 + 32, ones);
-    const s2 = dotU16(v128.or(v128.and(b0, lo), i8x16.shl(v128.and(i8x16.shr_u(h0, 2), three), 4)), xe8 + 32, xe16 + 64, ones);
-    const s3 = dotU16(v128.or(v128.and(b1, lo), i8x16.shl(v128.and(i8x16.shr_u(h1, 2), three), 4)), xe8 + 48, xe16 + 96, ones);
-    const s4 = dotU16(v128.or(i8x16.shr_u(a0, 4), i8x16.shl(v128.and(i8x16.shr_u(h0, 4), three), 4)), xe8 + 64, xe16 + 128, ones);
-    const s5 = dotU16(v128.or(i8x16.shr_u(a1, 4), i8x16.shl(v128.and(i8x16.shr_u(h1, 4), three), 4)), xe8 + 80, xe16 + 160, ones);
-    const s6 = dotU16(v128.or(i8x16.shr_u(b0, 4), i8x16.shl(i8x16.shr_u(h0, 6), 4)), xe8 + 96, xe16 + 192, ones);
-    const s7 = dotU16(v128.or(i8x16.shr_u(b1, 4), i8x16.shl(i8x16.shr_u(h1, 6), 4)), xe8 + 112, xe16 + 224, ones);
+    // sub-blocks of this half, in element order: (l 0..15), (16..31) for each of the 4 groups;
+    // lo = byteMask(.., 0x0f), m30 = byteMask(.., 0x30): the two high bits moved to bits 4, 5
+    const s0 = dotU16(v128.or(v128.and(a0, lo), moveBits(h0, 0, 4, m30)), xe8, xe16, ones);
+    const s1 = dotU16(v128.or(v128.and(a1, lo), moveBits(h1, 0, 4, m30)), xe8 + 16, xe16 + 32, ones);
+    const s2 = dotU16(v128.or(v128.and(b0, lo), moveBits(h0, 2, 4, m30)), xe8 + 32, xe16 + 64, ones);
+    const s3 = dotU16(v128.or(v128.and(b1, lo), moveBits(h1, 2, 4, m30)), xe8 + 48, xe16 + 96, ones);
+    const s4 = dotU16(v128.or(hiNibbles(a0, lo), moveBits(h0, 4, 4, m30)), xe8 + 64, xe16 + 128, ones);
+    const s5 = dotU16(v128.or(hiNibbles(a1, lo), moveBits(h1, 4, 4, m30)), xe8 + 80, xe16 + 160, ones);
+    const s6 = dotU16(v128.or(hiNibbles(b0, lo), moveBits(h0, 6, 4, m30)), xe8 + 96, xe16 + 192, ones);
+    const s7 = dotU16(v128.or(hiNibbles(b1, lo), moveBits(h1, 6, 4, m30)), xe8 + 112, xe16 + 224, ones);
     const sc = p + 192 + (<usize>h << 3);
     const bh = bs + (<usize>h << 5);
     // sum_j sc_j (dot_j - 32 bsum_j) for the 8 sub-blocks of this half
@@ -349,7 +350,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 const Q6_WIDE: usize = 1296;
 
 @inline function widenQ6K(gp: usize, nb: i32, s: usize): void {
-  const lo = i8x16.splat(0x0f), three = i8x16.splat(3);
+  const lo = byteMask(nb, 0x0f), three = byteMask(nb, 3);
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     for (let h: usize = 0; h < 2; h++) {
@@ -374,10 +375,11 @@ const Q6_WIDE: usize = 1296;
   // i: 0 a0 low, 1 a1 low, 2 b0 low, 3 b1 low, 4 a0 high, 5 a1 high, 6 b0 high, 7 b1 high
   const q = v128.load(ql + ((i & 3) << 4));
   const hb = v128.load(qh + ((i & 1) << 4));
-  const l = i < 4 ? v128.and(q, lo) : i8x16.shr_u(q, 4);
+  const l = i < 4 ? v128.and(q, lo) : hiNibbles(q, lo);
   const shift = <u32>((i >> 1) << 1); // 0, 0, 2, 2, 4, 4, 6, 6
-  const hi = i < 6 ? v128.and(i8x16.shr_u(hb, shift), three) : i8x16.shr_u(hb, 6);
-  return v128.or(l, i8x16.shl(hi, 4));
+  // 16-bit shifts (common.ts moveBits): the mask keeps bits 0, 1 of each byte, and a byte of
+  // 0..3 shifted left by 4 stays in its byte
+  return v128.or(l, i16x8.shl(v128.and(i16x8.shr_u(hb, shift), three), 4));
 }
 
 /** four activation rows (Q8K, stride xs) against a group unpacked by widenQ6K at s */
@@ -442,7 +444,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const bb: usize = 210;
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
-  const ones = onesI16(nb); // see common.ts dotQ8r
+  const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m30 = byteMask(nb, 0x30); // see common.ts dotQ8r, byteMask
   // prefill in the relaxed build with scratch: unpacked groups (widenQ6K)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -467,10 +469,10 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
           const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
           const dx = load<f32>(xd + (<usize>b << 2));
           const bs = bsr + (<usize>b << 6);
-          a0 += blockQ6K(p, x8, x16, dx, bs, ones);
-          a1 += blockQ6K(p + bb, x8, x16, dx, bs, ones);
-          a2 += blockQ6K(p + 2 * bb, x8, x16, dx, bs, ones);
-          a3 += blockQ6K(p + 3 * bb, x8, x16, dx, bs, ones);
+          a0 += blockQ6K(p, x8, x16, dx, bs, ones, lo, m30);
+          a1 += blockQ6K(p + bb, x8, x16, dx, bs, ones, lo, m30);
+          a2 += blockQ6K(p + 2 * bb, x8, x16, dx, bs, ones, lo, m30);
+          a3 += blockQ6K(p + 3 * bb, x8, x16, dx, bs, ones, lo, m30);
           p += bb << 2;
         }
         storeRows(out, t, m, g, vec4(a0, a1, a2, a3));

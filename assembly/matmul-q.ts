@@ -22,7 +22,7 @@
 // Loops: group g (a contiguous range per thread), then activation row t, then blocks.
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
-import { dotQ8r, dotU32, f16x4, fma, hadd4i, onesI16 } from './common';
+import { byteMask, dotQ8r, dotU32, f16Bias, f16Mask, f16x4, fma, hadd4i, hiNibbles, onesI16 } from './common';
 import { q8aParts } from './quantize';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even) */
@@ -66,7 +66,12 @@ import { q8aParts } from './quantize';
  */
 @inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
-  const ones = onesI16(nb);
+  // the f16 constants as constants here: V8 rebuilds them per unit, but held in registers they
+  // crowd this loop's 14 live vectors (A/B: 2-3 % slower)
+  // the f16 scale constants stay constants here (V8 rebuilds them for each unit): held in
+  // registers like the other kernels' they crowd this loop's live vectors (in-process A/B:
+  // 2-4 % slower)
+  const ones = onesI16(nb), fm = i32x4.splat(0x8fffffff), fb = f32x4.splat(reinterpret<f32>(0x77800000));
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
@@ -79,7 +84,7 @@ import { q8aParts } from './quantize';
       r01 = r23; r23 = v; // after both iterations: rows 0,1 in r01, rows 2,3 in r23
       r += 64;
     }
-    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p, fm, fb), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
     p += 136;
   }
   return acc;
@@ -89,6 +94,7 @@ import { q8aParts } from './quantize';
  *  weights sign-extended to int16 on the fly; rows two per inner iteration (see rowQ8_0r) */
 @inline function rowQ8_0s(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const x16 = xr + <usize>k, xd = xr + 3 * <usize>k;
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
@@ -103,7 +109,7 @@ import { q8aParts } from './quantize';
       r01 = r23; r23 = v;
       r += 64;
     }
-    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p, fm, fb), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
     p += 136;
   }
   return acc;
@@ -117,6 +123,9 @@ import { q8aParts } from './quantize';
  * all lanes gives the four rows' partial dots in the four lanes: no horizontal sums.
  */
 @inline function widenQ8_0(gp: usize, nb: i32, s: usize): void {
+  // constants, not f16Mask/f16Bias: V8 hoists those to mmQ8_0's entry, where they crowd the
+  // decode loop's registers (in-process A/B: 1.5-2.5 % slower decode); widening runs once a tile
+  const fm = i32x4.splat(0x8fffffff), fb = f32x4.splat(reinterpret<f32>(0x77800000));
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
@@ -124,7 +133,7 @@ import { q8aParts } from './quantize';
       const o = p + 8 + (<usize>h << 4);
       widenHalf(v128.load(o), v128.load(o, 32), v128.load(o, 64), v128.load(o, 96), q + (<usize>h << 7));
     }
-    v128.store(q, f16x4(p), 256);
+    v128.store(q, f16x4(p, fm, fb), 256);
     p += 136;
     q += 272;
   }
@@ -251,40 +260,41 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   }
 }
 
-/** 0x10 in each byte lane whose bit is set in qh: bits 0..15 (lo) or 16..31 (hi) */
-@inline function qhBits(qh: u32, hi: bool): v128 {
+/** 0x10 in each byte lane whose bit is set in qh: bits 0..15 (lo) or 16..31 (hi); m10 = byteMask(.., 0x10) */
+@inline function qhBits(qh: u32, hi: bool, m10: v128): v128 {
   const v = i32x4.splat(qh);
   const bytes = hi
     ? i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)
     : i8x16.shuffle(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   const mask = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-  return v128.and(i8x16.eq(v128.and(bytes, mask), mask), i8x16.splat(0x10));
+  return v128.and(i8x16.eq(v128.and(bytes, mask), mask), m10);
 }
 
-/** the unsigned levels of elements 0..15 (hi = false) or 16..31 of row i of a unit */
-@inline function levels(fmt: i32, p: usize, qs: usize, qh: usize, i: usize, hi: bool): v128 {
+/** the unsigned levels of elements 0..15 (hi = false) or 16..31 of row i of a unit;
+ *  lo = byteMask(.., 0x0f), m10 = byteMask(.., 0x10) */
+@inline function levels(fmt: i32, p: usize, qs: usize, qh: usize, i: usize, hi: bool, lo: v128, m10: v128): v128 {
   const w = v128.load(p + qs + (i << 4));
-  let v = hi ? i8x16.shr_u(w, 4) : v128.and(w, i8x16.splat(0x0f));
-  if (fmt >= 2) v = v128.or(v, qhBits(load<u32>(p + qh + (i << 2)), hi));
+  let v = hi ? hiNibbles(w, lo) : v128.and(w, lo);
+  if (fmt >= 2) v = v128.or(v, qhBits(load<u32>(p + qh + (i << 2)), hi, m10));
   return v;
 }
 
 /** the four rows' integer dots with one activation block, minus the level offset */
-@inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32, ones: v128): v128 {
+@inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32, ones: v128, lo: v128, m10: v128): v128 {
   let s = hadd4i(
-    dotU32(levels(fmt, p, qs, qh, 0, false), levels(fmt, p, qs, qh, 0, true), x8, x16, ones),
-    dotU32(levels(fmt, p, qs, qh, 1, false), levels(fmt, p, qs, qh, 1, true), x8, x16, ones),
-    dotU32(levels(fmt, p, qs, qh, 2, false), levels(fmt, p, qs, qh, 2, true), x8, x16, ones),
-    dotU32(levels(fmt, p, qs, qh, 3, false), levels(fmt, p, qs, qh, 3, true), x8, x16, ones));
+    dotU32(levels(fmt, p, qs, qh, 0, false, lo, m10), levels(fmt, p, qs, qh, 0, true, lo, m10), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 1, false, lo, m10), levels(fmt, p, qs, qh, 1, true, lo, m10), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 2, false, lo, m10), levels(fmt, p, qs, qh, 2, true, lo, m10), x8, x16, ones),
+    dotU32(levels(fmt, p, qs, qh, 3, false, lo, m10), levels(fmt, p, qs, qh, 3, true, lo, m10), x8, x16, ones));
   if (fmt == 0) s = i32x4.sub(s, i32x4.splat(sx << 3));
   if (fmt == 2) s = i32x4.sub(s, i32x4.splat(sx << 4));
   return s;
 }
 
 /** y += d_w d_x s  (+ m_w d_x s_x for the formats with a min) */
-@inline function unitAcc(fmt: i32, p: usize, acc: v128, s: v128, dx: f32, sx: i32): v128 {
-  acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p), f32x4.splat(dx)), acc);
-  if (fmt == 1 || fmt == 3) acc = fma(f16x4(p + 8), f32x4.splat(dx * <f32>sx), acc);
+@inline function unitAcc(fmt: i32, p: usize, acc: v128, s: v128, dx: f32, sx: i32, fm: v128, fb: v128): v128 {
+  acc = fma(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p, fm, fb), f32x4.splat(dx)), acc);
+  if (fmt == 1 || fmt == 3) acc = fma(f16x4(p + 8, fm, fb), f32x4.splat(dx * <f32>sx), acc);
   return acc;
 }
 
@@ -295,15 +305,16 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * unitDots exactly (sum (q - 16) x = sum q x - 16 s_x), so results do not change.
  */
 @inline function widenQ5_0(gp: usize, nb: i32, s: usize, qs: usize, qh: usize): void {
-  const off = i8x16.splat(16);
+  const off = byteMask(nb, 16), lo = byteMask(nb, 0x0f); // off (0x10) is also the fifth bit's mask
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       const hi = h == 1;
-      widenHalf(i8x16.sub(levels(2, p, qs, qh, 0, hi), off), i8x16.sub(levels(2, p, qs, qh, 1, hi), off),
-        i8x16.sub(levels(2, p, qs, qh, 2, hi), off), i8x16.sub(levels(2, p, qs, qh, 3, hi), off), q + (<usize>h << 7));
+      widenHalf(i8x16.sub(levels(2, p, qs, qh, 0, hi, lo, off), off), i8x16.sub(levels(2, p, qs, qh, 1, hi, lo, off), off),
+        i8x16.sub(levels(2, p, qs, qh, 2, hi, lo, off), off), i8x16.sub(levels(2, p, qs, qh, 3, hi, lo, off), off), q + (<usize>h << 7));
     }
-    v128.store(q, f16x4(p), 256);
+    v128.store(q, f16x4(p, fm, fb), 256);
     p += 88;
     q += 272;
   }
@@ -320,14 +331,14 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * widened path (rowsQ8_0w4) needs 16.
  */
 @inline function widenNibbles(gp: usize, nb: i32, s: usize, unit: usize, qs: usize): void {
-  const lo = i8x16.splat(0x0f);
+  const lo = byteMask(nb, 0x0f);
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     const w0 = v128.load(p + qs), w1 = v128.load(p + qs, 16), w2 = v128.load(p + qs, 32), w3 = v128.load(p + qs, 48);
     // columns 0..15 (low nibbles), then 16..31 (high nibbles): a 4 x 4 transpose of i32 lanes
     for (let h = 0; h < 2; h++) {
-      const a0 = h == 0 ? v128.and(w0, lo) : i8x16.shr_u(w0, 4), a1 = h == 0 ? v128.and(w1, lo) : i8x16.shr_u(w1, 4);
-      const a2 = h == 0 ? v128.and(w2, lo) : i8x16.shr_u(w2, 4), a3 = h == 0 ? v128.and(w3, lo) : i8x16.shr_u(w3, 4);
+      const a0 = h == 0 ? v128.and(w0, lo) : hiNibbles(w0, lo), a1 = h == 0 ? v128.and(w1, lo) : hiNibbles(w1, lo);
+      const a2 = h == 0 ? v128.and(w2, lo) : hiNibbles(w2, lo), a3 = h == 0 ? v128.and(w3, lo) : hiNibbles(w3, lo);
       const t01l = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), t01h = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7);
       const t23l = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), t23h = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
       const d = q + (<usize>h << 6);
@@ -358,6 +369,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 /** activation row t (Q8A at xr) against the unpacked group at s; scales from the units at gp */
 @inline function rowNibbles(fmt: i32, s: usize, gp: usize, unit: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
   const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   let acc = f32x4.splat(0);
   let p = gp, u = s;
   for (let b = 0; b < nb; b++) {
@@ -365,7 +377,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     const sx = load<i32>(xr + xso + o4);
     let d = nibbleDots(u, xr + (<usize>b << 5), ones);
     if (fmt == 0) d = i32x4.sub(d, i32x4.splat(sx << 3));
-    acc = unitAcc(fmt, p, acc, d, load<f32>(xr + xdo + o4), sx);
+    acc = unitAcc(fmt, p, acc, d, load<f32>(xr + xdo + o4), sx, fm, fb);
     p += unit;
     u += 128;
   }
@@ -377,6 +389,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 @inline function rowsNibbles4(fmt: i32, s: usize, gp: usize, unit: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
   const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let p = gp, u = s;
   for (let b = 0; b < nb; b++) {
@@ -401,10 +414,10 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       d0 = i32x4.sub(d0, i32x4.splat(s0 << 3)); d1 = i32x4.sub(d1, i32x4.splat(s1 << 3));
       d2 = i32x4.sub(d2, i32x4.splat(s2 << 3)); d3 = i32x4.sub(d3, i32x4.splat(s3 << 3));
     }
-    f0 = unitAcc(fmt, p, f0, d0, load<f32>(xr + xdo + o4), s0);
-    f1 = unitAcc(fmt, p, f1, d1, load<f32>(xr + xs + xdo + o4), s1);
-    f2 = unitAcc(fmt, p, f2, d2, load<f32>(xr + 2 * xs + xdo + o4), s2);
-    f3 = unitAcc(fmt, p, f3, d3, load<f32>(xr + 3 * xs + xdo + o4), s3);
+    f0 = unitAcc(fmt, p, f0, d0, load<f32>(xr + xdo + o4), s0, fm, fb);
+    f1 = unitAcc(fmt, p, f1, d1, load<f32>(xr + xs + xdo + o4), s1, fm, fb);
+    f2 = unitAcc(fmt, p, f2, d2, load<f32>(xr + 2 * xs + xdo + o4), s2, fm, fb);
+    f3 = unitAcc(fmt, p, f3, d3, load<f32>(xr + 3 * xs + xdo + o4), s3, fm, fb);
     p += unit;
     u += 128;
   }
@@ -429,7 +442,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 5;
   const gs = <usize>nb * unit;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
-  const ones = onesI16(nb);
+  const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill of Q5_0 with scratch: widened groups, the Q8_0 prefill kernels (Q5_0 15 -> 21
   // GMAC/s per thread; for Q4_0 the int16 widening gave nothing, 18.6-21.6 against 22.5-22.8:
   // it and Q4_1 take the nibble path below; the host's scratch: backend.ts WIDE_PREFILL)
@@ -465,10 +479,10 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         for (let b = 0; b < nb; b++) {
           const o8 = <usize>b << 5, o16 = <usize>b << 6, o4 = <usize>b << 2;
           const sxa = load<i32>(xa + xso + o4), sxb = load<i32>(xb + xso + o4);
-          const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa, ones);
-          const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb, ones);
-          acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa);
-          accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb);
+          const sa = unitDots(fmt, p, qs, qh, xa + o8, xa + x16o + o16, sxa, ones, lo, m10);
+          const sb = unitDots(fmt, p, qs, qh, xb + o8, xb + x16o + o16, sxb, ones, lo, m10);
+          acca = unitAcc(fmt, p, acca, sa, load<f32>(xa + xdo + o4), sxa, fm, fb);
+          accb = unitAcc(fmt, p, accb, sb, load<f32>(xb + xdo + o4), sxb, fm, fb);
           p += unit;
         }
         storeRows(out, t, m, g, acca);
@@ -481,8 +495,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         for (let b = 0; b < nb; b++) {
           const o4 = <usize>b << 2;
           const sx = load<i32>(xr + xso + o4);
-          const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx, ones);
-          acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx);
+          const s = unitDots(fmt, p, qs, qh, xr + (<usize>b << 5), xr + x16o + (<usize>b << 6), sx, ones, lo, m10);
+          acc = unitAcc(fmt, p, acc, s, load<f32>(xr + xdo + o4), sx, fm, fb);
           p += unit;
         }
         storeRows(out, t, m, g, acc);
