@@ -1,0 +1,81 @@
+/**
+ * In-process A/B of two builds of the wasm kernels: both are instantiated on one memory and run
+ * the same matmul (exported `matmulOne`, one thread) over the same weights and activations,
+ * alternately, so the machine's drift (this VM's speed moves by 30 % within minutes) hits both
+ * alike. Separate processes started at different times cannot show a 5 % change here.
+ *
+ *   node scripts/build-wasm.mjs --force --wat .cache/ab/A     # before the change
+ *   node scripts/build-wasm.mjs --force --wat .cache/ab/B     # after it
+ *   npx tsx bench/ab-kernels.ts .cache/ab/A .cache/ab/B [--build relaxed|simd] [--m 4096]
+ *       [--k 2048] [--rows 1] [--rounds 4] [types...]
+ *
+ * Prints weight GB/s (rows = 1, decode) or GMAC/s (prefill) per round and the best of each.
+ * Noise floor: two copies of one build differ by up to ~1.5 % (code placement).
+ * A 4096 x 2048 matrix stays in L3 between calls (the kernel's own speed); --m 16384 streams
+ * from DRAM.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { getCodec } from '../src/quant/index.js';
+import type { DType } from '../src/tensor/dtype.js';
+import { randn } from '../test/helpers/backend-conformance.js';
+
+const args = process.argv.slice(2);
+const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); if (i < 0) return d; const v = args[i + 1]!; args.splice(i, 2); return v; };
+const M = Number(opt('m', '4096')), K = Number(opt('k', '2048')), T = Number(opt('rows', '1'));
+const rounds = Number(opt('rounds', '4')), build = opt('build', 'relaxed');
+const [dirA, dirB, ...rest] = args;
+if (!dirA || !dirB) throw new Error('usage: ab-kernels.ts DIR_A DIR_B [options] [types...]');
+const types = (rest.length ? rest : ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f16']) as DType[];
+const KIND: Record<string, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_1: 5, q5_0: 6, q5_1: 7, q4_k: 8, q5_k: 9, q6_k: 10 };
+
+// the backend lays out weights (x4 repack) and owns the memory; its own build is not timed
+const be = await createWasmBackend({ threads: 1, relaxed: build === 'relaxed' ? 'auto' : false });
+if ((build === 'relaxed') !== be.info.relaxed) throw new Error(`the ${build} build is not available here`);
+const memory = (be as unknown as { memory: WebAssembly.Memory }).memory;
+type Kernels = Record<string, (...a: number[]) => number>;
+async function instantiate(dir: string): Promise<Kernels> {
+  const bytes = readFileSync(join(dir, `kernels-${build}.wasm`));
+  return (await WebAssembly.instantiate(bytes, { env: { memory } })).instance.exports as unknown as Kernels;
+}
+const builds: [string, Kernels][] = [['A', await instantiate(dirA)], ['B', await instantiate(dirB)]];
+console.log(`A = ${dirA}, B = ${dirB}; ${build} build, 1 thread, [${M} x ${K}], ${T} activation row(s)`);
+
+for (const dtype of types) {
+  const c = getCodec(dtype);
+  const rb = (K / c.blockSize) * c.blockBytes;
+  const row = new Uint8Array(rb);
+  c.quantizeRow(randn(K, 1), 0, K, row, 0);
+  const data = new Uint8Array(M * rb);
+  for (let r = 0; r < M; r++) data.set(row, r * rb);
+  const w = be.uploadWeight({ name: 'w', dtype, shape: [M, K], data });
+  const x = be.tensor(T, K), out = be.tensor(T, M);
+  be.upload(x, randn(T * K, 2));
+  const kq = builds[0]![1];
+  const float = KIND[dtype]! <= 2, k8 = dtype.endsWith('_k');
+  const xs = float ? 0 : k8 ? kq.q8kRowBytes!(K) : kq.q8aRowBytes!(K);
+  const xq = be.tensor(T, Math.ceil(xs / 4) + 16);
+  const scratch = be.tensor(1, ((K / 32) * 272) / 4 + 4096); // the widest per-thread prefill scratch
+  if (!float) (k8 ? kq.quantQ8K! : kq.quantQ8A!)(x.ptr, K, xq.ptr, xs, 0, T);
+  const unit = T === 1 ? 'GB/s' : 'GMAC/s';
+  const rate = (ms: number) => (T === 1 ? (M * rb) / ms / 1e6 : (T * M * K) / ms / 1e6);
+  const best = [Infinity, Infinity];
+  const line: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    builds.forEach(([name, e], i) => {
+      let b = Infinity;
+      for (let rep = 0; rep < (T === 1 ? 20 : 2); rep++) {
+        const t0 = performance.now();
+        e.matmulOne!(KIND[dtype]!, w.ptr, float ? x.ptr : xq.ptr, xs, out.ptr, M, K, T, 0, Math.ceil(M / 4), T > 1 ? scratch.ptr : 0);
+        b = Math.min(b, performance.now() - t0);
+      }
+      best[i] = Math.min(best[i]!, b);
+      line.push(`${name} ${rate(b).toFixed(1)}`);
+    });
+  }
+  console.log(`${dtype.padEnd(5)} ${unit}: ${line.join('  ')}   best A ${rate(best[0]!).toFixed(1)}, B ${rate(best[1]!).toFixed(1)} (B/A ${(best[0]! / best[1]!).toFixed(3)})`);
+  for (const t of [x, out, xq, scratch]) be.freeTensor(t);
+  be.freeWeight(w);
+}
+process.exit(0);
