@@ -66,8 +66,6 @@ import { q8aParts } from './quantize';
  */
 @inline function rowQ8_0r(gp: usize, xr: usize, k: i32, nb: i32): v128 {
   const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
-  // the f16 constants as constants here: V8 rebuilds them per unit, but held in registers they
-  // crowd this loop's 14 live vectors (A/B: 2-3 % slower)
   // the f16 scale constants stay constants here (V8 rebuilds them for each unit): held in
   // registers like the other kernels' they crowd this loop's live vectors (in-process A/B:
   // 2-4 % slower)
