@@ -163,6 +163,16 @@
   return v128.and(from > to ? i16x8.shr_u(v, from - to) : from < to ? i16x8.shl(v, to - from) : v, mask);
 }
 
+/** 4 x 4 transpose of i32 lanes: lane j of rows a..d -> vector j (stored at o + 16 j) */
+@inline export function transposeStore(a: v128, b: v128, c: v128, d: v128, o: usize): void {
+  const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), cd1 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(o, v128.shuffle<i32>(ab0, cd0, 0, 1, 4, 5));
+  v128.store(o, v128.shuffle<i32>(ab0, cd0, 2, 3, 6, 7), 16);
+  v128.store(o, v128.shuffle<i32>(ab1, cd1, 0, 1, 4, 5), 32);
+  v128.store(o, v128.shuffle<i32>(ab1, cd1, 2, 3, 6, 7), 48);
+}
+
 /** exp(x) on four lanes: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n by
  *  building the exponent bits. Relative error ~2 ulp; inputs are clamped to [-87, 88]. */
 @inline export function expx4(x0: v128): v128 {

@@ -57,9 +57,9 @@ export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
 
 export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   switch (kind) {
-    case 0: mmF32(w, xq, out, m, k, T, g0, g1); break;
-    case 1: mmF16(w, xq, out, m, k, T, g0, g1); break;
-    case 2: mmBF16(w, xq, out, m, k, T, g0, g1); break;
+    case 0: mmF32(w, xq, out, m, k, T, g0, g1, scratch); break;
+    case 1: mmF16(w, xq, out, m, k, T, g0, g1, scratch); break;
+    case 2: mmBF16(w, xq, out, m, k, T, g0, g1, scratch); break;
     case 3: mmQ8_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 4: mmQ4_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 5: mmQ4_1(w, xq, xs, out, m, k, T, g0, g1, scratch); break;

@@ -50,10 +50,96 @@ import { storeRows, tokenTile } from './matmul-q';
 }
 
 /**
- * Activation rows go two at a time (prefill): each weight chunk is converted once for both.
- * Per row and activation row one f32x4 accumulator (8 for a pair of rows), reduced at the end.
+ * Prefill with per-thread scratch (T >= 2): the group's four rows are widened once per token
+ * tile to f32 (host: jobs.ts FLOAT_WIDE_COLUMN, 16 bytes a column), in chunks of four columns:
+ * [row 0 columns 4c..4c+3][row 1][row 2][row 3] (64 bytes), then the k % 4 tail columns as
+ * column vectors (row0[j], row1[j], row2[j], row3[j]). Activation rows then go two at a time
+ * against four columns per step: 8 accumulators, 4 weight and 2 activation vectors, 14
+ * registers, so nothing spills (the decode loop's eight columns per step spill on V8's 16),
+ * and eight independent fma chains cover the fma latency.
  */
-@inline function mmFloat(dt: i32, w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void {
+@inline function widenFloat(dt: i32, gp: usize, k: i32, s: usize, fm: v128, fb: v128): void {
+  const es: usize = dt == 0 ? 4 : 2;
+  const nc = k >> 3, tail = k & 7;
+  const rs: usize = es << 3, cs: usize = es << 5;
+  let p = gp, q = s;
+  for (let c = 0; c < nc; c++) {
+    v128.store(q, lo4(dt, p, fm, fb)); v128.store(q, lo4(dt, p + rs, fm, fb), 16);
+    v128.store(q, lo4(dt, p + 2 * rs, fm, fb), 32); v128.store(q, lo4(dt, p + 3 * rs, fm, fb), 48);
+    v128.store(q, hi4(dt, p, fm, fb), 64); v128.store(q, hi4(dt, p + rs, fm, fb), 80);
+    v128.store(q, hi4(dt, p + 2 * rs, fm, fb), 96); v128.store(q, hi4(dt, p + 3 * rs, fm, fb), 112);
+    p += cs;
+    q += 128;
+  }
+  // the tail (k % 8 columns of the x4 layout): a chunk of four when there are four, then columns
+  const ts = <usize>tail * es;
+  let i = 0;
+  if (tail >= 4) {
+    for (let r: usize = 0; r < 4; r++) {
+      const e = p + r * ts;
+      v128.store(q + (r << 4), vec4(scalarAt(dt, e), scalarAt(dt, e + es), scalarAt(dt, e + 2 * es), scalarAt(dt, e + 3 * es)));
+    }
+    q += 64;
+    i = 4;
+  }
+  for (; i < tail; i++) {
+    const e = p + <usize>i * es;
+    v128.store(q, vec4(scalarAt(dt, e), scalarAt(dt, e + ts), scalarAt(dt, e + 2 * ts), scalarAt(dt, e + 3 * ts)));
+    q += 16;
+  }
+}
+
+/** the tail columns (k % 4) of a widened group against activation row xr: the four rows' sums */
+@inline function tailColumns(s: usize, xr: usize, k: i32): v128 {
+  const n4 = k >> 2;
+  let a = f32x4.splat(0);
+  let q = s + (<usize>n4 << 6);
+  for (let j = n4 << 2; j < k; j++) {
+    a = fma(v128.load(q), v128.load32_splat(xr + (<usize>j << 2)), a);
+    q += 16;
+  }
+  return a;
+}
+
+/** activation rows a and b (f32) against a widened group */
+@inline function rowsFloat2(s: usize, xa: usize, xb: usize, k: i32, out: usize, t: i32, m: i32, g: i32): void {
+  const n4 = k >> 2;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let q = s;
+  for (let c = 0; c < n4; c++) {
+    const o = <usize>c << 4;
+    const x = v128.load(xa + o), y = v128.load(xb + o);
+    const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32), w3 = v128.load(q, 48);
+    a0 = fma(w0, x, a0); b0 = fma(w0, y, b0);
+    a1 = fma(w1, x, a1); b1 = fma(w1, y, b1);
+    a2 = fma(w2, x, a2); b2 = fma(w2, y, b2);
+    a3 = fma(w3, x, a3); b3 = fma(w3, y, b3);
+    q += 64;
+  }
+  storeRows(out, t, m, g, f32x4.add(hadd4f(a0, a1, a2, a3), tailColumns(s, xa, k)));
+  storeRows(out, t + 1, m, g, f32x4.add(hadd4f(b0, b1, b2, b3), tailColumns(s, xb, k)));
+}
+
+/** one activation row against a widened group (the odd row left by rowsFloat2) */
+@inline function rowFloat1(s: usize, xa: usize, k: i32): v128 {
+  const n4 = k >> 2;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let q = s;
+  for (let c = 0; c < n4; c++) {
+    const x = v128.load(xa + (<usize>c << 4));
+    a0 = fma(v128.load(q), x, a0); a1 = fma(v128.load(q, 16), x, a1);
+    a2 = fma(v128.load(q, 32), x, a2); a3 = fma(v128.load(q, 48), x, a3);
+    q += 64;
+  }
+  return f32x4.add(hadd4f(a0, a1, a2, a3), tailColumns(s, xa, k));
+}
+
+/**
+ * Without scratch (decode, T = 1), activation rows go two at a time: each weight chunk is
+ * converted once for both. Per row and activation row one f32x4 accumulator (8 for a pair of
+ * rows), reduced at the end.
+ */
+@inline function mmFloat(dt: i32, w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const es: usize = dt == 0 ? 4 : 2;
   const nc = k >> 3, tail = k & 7;
   const cs: usize = es << 5; // bytes of one chunk unit (4 rows x 8 elements)
@@ -68,6 +154,12 @@ import { storeRows, tokenTile } from './matmul-q';
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
+      if (scratch != 0 && t1 - t0 >= 2) {
+        widenFloat(dt, gp, k, scratch, fm, fb);
+        for (; t + 2 <= t1; t += 2) rowsFloat2(scratch, x + <usize>t * xrow, x + <usize>(t + 1) * xrow, k, out, t, m, g);
+        if (t < t1) storeRows(out, t, m, g, rowFloat1(scratch, x + <usize>t * xrow, k));
+        continue;
+      }
       for (; t + 2 <= t1; t += 2) {
         const xa = x + <usize>t * xrow, xb = xa + xrow;
         let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -96,18 +188,36 @@ import { storeRows, tokenTile } from './matmul-q';
       }
       for (; t < t1; t++) {
         const xr = x + <usize>t * xrow;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let acc: v128;
         let p = gp;
-        for (let c = 0; c < nc; c++) {
-          const xp = xr + (<usize>c << 5);
-          const x0 = v128.load(xp), x1 = v128.load(xp, 16);
-          a0 = fma(lo4(dt, p, fm, fb), x0, fma(hi4(dt, p, fm, fb), x1, a0));
-          a1 = fma(lo4(dt, p + rs, fm, fb), x0, fma(hi4(dt, p + rs, fm, fb), x1, a1));
-          a2 = fma(lo4(dt, p + 2 * rs, fm, fb), x0, fma(hi4(dt, p + 2 * rs, fm, fb), x1, a2));
-          a3 = fma(lo4(dt, p + 3 * rs, fm, fb), x0, fma(hi4(dt, p + 3 * rs, fm, fb), x1, a3));
-          p += cs;
+        if (dt == 1) {
+          // F16: eight independent fma chains (a: elements 0..3 of each chunk, b: 4..7) hide
+          // the conversions' latency (in-process A/B: +8-11 %); F32 and BF16 lose to the
+          // register pressure (BF16 -19 %) and keep four
+          let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+          for (let c = 0; c < nc; c++) {
+            const xp = xr + (<usize>c << 5);
+            const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+            a0 = fma(lo4(dt, p, fm, fb), x0, a0); b0 = fma(hi4(dt, p, fm, fb), x1, b0);
+            a1 = fma(lo4(dt, p + rs, fm, fb), x0, a1); b1 = fma(hi4(dt, p + rs, fm, fb), x1, b1);
+            a2 = fma(lo4(dt, p + 2 * rs, fm, fb), x0, a2); b2 = fma(hi4(dt, p + 2 * rs, fm, fb), x1, b2);
+            a3 = fma(lo4(dt, p + 3 * rs, fm, fb), x0, a3); b3 = fma(hi4(dt, p + 3 * rs, fm, fb), x1, b3);
+            p += cs;
+          }
+          acc = hadd4f(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3));
+        } else {
+          let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          for (let c = 0; c < nc; c++) {
+            const xp = xr + (<usize>c << 5);
+            const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+            a0 = fma(lo4(dt, p, fm, fb), x0, fma(hi4(dt, p, fm, fb), x1, a0));
+            a1 = fma(lo4(dt, p + rs, fm, fb), x0, fma(hi4(dt, p + rs, fm, fb), x1, a1));
+            a2 = fma(lo4(dt, p + 2 * rs, fm, fb), x0, fma(hi4(dt, p + 2 * rs, fm, fb), x1, a2));
+            a3 = fma(lo4(dt, p + 3 * rs, fm, fb), x0, fma(hi4(dt, p + 3 * rs, fm, fb), x1, a3));
+            p += cs;
+          }
+          acc = hadd4f(a0, a1, a2, a3);
         }
-        let acc = hadd4f(a0, a1, a2, a3);
         if (tail) acc = f32x4.add(acc, tailDots(dt, p, xr + (<usize>(nc << 3) << 2), tail));
         storeRows(out, t, m, g, acc);
       }
@@ -115,6 +225,6 @@ import { storeRows, tokenTile } from './matmul-q';
   }
 }
 
-export function mmF32(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmFloat(0, w, x, out, m, k, T, g0, g1); }
-export function mmF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmFloat(1, w, x, out, m, k, T, g0, g1); }
-export function mmBF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmFloat(2, w, x, out, m, k, T, g0, g1); }
+export function mmF32(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(0, w, x, out, m, k, T, g0, g1, scratch); }
+export function mmF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(1, w, x, out, m, k, T, g0, g1, scratch); }
+export function mmBF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(2, w, x, out, m, k, T, g0, g1, scratch); }

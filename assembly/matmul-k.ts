@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, vec4 } from './common';
+import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { storeRows, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -126,16 +126,6 @@ import { storeRows, tokenTile } from './matmul-q';
  * blockQ45K, so results are the same bit for bit.
  */
 const QK_WIDE: usize = 1312;
-
-/** 4 x 4 transpose of i32 lanes: lane j of rows a..d -> vector j (stored at o + 16 j) */
-@inline function transposeStore(a: v128, b: v128, c: v128, d: v128, o: usize): void {
-  const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
-  const cd0 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), cd1 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
-  v128.store(o, v128.shuffle<i32>(ab0, cd0, 0, 1, 4, 5));
-  v128.store(o, v128.shuffle<i32>(ab0, cd0, 2, 3, 6, 7), 16);
-  v128.store(o, v128.shuffle<i32>(ab1, cd1, 0, 1, 4, 5), 32);
-  v128.store(o, v128.shuffle<i32>(ab1, cd1, 2, 3, 6, 7), 48);
-}
 
 @inline function widenQ45K(q5: bool, gp: usize, nb: i32, s: usize): void {
   const lo = byteMask(nb, 0x0f), one = byteMask(nb, 1);

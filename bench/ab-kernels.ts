@@ -56,7 +56,7 @@ for (const dtype of types) {
   const float = KIND[dtype]! <= 2, k8 = dtype.endsWith('_k');
   const xs = float ? 0 : k8 ? kq.q8kRowBytes!(K) : kq.q8aRowBytes!(K);
   const xq = be.tensor(T, Math.ceil(xs / 4) + 16);
-  const scratch = be.tensor(1, ((K / 32) * 272) / 4 + 4096); // the widest per-thread prefill scratch
+  const scratch = be.tensor(1, K * 4 + 64); // the widest per-thread prefill scratch (floats: 16 bytes a column)
   if (!float) (k8 ? kq.quantQ8K! : kq.quantQ8A!)(x.ptr, K, xq.ptr, xs, 0, T);
   const unit = T === 1 ? 'GB/s' : 'GMAC/s';
   const rate = (ms: number) => (T === 1 ? (M * rb) / ms / 1e6 : (T * M * K) / ms / 1e6);

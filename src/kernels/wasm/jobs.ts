@@ -54,6 +54,10 @@ export const MATMUL_WORDS = 12;
  *  a group of four weight rows to int16 once for all activation rows (assembly/matmul-q.ts) */
 export const Q8_0_WIDE_UNIT = 272;
 
+/** bytes per column in a float (F32/F16/BF16) matmul's per-thread prefill scratch: the group's
+ *  four rows as one f32x4 (assembly/matmul-f.ts widenFloat) */
+export const FLOAT_WIDE_COLUMN = 16;
+
 /** most matmuls sharing one input that one job may carry */
 export const MAX_FUSED = 8;
 
