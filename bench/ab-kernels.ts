@@ -35,6 +35,8 @@ const be = await createWasmBackend({ threads: 1, relaxed: build === 'relaxed' ? 
 if ((build === 'relaxed') !== be.info.relaxed) throw new Error(`the ${build} build is not available here`);
 const memory = (be as unknown as { memory: WebAssembly.Memory }).memory;
 type Kernels = Record<string, (...a: number[]) => number>;
+/** wasm address of a tensor or weight of this backend */
+const ptr = (t: unknown): number => (t as { ptr: number }).ptr;
 async function instantiate(dir: string): Promise<Kernels> {
   const bytes = readFileSync(join(dir, `kernels-${build}.wasm`));
   return (await WebAssembly.instantiate(bytes, { env: { memory } })).instance.exports as unknown as Kernels;
@@ -57,7 +59,7 @@ for (const dtype of types) {
   const xs = float ? 0 : k8 ? kq.q8kRowBytes!(K) : kq.q8aRowBytes!(K);
   const xq = be.tensor(T, Math.ceil(xs / 4) + 16);
   const scratch = be.tensor(1, K * 4 + 64); // the widest per-thread prefill scratch (floats: 16 bytes a column)
-  if (!float) (k8 ? kq.quantQ8K! : kq.quantQ8A!)(x.ptr, K, xq.ptr, xs, 0, T);
+  if (!float) (k8 ? kq.quantQ8K! : kq.quantQ8A!)(ptr(x), K, ptr(xq), xs, 0, T);
   const unit = T === 1 ? 'GB/s' : 'GMAC/s';
   const rate = (ms: number) => (T === 1 ? (M * rb) / ms / 1e6 : (T * M * K) / ms / 1e6);
   const best = [Infinity, Infinity];
@@ -67,7 +69,7 @@ for (const dtype of types) {
       let b = Infinity;
       for (let rep = 0; rep < (T === 1 ? 20 : 2); rep++) {
         const t0 = performance.now();
-        e.matmulOne!(KIND[dtype]!, w.ptr, float ? x.ptr : xq.ptr, xs, out.ptr, M, K, T, 0, Math.ceil(M / 4), T > 1 ? scratch.ptr : 0);
+        e.matmulOne!(KIND[dtype]!, ptr(w), float ? ptr(x) : ptr(xq), xs, ptr(out), M, K, T, 0, Math.ceil(M / 4), T > 1 ? ptr(scratch) : 0);
         b = Math.min(b, performance.now() - t0);
       }
       best[i] = Math.min(best[i]!, b);
