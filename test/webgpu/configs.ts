@@ -33,9 +33,14 @@ const F16: GpuConfig = {
   tol: 5e-4, matmulTol: Object.fromEntries(ALL.map((d) => [d, 4e-3])), modelTol: 2e-2,
 };
 
-/** [main, alternative]: the alternative turns subgroups off (workgroup-memory reductions) */
+/**
+ * [main, alternative]: the alternative turns subgroups off (workgroup-memory reductions) and
+ * binds uniform slots with dynamic offsets (the GPU default; CPU drivers default to static
+ * offsets, so the main configurations cover those)
+ */
 export function gpuConfigs(env: GpuEnv): GpuConfig[] {
-  if (env.icd === 'swiftshader') return [F32('webgpu-f32', true), F32('webgpu-f32-wgmem', false)];
-  if (env.icd === 'lavapipe') return [F16, { ...F16, name: 'webgpu-f16-wgmem', opts: { ...F16.opts, subgroups: false } }];
-  return env.hasF16 ? [F16, F32('webgpu-f32-wgmem', false)] : [F32('webgpu-f32', true), F32('webgpu-f32-wgmem', false)];
+  const alt = (c: GpuConfig): GpuConfig => ({ ...c, opts: { ...c.opts, uniformOffsets: 'dynamic' } });
+  if (env.icd === 'swiftshader') return [F32('webgpu-f32', true), alt(F32('webgpu-f32-wgmem', false))];
+  if (env.icd === 'lavapipe') return [F16, alt({ ...F16, name: 'webgpu-f16-wgmem', opts: { ...F16.opts, subgroups: false } })];
+  return env.hasF16 ? [F16, alt(F32('webgpu-f32-wgmem', false))] : [F32('webgpu-f32', true), alt(F32('webgpu-f32-wgmem', false))];
 }

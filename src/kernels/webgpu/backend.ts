@@ -65,10 +65,13 @@ export class WebGpuBackend implements Backend {
     this.pool = new BufferPool(device);
     this.splitKeys = opts.attentionSplitKeys ?? ATTENTION_CHUNK;
     if (!(Number.isInteger(this.splitKeys) && this.splitKeys >= 1)) throw new GemmaError('BAD_ARGUMENT', `attentionSplitKeys must be a positive integer`);
+    const uniformOffsets = opts.uniformOffsets ?? (ctx.software ? 'static' : 'dynamic');
+    if (uniformOffsets !== 'static' && uniformOffsets !== 'dynamic') throw new GemmaError('BAD_ARGUMENT', `uniformOffsets must be 'static' or 'dynamic', got ${JSON.stringify(uniformOffsets)}`);
+    const staticUniforms = uniformOffsets === 'static';
     this.c = {
       gpu: ctx,
-      rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true),
-      kernels: new Pipelines(device, { F16: ctx.f16, SUBGROUPS: ctx.subgroups }),
+      rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true, staticUniforms),
+      kernels: new Pipelines(device, { F16: ctx.f16, SUBGROUPS: ctx.subgroups }, staticUniforms),
     };
     void device.lost.then((info) => {
       if (!this.disposed) this.fail(new GemmaError('BACKEND', `the GPU device was lost (${info.reason}): ${info.message}`));

@@ -1,9 +1,10 @@
 /// <reference types="@webgpu/types" />
 /**
  * Compute pipelines built from the preprocessed WGSL, cached by (shader, defines). Every
- * kernel has an explicit bind group layout: binding 0 is the uniform parameter block (a
- * dynamic offset into the recorder's uniform arena), bindings 1.. are storage buffers,
- * read-only or read-write as the kernel spec says.
+ * kernel has an explicit bind group layout: binding 0 is the uniform parameter block (a slot
+ * of the recorder's uniform arena, at a dynamic offset or, with staticUniforms, at the offset
+ * the bind group names), bindings 1.. are storage buffers, read-only or read-write as the
+ * kernel spec says.
  */
 import { GemmaError } from '../../errors.js';
 import { ShaderStage } from './gpu-consts.js';
@@ -43,8 +44,8 @@ export function memoSpec(key: string, make: () => KernelSpec): KernelSpec {
 export class Pipelines {
   private readonly cache = new Map<string, Kernel>();
   private readonly bySpec = new WeakMap<KernelSpec, Kernel>();
-  /** defines every shader gets (F16, SUBGROUPS) */
-  constructor(private readonly device: GPUDevice, private readonly base: Defines) {}
+  /** defines every shader gets (F16, SUBGROUPS); staticUniforms: see Recorder */
+  constructor(private readonly device: GPUDevice, private readonly base: Defines, private readonly staticUniforms = false) {}
 
   /** the WGSL of a kernel variant, with this device's base defines */
   source(spec: KernelSpec): string {
@@ -62,7 +63,7 @@ export class Pipelines {
     const layout = this.device.createBindGroupLayout({
       label: spec.shader,
       entries: [
-        { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+        { binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: !this.staticUniforms } },
         ...spec.bindings.map((a, i) => ({
           binding: i + 1, visibility: ShaderStage.COMPUTE,
           buffer: { type: (a === 'rw' ? 'storage' : 'read-only-storage') as GPUBufferBindingType },

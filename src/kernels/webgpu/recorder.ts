@@ -6,8 +6,11 @@
  * early). Nothing waits for the GPU inside a decode step: its one wait is the token readback.
  *
  * Small per-dispatch data does not go through separate buffers:
- * - uniform parameters: 256-byte slots of a uniform arena, bound with a dynamic offset (so a
- *   bind group can be reused across steps), written with one queue.writeBuffer before submit;
+ * - uniform parameters: 256-byte slots of a uniform arena, written with one queue.writeBuffer
+ *   before submit, bound with a dynamic offset (one bind group per kernel and buffers) or, with
+ *   staticUniforms (CPU drivers: lavapipe takes ~70 us per dynamic-offset bind), at an offset
+ *   fixed in the bind group (one group per slot; a decode step fills the slots in the same
+ *   order every step, so its groups are built once and reused);
  * - small storage data (token ids, RoPE tables, small uploads): a data arena, likewise.
  * queue.writeBuffer is ordered with submits on the queue timeline, so refilling an arena for
  * batch n+1 cannot disturb batch n.
@@ -93,7 +96,7 @@ export class Recorder {
   encodeMs = 0;
   private openedAt = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly storageAlign: number, profile: boolean) {
+  constructor(private readonly device: GPUDevice, private readonly storageAlign: number, profile: boolean, private readonly staticUniforms = false) {
     this.uniGpu = device.createBuffer({ label: 'uniform arena', size: this.uniCpu.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.dataGpu = this.newDataArena(DATA_BYTES);
     this.querySet = profile ? device.createQuerySet({ type: 'timestamp', count: MAX_QUERIES }) : null;
@@ -135,7 +138,7 @@ export class Recorder {
     this.uniWords.set(params.words, off / 4);
     this.uniUsed += UNIFORM_SLOT;
 
-    let key = `${k.id}#`;
+    let key = this.staticUniforms ? `${k.id}@${off}#` : `${k.id}#`;
     for (const b of bindings) key += `${this.id(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1},`;
     let group = this.groups.get(key);
     if (!group) {
@@ -143,7 +146,7 @@ export class Recorder {
       group = this.device.createBindGroup({
         layout: k.layout,
         entries: [
-          { binding: 0, resource: { buffer: this.uniGpu, offset: 0, size: UNIFORM_SLOT } },
+          { binding: 0, resource: { buffer: this.uniGpu, offset: this.staticUniforms ? off : 0, size: UNIFORM_SLOT } },
           ...bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } })),
         ],
       });
@@ -160,7 +163,8 @@ export class Recorder {
       pass = this.pass = enc.beginComputePass();
     }
     pass.setPipeline(k.pipeline);
-    pass.setBindGroup(0, group, [off]);
+    if (this.staticUniforms) pass.setBindGroup(0, group);
+    else pass.setBindGroup(0, group, [off]);
     pass.dispatchWorkgroups(x, y, z);
     if (timed) pass.end();
     this.dispatchCount[k.kind] = (this.dispatchCount[k.kind] ?? 0) + 1;
