@@ -135,9 +135,9 @@ import { storeRows, tokenTile } from './matmul-q';
 }
 
 /**
- * Without scratch (decode, T = 1), activation rows go two at a time: each weight chunk is
- * converted once for both. Per row and activation row one f32x4 accumulator (8 for a pair of
- * rows), reduced at the end.
+ * Decode (T = 1), or any T without scratch: straight from the x4 layout, activation rows two
+ * at a time (each weight chunk converted once for both), then one; per weight row and
+ * activation row f32x4 accumulators, reduced at the end.
  */
 @inline function mmFloat(dt: i32, w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const es: usize = dt == 0 ? 4 : 2;
