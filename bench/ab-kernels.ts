@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
-import { getCodec } from '../src/quant/index.js';
+import { benchWeight } from './bench-weight.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { randn } from '../test/helpers/backend-conformance.js';
 
@@ -45,13 +45,8 @@ const builds: [string, Kernels][] = [['A', await instantiate(dirA)], ['B', await
 console.log(`A = ${dirA}, B = ${dirB}; ${build} build, 1 thread, [${M} x ${K}], ${T} activation row(s)`);
 
 for (const dtype of types) {
-  const c = getCodec(dtype);
-  const rb = (K / c.blockSize) * c.blockBytes;
-  const row = new Uint8Array(rb);
-  c.quantizeRow(randn(K, 1), 0, K, row, 0);
-  const data = new Uint8Array(M * rb);
-  for (let r = 0; r < M; r++) data.set(row, r * rb);
-  const w = be.uploadWeight({ name: 'w', dtype, shape: [M, K], data });
+  const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
+  const w = be.uploadWeight(spec);
   const x = be.tensor(T, K), out = be.tensor(T, M);
   be.upload(x, randn(T * K, 2));
   const kq = builds[0]![1];

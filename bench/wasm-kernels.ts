@@ -6,7 +6,7 @@
  * CPU-time figure shows the kernel's own speed when the process does not get whole cores.
  */
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
-import { getCodec } from '../src/quant/index.js';
+import { benchWeight } from './bench-weight.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { randn } from '../test/helpers/backend-conformance.js';
 
@@ -21,14 +21,8 @@ const types = (args.length ? args : ['q8_0', 'q4_0', 'f16', 'q4_k', 'q6_k']) as 
 const be = await createWasmBackend({ threads });
 console.log(`wasm ${be.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}, ${be.info.threads} thread(s), matrix [${M} x ${K}]`);
 for (const dtype of types) {
-  const c = getCodec(dtype);
-  const rb = (K / c.blockSize) * c.blockBytes;
-  // random bytes are fine for speed, but keep f16/bf16 finite: quantize one row and repeat it
-  const row = new Uint8Array(rb);
-  c.quantizeRow(randn(K, 1), 0, K, row, 0);
-  const data = new Uint8Array(M * rb);
-  for (let r = 0; r < M; r++) data.set(row, r * rb);
-  const w = be.uploadWeight({ name: 'w', dtype, shape: [M, K], data });
+  const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
+  const w = be.uploadWeight(spec);
   for (const rows of rowsList) {
     const x = be.tensor(rows, K), out = be.tensor(rows, M);
     be.upload(x, randn(rows * K, 2));
