@@ -53,7 +53,7 @@ for (const dtype of types) {
   const float = KIND[dtype]! <= 2, k8 = dtype.endsWith('_k');
   const xs = float ? 0 : k8 ? kq.q8kRowBytes!(K) : kq.q8aRowBytes!(K);
   const xq = be.tensor(T, Math.ceil(xs / 4) + 16);
-  const scratch = be.tensor(1, K * 4 + 64); // the widest per-thread prefill scratch (floats: 16 bytes a column)
+  const scratch = be.tensor(1, 2 << 20); // 8 MiB: more than any kernel's per-thread prefill scratch
   if (!float) (k8 ? kq.quantQ8K! : kq.quantQ8A!)(ptr(x), K, ptr(xq), xs, 0, T);
   const unit = T === 1 ? 'GB/s' : 'GMAC/s';
   const rate = (ms: number) => (T === 1 ? (M * rb) / ms / 1e6 : (T * M * K) / ms / 1e6);

@@ -58,6 +58,24 @@ export const Q8_0_WIDE_UNIT = 272;
  *  four rows as one f32x4 (assembly/matmul-f.ts widenFloat) */
 export const FLOAT_WIDE_COLUMN = 16;
 
+/** bytes of activation rows a prefill kernel keeps in one token tile (assembly/matmul-q.ts tokenTile) */
+export const TILE_BYTES = 524288;
+
+/** activation rows per token tile for rows of `rowBytes` (assembly/matmul-q.ts tokenTile) */
+export function tokenTile(rowBytes: number): number {
+  return Math.max(2, Math.floor(TILE_BYTES / rowBytes) & ~1);
+}
+
+/**
+ * Per-thread prefill scratch of Q4_0 / Q4_1 (assembly/matmul-q.ts mmQ45): the unpacked group
+ * (128 bytes per block) and the token tile's activation rows packed four at a time (packRows4:
+ * 160 bytes per block and four rows).
+ */
+export function nibbleScratchBytes(k: number, rows: number): number {
+  const nb = k / 32, tt = Math.min(rows, tokenTile(k + k / 8));
+  return nb * 128 + Math.ceil(tt / 4) * nb * 160;
+}
+
 /** most matmuls sharing one input that one job may carry */
 export const MAX_FUSED = 8;
 
