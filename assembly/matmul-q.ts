@@ -183,38 +183,55 @@ import { q8aParts } from './quantize';
   return acc;
 }
 
-/** four activation rows (stride xs) against a group widened at s: each pair vector is loaded
- *  once for the four; outputs stored to rows t..t+3. Two column pairs per loop iteration:
- *  V8 schedules a block's loads first, so a longer block spills them */
-@inline function rowsQ8_0w4(s: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
-  const xd = xr + 3 * <usize>k;
+/**
+ * Pack activation rows t..t+3 (Q8A at xr, stride xs) for rowsQ8_0w4, 272 bytes per block: the
+ * block's 16 int16 column pairs, each pair's four rows side by side ([pair 0: r0 r1 r2 r3]
+ * [pair 1: ...], 256 bytes: a 4 x 4 transpose of i32 lanes per four pairs), then d_x of the four
+ * rows (f32x4): every activation load of the kernel is at a constant offset from one pointer
+ * (with four row pointers, V8 spent an address computation on each).
+ */
+@inline function packRowsQ8w(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
+  const x16 = <usize>k, xdo = 3 * <usize>k;
+  const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let d = dst;
+  for (let b = 0; b < nb; b++) {
+    const o = x16 + (<usize>b << 6), o4 = xdo + (<usize>b << 2);
+    for (let c: usize = 0; c < 64; c += 16) {
+      transposeStore(v128.load(xr + o + c), v128.load(x1 + o + c), v128.load(x2 + o + c), v128.load(x3 + o + c), d + (c << 2));
+    }
+    v128.store(d, vec4(load<f32>(xr + o4), load<f32>(x1 + o4), load<f32>(x2 + o4), load<f32>(x3 + o4)), 256);
+    d += 272;
+  }
+}
+
+/**
+ * Four activation rows, packed by packRowsQ8w at x, against a group widened at s: each weight
+ * vector serves the four rows; outputs to rows t..t+3
+ */
+@inline function rowsQ8_0w4(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
-  let q = s;
-  let x0 = xr + <usize>k;
+  let q = s, xp = x;
   for (let b = 0; b < nb; b++) {
     let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    const qe = q + 256;
-    let x = x0;
-    for (let qq = q; qq < qe; qq += 32) {
-      let wv = v128.load(qq);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + xs)));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 2 * xs)));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 3 * xs)));
-      wv = v128.load(qq, 16);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x, 4)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + xs, 4)));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 2 * xs, 4)));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x + 3 * xs, 4)));
-      x += 8;
+    for (let j: usize = 0; j < 256; j += 32) {
+      let wv = v128.load(q + j);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 4)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 8)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 12)));
+      wv = v128.load(q + j, 16);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 16)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 20)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 24)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(xp + j, 28)));
     }
-    const dw = v128.load(q, 256), db = <usize>b << 2;
-    f0 = fma(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, f32x4.splat(load<f32>(xd + db))), f0);
-    f1 = fma(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, f32x4.splat(load<f32>(xd + xs + db))), f1);
-    f2 = fma(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, f32x4.splat(load<f32>(xd + 2 * xs + db))), f2);
-    f3 = fma(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, f32x4.splat(load<f32>(xd + 3 * xs + db))), f3);
+    const dw = v128.load(q, 256);
+    f0 = fma(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(xp, 256)), f0);
+    f1 = fma(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(xp, 260)), f1);
+    f2 = fma(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(xp, 264)), f2);
+    f3 = fma(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(xp, 268)), f3);
     q += 272;
-    x0 += 64;
+    xp += 272;
   }
   storeRows(out, t, m, g, f0);
   storeRows(out, t + 1, m, g, f1);
@@ -240,14 +257,17 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   // the widened path reads only the int16 quants and scales of a row (2k + k/8 bytes)
   const wide = T >= 2 && scratch != 0;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
+  // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w)
+  const pk = scratch + <usize>nb * 272, pstep = <usize>nb * 272;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
+    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       if (wide && t1 - t0 >= 2) {
         widenQ8_0(gp, nb, scratch);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
       } else if (ASC_FEATURE_RELAXED_SIMD) {
         for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
@@ -482,9 +502,12 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
   // nib: the tile's activation rows packed four at a time after the unpacked group (packRows4)
   const pk = scratch + (<usize>nb << 7), pstep = <usize>nb * 160;
+  // wide (Q5_0): packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
+  const pw = scratch + <usize>nb * 272, pwstep = <usize>nb * 272;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (nib) for (let t = t0; t + 4 <= t1; t += 4) packRows4(fmt, xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
+    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pw + <usize>((t - t0) >> 2) * pwstep);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
@@ -499,7 +522,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       }
       if (wide && t1 - t0 >= 2) {
         widenQ5_0(gp, nb, scratch, qs, qh);
-        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pw + <usize>((t - t0) >> 2) * pwstep, nb, out, t, m, g);
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
         continue;
       }

@@ -25,7 +25,7 @@ import {
   matmulGegluPlain, matmulQkvPlain,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, FLOAT_WIDE_COLUMN, JOB, nibbleScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT, publishRanges, rangeWords } from './jobs.js';
+import { CTRL_PTR, FLOAT_WIDE_COLUMN, JOB, nibbleScratchBytes, wideScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT, publishRanges, rangeWords } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -418,6 +418,7 @@ export class WasmBackend implements Backend {
       const dt = w.layout!.dtype;
       if (rows < 2) continue;
       if (dt === 'q4_0' || dt === 'q4_1') wide = Math.max(wide, Math.ceil(nibbleScratchBytes(k, rows) / 64) * 64);
+      else if (dt === 'q8_0' || dt === 'q5_0') wide = Math.max(wide, Math.ceil(wideScratchBytes(k, rows) / 64) * 64);
       else if (WIDE_PREFILL.has(dt)) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
       else if (dt === 'f32' || dt === 'f16' || dt === 'bf16') wide = Math.max(wide, Math.ceil((k * FLOAT_WIDE_COLUMN) / 64) * 64);
     }

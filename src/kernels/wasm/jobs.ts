@@ -76,6 +76,16 @@ export function nibbleScratchBytes(k: number, rows: number): number {
   return nb * 128 + Math.ceil(tt / 4) * nb * 160;
 }
 
+/**
+ * Per-thread prefill scratch of Q8_0 / Q5_0 (mmQ8_0, mmQ45): the group widened to int16
+ * (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed four at a time
+ * (packRowsQ8w: as many bytes per block and four rows).
+ */
+export function wideScratchBytes(k: number, rows: number): number {
+  const nb = k / 32, tt = Math.min(rows, tokenTile(2 * k + k / 8));
+  return (1 + Math.ceil(tt / 4)) * nb * Q8_0_WIDE_UNIT;
+}
+
 /** most matmuls sharing one input that one job may carry */
 export const MAX_FUSED = 8;
 
