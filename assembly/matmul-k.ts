@@ -79,14 +79,17 @@ import { storeRows, tokenTile } from './matmul-q';
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
+  // wide: the tile's activation rows packed four at a time after the unpacked group (packRowsQ8K)
+  const pk = scratch + QK_WIDE * <usize>nb, pstep = <usize>nb << 10;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
+    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8K(xq + <usize>t * <usize>xs, <usize>xs, nb, pk + <usize>((t - t0) >> 2) * pstep);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       if (wide && t1 - t0 >= 2) {
         widenQ45K(q5, gp, nb, scratch);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsQ45K4(q5, scratch, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsQ45K4(q5, scratch, pk + <usize>((t - t0) >> 2) * pstep, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ45K1(q5, scratch, xq + <usize>t * <usize>xs, k, nb, ones));
         continue;
       }
@@ -201,38 +204,55 @@ const QK_WIDE: usize = 1312;
   return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)) : i32x4.dot_i16x8_s(a, ones);
 }
 
+/**
+ * Pack activation rows t..t+3 (Q8K at xr, stride xs) for rowsQ45K4, 1024 bytes per
+ * super-block: its 256 int8 quants as 64 column quads, each quad's four rows side by side (a
+ * 4 x 4 transpose of i32 lanes per 16 columns), so that every activation broadcast of the
+ * kernels is at a constant offset from one pointer (with four row pointers V8 spent an address
+ * computation on each). Scales and sums stay in the rows (read once per super-block).
+ */
+@inline function packRowsQ8K(xr: usize, xs: usize, nb: i32, dst: usize): void {
+  const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let d = dst;
+  for (let b = 0; b < nb; b++) {
+    const o = <usize>b << 8;
+    for (let c: usize = 0; c < 256; c += 16) transposeStore(v128.load(xr + o + c), v128.load(x1 + o + c), v128.load(x2 + o + c), v128.load(x3 + o + c), d + (c << 2));
+    d += 1024;
+  }
+}
+
 /** four activation rows (Q8K, stride xs) against a group unpacked by widenQ45K at s */
-@inline function rowsQ45K4(q5: bool, s: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+@inline function rowsQ45K4(q5: bool, s: usize, pk: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let q = s;
   for (let b = 0; b < nb; b++) {
-    const x0 = xr + (<usize>b << 8), x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+    const xb = pk + (<usize>b << 10); // the super-block's packed quads (packRowsQ8K)
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
     for (let j: usize = 0; j < 8; j++) {
-      const u = q + (j << 7), xo = j << 5;
+      const u = q + (j << 7), x = xb + (j << 7);
       // each weight vector loaded once for the four rows; Q5_K: columns 16..31 in b0..b3
       let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-      for (let v: usize = 0; v < 4; v++) {
-        const wv = v128.load(u + (v << 4)), c = xo + (v << 2);
-        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
-        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
-        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
-        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+      for (let v: usize = 0; v < 64; v += 16) {
+        const wv = v128.load(u + v), c = x + v;
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
       }
-      for (let v: usize = 4; v < 8; v++) {
-        const wv = v128.load(u + (v << 4)), c = xo + (v << 2);
+      for (let v: usize = 64; v < 128; v += 16) {
+        const wv = v128.load(u + v), c = x + v;
         if (q5) {
-          b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
-          b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
-          b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
-          b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+          b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
+          b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
+          b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
+          b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
         } else {
-          a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x0 + c), wv));
-          a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x1 + c), wv));
-          a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x2 + c), wv));
-          a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x3 + c), wv));
+          a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
+          a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
+          a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
+          a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
         }
       }
       const sc = v128.load(q + 1024 + (j << 4));
@@ -379,6 +399,8 @@ const Q6_WIDE: usize = 1296;
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let q = s;
   for (let b = 0; b < nb; b++) {
+    // activations through four row pointers: packed as for Q4_K (packRowsQ8K) this kernel ran
+    // 5 % slower (bench/ab-kernels.ts)
     const x0 = xr + (<usize>b << 8), x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
     const bs = xr + bso + (<usize>b << 6);
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;

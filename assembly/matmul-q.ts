@@ -494,7 +494,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill of Q5_0 with scratch: widened groups, the Q8_0 prefill kernels (Q5_0 15 -> 21
   // GMAC/s per thread; for Q4_0 the int16 widening gave nothing, 18.6-21.6 against 22.5-22.8:
-  // it and Q4_1 take the nibble path below; the host's scratch: backend.ts WIDE_PREFILL)
+  // it and Q4_1 take the nibble path below; the host's scratch: jobs.ts prefillScratchBytes)
   const wide = fmt == 2 && T >= 2 && scratch != 0;
   // prefill of Q4_0 / Q4_1 in the relaxed build: unpacked nibbles, relaxed dots (widenNibbles)
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 1 && T >= 2 && scratch != 0;

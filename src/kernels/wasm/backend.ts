@@ -25,7 +25,7 @@ import {
   matmulGegluPlain, matmulQkvPlain,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, FLOAT_WIDE_COLUMN, JOB, nibbleScratchBytes, wideScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, Q8_0_WIDE_UNIT, publishRanges, rangeWords } from './jobs.js';
+import { CTRL_PTR, JOB, prefillScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, publishRanges, rangeWords } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
 import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
@@ -97,11 +97,6 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
-/** formats whose prefill unpacks each group of four weight rows into per-thread scratch once per token tile
- *  (assembly/matmul-q.ts: widenQ8_0 and widenQ5_0 to int16, widenNibbles for Q4_0 / Q4_1;
- *  matmul-k.ts widenQ45K, widenQ6K: 1312 and 1296 bytes per 256 columns, within the 272 per 32
- *  given here); F32 / F16 / BF16 widen to f32 column vectors (matmul-f.ts widenFloat, FLOAT_WIDE_COLUMN) */
-const WIDE_PREFILL: ReadonlySet<string> = new Set(['q8_0', 'q5_0', 'q4_0', 'q4_1', 'q4_k', 'q5_k', 'q6_k']);
 
 /** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
@@ -412,16 +407,10 @@ export class WasmBackend implements Backend {
       this.runJob(OP_QUANT, Math.ceil(rows / per), par);
       q.set(s, { ptr, stride, threadBytes: 0 });
     }
-    // per-thread scratch: the prefill of the WIDE_PREFILL formats unpacks each group of weight rows there once
+    // per-thread scratch: prefill unpacks each group of weight rows there once per token tile,
+    // next to the tile's activation rows packed four at a time (jobs.ts prefillScratchBytes)
     let wide = 0;
-    for (const { w } of list) {
-      const dt = w.layout!.dtype;
-      if (rows < 2) continue;
-      if (dt === 'q4_0' || dt === 'q4_1') wide = Math.max(wide, Math.ceil(nibbleScratchBytes(k, rows) / 64) * 64);
-      else if (dt === 'q8_0' || dt === 'q5_0') wide = Math.max(wide, Math.ceil(wideScratchBytes(k, rows) / 64) * 64);
-      else if (WIDE_PREFILL.has(dt)) wide = Math.max(wide, Math.ceil((k / 32) * Q8_0_WIDE_UNIT / 64) * 64);
-      else if (dt === 'f32' || dt === 'f16' || dt === 'bf16') wide = Math.max(wide, Math.ceil((k * FLOAT_WIDE_COLUMN) / 64) * 64);
-    }
+    if (rows >= 2) for (const { w } of list) wide = Math.max(wide, Math.ceil(prefillScratchBytes(w.layout!.dtype, k, rows, rowBytes('q8k')) / 64) * 64);
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
     const j = this.jobI32();
     j[JOB.ARGS] = list.length;

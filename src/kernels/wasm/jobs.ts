@@ -71,7 +71,7 @@ export function tokenTile(rowBytes: number): number {
  * (128 bytes per block) and the token tile's activation rows packed four at a time (packRows4:
  * 160 bytes per block and four rows).
  */
-export function nibbleScratchBytes(k: number, rows: number): number {
+function nibbleScratchBytes(k: number, rows: number): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(k + k / 8));
   return nb * 128 + Math.ceil(tt / 4) * nb * 160;
 }
@@ -81,7 +81,17 @@ export function nibbleScratchBytes(k: number, rows: number): number {
  * (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed four at a time
  * (packRowsQ8w: as many bytes per block and four rows).
  */
-export function wideScratchBytes(k: number, rows: number): number {
+/**
+ * Per-thread prefill scratch of Q4_K / Q5_K (assembly/matmul-k.ts): the unpacked group (1312
+ * bytes per super-block) and the token tile's activation rows (Q8K rows of `stride` bytes) packed
+ * four at a time (packRowsQ8K: 1024 bytes per super-block and four rows).
+ */
+function kquantScratchBytes(k: number, rows: number, stride: number): number {
+  const nb = k / 256, tt = Math.min(rows, tokenTile(stride));
+  return nb * 1312 + Math.ceil(tt / 4) * nb * 1024;
+}
+
+function wideScratchBytes(k: number, rows: number): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(2 * k + k / 8));
   return (1 + Math.ceil(tt / 4)) * nb * Q8_0_WIDE_UNIT;
 }
@@ -131,4 +141,23 @@ export function publishRanges(job: Int32Array, words: BigInt64Array, gen: number
 /** a view of the range area for publishRanges */
 export function rangeWords(buffer: ArrayBufferLike): BigInt64Array {
   return new BigInt64Array(buffer, RANGE_PTR, (MAX_RANGES * RANGE_STRIDE) / 8);
+}
+
+/**
+ * Bytes of per-thread scratch a matmul's prefill (rows >= 2 activation rows of k columns) needs
+ * for weights of `dtype`: the kernels unpack each group of four weight rows there once per token
+ * tile (assembly/matmul-q.ts widenQ8_0, widenQ5_0, widenNibbles; matmul-k.ts widenQ45K,
+ * widenQ6K; matmul-f.ts widenFloat), next to the tile's activation rows packed four at a time
+ * (packRowsQ8w, packRows4, packRowsQ8K; not for Q6_K or the float formats). q8kStride: the Q8K
+ * activation row stride. 0: none.
+ */
+export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kStride: number): number {
+  switch (dtype) {
+    case 'q4_0': case 'q4_1': return nibbleScratchBytes(k, rows);
+    case 'q8_0': case 'q5_0': return wideScratchBytes(k, rows);
+    case 'q4_k': case 'q5_k': return kquantScratchBytes(k, rows, q8kStride);
+    case 'q6_k': return (k / 256) * 1296; // widenQ6K's Q6_WIDE per super-block
+    case 'f32': case 'f16': case 'bf16': return k * FLOAT_WIDE_COLUMN;
+    default: return 0;
+  }
 }
