@@ -156,8 +156,8 @@
  * A field of each byte of v moved from bit `from` to bit `to` (compile-time constants) and
  * isolated by `mask` (byteMask of the field at `to`). A 16-bit shift moves the bytes' fields
  * together; the mask drops what crossed from the neighbouring byte, as long as the field lies
- * within its byte at both places. One shift and one and, where i8x16 shifts cost V8 a shift, an
- * and and a rebuilt mask each (shift-and-mask-then-shift: five more instructions).
+ * within its byte at both places. One shift and one and; the i8x16 form (shift, and, shift)
+ * costs V8 two shifts, three ands and two rebuilt masks.
  */
 @inline export function moveBits(v: v128, from: i32, to: i32, mask: v128): v128 {
   return v128.and(from > to ? i16x8.shr_u(v, from - to) : from < to ? i16x8.shl(v, to - from) : v, mask);
