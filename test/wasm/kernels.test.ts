@@ -21,8 +21,10 @@ describe('wasm quantized matmul = its integer arithmetic (exact activation model
     it(dtype, async () => {
       const be = await wasmBackend({ threads: 1 });
       const B = dtype.endsWith('_k') ? 256 : 32;
-      // the last case spans several activation-row tiles (~512 KiB of quantized rows each)
-      for (const [T, k, m] of [[1, 2 * B, 37], [5, 3 * B, 6], [2, B, 1], [81, 4096, 5]] as const) {
+      // the last cases span several activation-row tiles (~512 KiB of quantized rows each; the
+      // prefill kernels pack each tile's rows four at a time: 60 rows a tile for Q8_0 at k = 4096,
+      // 113 for Q4_0/Q4_1, 38 for the K-quants)
+      for (const [T, k, m] of [[1, 2 * B, 37], [5, 3 * B, 6], [2, B, 1], [81, 4096, 5], [130, 4096, 3]] as const) {
         const w = randomWeight(dtype, m, k, 100 + m + k);
         const x = randn(T * k, 7 + T, 1.5);
         // a block of zeros (d = 0) and an outlier, per row
