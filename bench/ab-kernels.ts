@@ -10,6 +10,8 @@
  *       [--k 2048] [--rows 1] [--rounds 4] [types...]
  *
  * Prints weight GB/s (rows = 1, decode) or GMAC/s (prefill) per round and the best of each.
+ * The type `attention` times the attention kernel instead (a 128-row prefill and two decode
+ * shapes, microseconds per call).
  * Noise floor: two copies of one build differ by up to ~1.5 % (code placement).
  * A 4096 x 2048 matrix stays in L3 between calls (the kernel's own speed); --m 16384 streams
  * from DRAM.
@@ -45,6 +47,7 @@ const builds: [string, Kernels][] = [['A', await instantiate(dirA)], ['B', await
 console.log(`A = ${dirA}, B = ${dirB}; ${build} build, 1 thread, [${M} x ${K}], ${T} activation row(s)`);
 
 for (const dtype of types) {
+  if (dtype === ('attention' as DType)) { abAttention(); continue; }
   const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
   const w = be.uploadWeight(spec);
   const x = be.tensor(T, K), out = be.tensor(T, M);
@@ -75,5 +78,32 @@ for (const dtype of types) {
   console.log(`${dtype.padEnd(5)} ${unit}: ${line.join('  ')}   best A ${rate(best[0]!).toFixed(1)}, B ${rate(best[1]!).toFixed(1)} (B/A ${(best[0]! / best[1]!).toFixed(3)})`);
   for (const t of [x, out, xq, scratch]) be.freeTensor(t);
   be.freeWeight(w);
+}
+
+function abAttention(): void {
+  for (const [rows, startPos, H, G, D] of [[128, 0, 4, 1, 256], [1, 500, 4, 1, 256], [1, 1000, 8, 4, 64]] as const) {
+    const cap = 1024, kvDim = G * D, n = startPos + rows;
+    const cache = be.createKvLayer(cap, kvDim) as unknown as { k: number; v: number };
+    const k = be.tensor(n, kvDim), v = be.tensor(n, kvDim);
+    be.upload(k, randn(n * kvDim, 1)); be.upload(v, randn(n * kvDim, 2));
+    be.kvStore(cache as never, k, v, 0);
+    const q = be.tensor(rows, H * D), out = be.tensor(rows, H * D);
+    be.upload(q, randn(rows * H * D, 3));
+    const scratch = be.tensor(1, cap + 64);
+    const best = [Infinity, Infinity];
+    for (let r = -1; r < rounds; r++) {
+      builds.forEach(([, e], i) => {
+        let b = Infinity;
+        for (let rep = 0; rep < (rows > 1 ? 3 : 50); rep++) {
+          const t0 = performance.now();
+          e.attention!(ptr(out), ptr(q), cache.k, cache.v, rows, H, G, D, cap, startPos, 0, 0.06, 0, ptr(scratch), 0, rows * H);
+          b = Math.min(b, performance.now() - t0);
+        }
+        if (r >= 0) best[i] = Math.min(best[i]!, b);
+      });
+    }
+    console.log(`attention rows ${rows} at position ${startPos}, ${H} heads / ${G} KV heads x ${D}: best A ${(best[0]! * 1000).toFixed(1)} us, B ${(best[1]! * 1000).toFixed(1)} us (A/B ${(best[0]! / best[1]!).toFixed(3)})`);
+    for (const t of [k, v, q, out, scratch]) be.freeTensor(t);
+  }
 }
 process.exit(0);
