@@ -127,23 +127,54 @@ export function softcap(x: usize, n: i32, cap: f32): void {
 export function zero(x: usize, n: usize): void { memory.fill(x, 0, n); }
 
 /** index of the largest of n values (the first one on ties; NaN never wins) */
+/** lanes where (bv, bi) beats (av, ai): greater, or equal with a lower index */
+@inline function argTake(av: v128, ai: v128, bv: v128, bi: v128): v128 {
+  return v128.or(f32x4.gt(bv, av), v128.and(f32x4.eq(bv, av), i32x4.lt_s(bi, ai)));
+}
+
+/**
+ * Index of the largest value (first on ties; NaN never wins; 0 when all are -Infinity or n = 0).
+ * Four independent compare-and-select chains of four lanes (16 values a step: one chain alone is
+ * bound by its compare-select latency), merged lane-wise, then across lanes.
+ */
 export function argmax(x: usize, n: i32): i32 {
   if (n <= 0) return 0;
-  let bv = f32x4.splat(-Infinity);
-  let bi = i32x4.splat(0);
+  let b0 = f32x4.splat(-Infinity), b1 = b0, b2 = b0, b3 = b0;
+  let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
   let idx = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4), sixteen = i32x4.splat(16);
   let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const g0 = f32x4.gt(v0, b0), g1 = f32x4.gt(v1, b1), g2 = f32x4.gt(v2, b2), g3 = f32x4.gt(v3, b3);
+    b0 = v128.bitselect(v0, b0, g0); i0 = v128.bitselect(idx, i0, g0);
+    const idx1 = i32x4.add(idx, four);
+    b1 = v128.bitselect(v1, b1, g1); i1 = v128.bitselect(idx1, i1, g1);
+    const idx2 = i32x4.add(idx1, four);
+    b2 = v128.bitselect(v2, b2, g2); i2 = v128.bitselect(idx2, i2, g2);
+    b3 = v128.bitselect(v3, b3, g3); i3 = v128.bitselect(i32x4.add(idx2, four), i3, g3);
+    idx = i32x4.add(idx, sixteen);
+  }
   for (; i + 4 <= n; i += 4) {
     const v = v128.load(x + (<usize>i << 2));
-    const gt = f32x4.gt(v, bv);
-    bv = v128.bitselect(v, bv, gt);
-    bi = v128.bitselect(idx, bi, gt);
-    idx = i32x4.add(idx, i32x4.splat(4));
+    const gt = f32x4.gt(v, b0);
+    b0 = v128.bitselect(v, b0, gt);
+    i0 = v128.bitselect(idx, i0, gt);
+    idx = i32x4.add(idx, four);
   }
-  // lanes hold the first maximum of their own indices; pick the largest, then the lowest index
+  // each lane of each chain holds the first maximum of its own indices: merge the chains
+  // lane-wise (greater, or equal with a lower index)
+  let k = argTake(b0, i0, b1, i1);
+  let mv = v128.bitselect(b1, b0, k), mi = v128.bitselect(i1, i0, k);
+  k = argTake(mv, mi, b2, i2);
+  mv = v128.bitselect(b2, mv, k); mi = v128.bitselect(i2, mi, k);
+  k = argTake(mv, mi, b3, i3);
+  mv = v128.bitselect(b3, mv, k); mi = v128.bitselect(i3, mi, k);
+  // then across lanes: the largest, then the lowest index
   let best: f32 = -Infinity, at = 0;
-  const v0 = f32x4.extract_lane(bv, 0), v1 = f32x4.extract_lane(bv, 1), v2 = f32x4.extract_lane(bv, 2), v3 = f32x4.extract_lane(bv, 3);
-  const j0 = i32x4.extract_lane(bi, 0), j1 = i32x4.extract_lane(bi, 1), j2 = i32x4.extract_lane(bi, 2), j3 = i32x4.extract_lane(bi, 3);
+  const v0 = f32x4.extract_lane(mv, 0), v1 = f32x4.extract_lane(mv, 1), v2 = f32x4.extract_lane(mv, 2), v3 = f32x4.extract_lane(mv, 3);
+  const j0 = i32x4.extract_lane(mi, 0), j1 = i32x4.extract_lane(mi, 1), j2 = i32x4.extract_lane(mi, 2), j3 = i32x4.extract_lane(mi, 3);
   if (v0 > best) { best = v0; at = j0; }
   if (v1 > best || (v1 == best && v1 > -Infinity && j1 < at)) { best = v1; at = j1; }
   if (v2 > best || (v2 == best && v2 > -Infinity && j2 < at)) { best = v2; at = j2; }

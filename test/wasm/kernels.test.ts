@@ -160,6 +160,24 @@ describe('wasm argmax', () => {
       expect(Array.from(await P.be.argmax(t[0])), JSON.stringify(r)).toEqual(Array.from(await P.ref.argmax(t[1])));
     }
   });
+
+  it('long rows: ties between the kernel\'s four 16-value chains, in the 4-value steps and the scalar tail', async () => {
+    const P = new Pair(await wasmBackend(), new ReferenceBackend());
+    // n = 16 q + 4 s + t: every chain (i mod 16 in 0-3, 4-7, 8-11, 12-15), the 4-value steps
+    // after the last 16 and the scalar tail; the maximum placed at two or three of those places
+    for (const n of [16, 37, 103, 1000]) {
+      for (const at of [[33, 21], [21, 33], [5, 14], [14, 5, 2], [n - 1, n - 2], [n - 3, 7], [0, n - 1]]) {
+        if (at.some((i) => i >= n)) continue;
+        const x = randn(n, n + at[0]!, 1);
+        x[Math.floor(n / 2)] = NaN; // never wins
+        for (const i of at) x[i] = 50;
+        const t = P.tensor(1, n, x);
+        const want = Array.from(await P.ref.argmax(t[1]));
+        expect(want, 'reference: the first of the tied maxima').toEqual([Math.min(...at.filter((i) => i !== Math.floor(n / 2)))]);
+        expect(Array.from(await P.be.argmax(t[0])), JSON.stringify({ n, at })).toEqual(want);
+      }
+    }
+  });
 });
 
 describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
