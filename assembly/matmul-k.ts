@@ -27,9 +27,70 @@ import { storeRows, tokenTile } from './matmul-q';
   return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7));
 }
 
+/**
+ * blockQ45K in the relaxed build (as blockQ6Kr): each 32-element sub-block's int16 sums are
+ * widened by pmaddwd against its 6-bit scale broadcast, so the eight sub-blocks add up scaled,
+ * with no horizontal sums and no i32 multiplies (|sums| <= 4 * 31 * 127 per lane, times 63 in
+ * i32: no overflow); the same integer totals as blockQ45K's.
+ */
+@inline function blockQ45Kr(q5: bool, p: usize, x8: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128): f32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0; // never called in the SIMD128 build
+  const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
+  const qs = p + (q5 ? 48 : 16);
+  const sv = i16x8.narrow_i32x4_s(scLo(u0), scHi(u0, u2)); // sc_0..sc_7 as int16
+  const s0 = i16x8.shuffle(sv, sv, 0, 0, 0, 0, 0, 0, 0, 0), s1 = i16x8.shuffle(sv, sv, 1, 1, 1, 1, 1, 1, 1, 1);
+  const s2 = i16x8.shuffle(sv, sv, 2, 2, 2, 2, 2, 2, 2, 2), s3 = i16x8.shuffle(sv, sv, 3, 3, 3, 3, 3, 3, 3, 3);
+  const s4 = i16x8.shuffle(sv, sv, 4, 4, 4, 4, 4, 4, 4, 4), s5 = i16x8.shuffle(sv, sv, 5, 5, 5, 5, 5, 5, 5, 5);
+  const s6 = i16x8.shuffle(sv, sv, 6, 6, 6, 6, 6, 6, 6, 6), s7 = i16x8.shuffle(sv, sv, 7, 7, 7, 7, 7, 7, 7, 7);
+  let acc: v128;
+  // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes
+  if (!q5) {
+    let a = v128.load(qs), b = v128.load(qs, 16);
+    acc = scaledDot32(v128.and(a, lo), v128.and(b, lo), x8, s0);
+    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 32, s1));
+    a = v128.load(qs, 32); b = v128.load(qs, 48);
+    acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 64, s2));
+    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 96, s3));
+    a = v128.load(qs, 64); b = v128.load(qs, 80);
+    acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 128, s4));
+    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 160, s5));
+    a = v128.load(qs, 96); b = v128.load(qs, 112);
+    acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 192, s6));
+    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 224, s7));
+  } else {
+    // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1 (moved to bit 4)
+    const ha = v128.load(p, 16), hb = v128.load(p, 32);
+    let a = v128.load(qs), b = v128.load(qs, 16);
+    acc = scaledDot32(v128.or(v128.and(a, lo), moveBits(ha, 0, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 0, 4, m10)), x8, s0);
+    acc = i32x4.add(acc, scaledDot32(v128.or(hiNibbles(a, lo), moveBits(ha, 1, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 1, 4, m10)), x8 + 32, s1));
+    a = v128.load(qs, 32); b = v128.load(qs, 48);
+    acc = i32x4.add(acc, scaledDot32(v128.or(v128.and(a, lo), moveBits(ha, 2, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 2, 4, m10)), x8 + 64, s2));
+    acc = i32x4.add(acc, scaledDot32(v128.or(hiNibbles(a, lo), moveBits(ha, 3, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 3, 4, m10)), x8 + 96, s3));
+    a = v128.load(qs, 64); b = v128.load(qs, 80);
+    acc = i32x4.add(acc, scaledDot32(v128.or(v128.and(a, lo), moveBits(ha, 4, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 4, 4, m10)), x8 + 128, s4));
+    acc = i32x4.add(acc, scaledDot32(v128.or(hiNibbles(a, lo), moveBits(ha, 5, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 5, 4, m10)), x8 + 160, s5));
+    a = v128.load(qs, 96); b = v128.load(qs, 112);
+    acc = i32x4.add(acc, scaledDot32(v128.or(v128.and(a, lo), moveBits(ha, 6, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 6, 4, m10)), x8 + 192, s6));
+    acc = i32x4.add(acc, scaledDot32(v128.or(hiNibbles(a, lo), moveBits(ha, 7, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 7, 4, m10)), x8 + 224, s7));
+  }
+  const msum = i32x4.add(i32x4.mul(bs32lo, mLo(u1)), i32x4.mul(bs32hi, mHi(u1, u2)));
+  const d = f16(load<u16>(p)), dmin = f16(load<u16>(p, 2));
+  return dx * (d * <f32>hsumi(acc) - dmin * <f32>hsumi(msum));
+}
+
+/** relaxed build: 32 unsigned levels (a: elements 0..15, b: 16..31) against 32 int8 activations
+ *  at x8, the int16 sums widened by pmaddwd against the sub-block's scale broadcast (s) */
+@inline function scaledDot32(a: v128, b: v128, x8: usize, s: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return s; // never called in the SIMD128 build
+  return i32x4.dot_i16x8_s(i16x8.add(
+    i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
+    i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b)), s);
+}
+
 /** one Q4_K (q5 = false) or Q5_K (q5 = true) super-block at p against activations:
  *  x8/x16 at this super-block, dx its scale, bs32lo/hi its per-32 sums */
 @inline function blockQ45K(q5: bool, p: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128, lo: v128, m10: v128): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return blockQ45Kr(q5, p, x8, dx, bs32lo, bs32hi, lo, m10);
   const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128;
@@ -311,6 +372,45 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 @inline function sc8(p: usize): v128 { return i32x4.extend_low_i16x8_s(v128.load_ext<i8>(p)); }
 
 /**
+ * blockQ6K in the relaxed build: each sub-block's int16 pair sums are widened by pmaddwd
+ * against its own scale broadcast (instead of ones), so the eight sub-blocks of a half add up
+ * as they are, scaled, with no horizontal sums and no i32 multiplies; the -32 offset becomes
+ * -32 sum_j sc_j bsum_j, one pmaddwd of the half's block sums against its scales. The same
+ * integer total as blockQ6K's (|pair sums x scale| <= 2 * 16002 * 128: no overflow).
+ */
+@inline function blockQ6Kr(p: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128): f32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0; // never called in the SIMD128 build
+  let acc = i32x4.splat(0), corr = acc;
+  for (let h = 0; h < 2; h++) {
+    const ql = p + (<usize>h << 6), qh = p + 128 + (<usize>h << 5);
+    const xe8 = x8 + (<usize>h << 7);
+    const a0 = v128.load(ql), a1 = v128.load(ql, 16), b0 = v128.load(ql, 32), b1 = v128.load(ql, 48);
+    const h0 = v128.load(qh), h1 = v128.load(qh, 16);
+    // the half's eight int8 scales as int16, then each broadcast
+    const sv = i16x8.extend_low_i8x16_s(v128.load64_zero(p + 192 + (<usize>h << 3)));
+    acc = i32x4.add(acc, scaledDot(v128.or(v128.and(a0, lo), moveBits(h0, 0, 4, m30)), xe8, i16x8.shuffle(sv, sv, 0, 0, 0, 0, 0, 0, 0, 0)));
+    acc = i32x4.add(acc, scaledDot(v128.or(v128.and(a1, lo), moveBits(h1, 0, 4, m30)), xe8 + 16, i16x8.shuffle(sv, sv, 1, 1, 1, 1, 1, 1, 1, 1)));
+    acc = i32x4.add(acc, scaledDot(v128.or(v128.and(b0, lo), moveBits(h0, 2, 4, m30)), xe8 + 32, i16x8.shuffle(sv, sv, 2, 2, 2, 2, 2, 2, 2, 2)));
+    acc = i32x4.add(acc, scaledDot(v128.or(v128.and(b1, lo), moveBits(h1, 2, 4, m30)), xe8 + 48, i16x8.shuffle(sv, sv, 3, 3, 3, 3, 3, 3, 3, 3)));
+    acc = i32x4.add(acc, scaledDot(v128.or(hiNibbles(a0, lo), moveBits(h0, 4, 4, m30)), xe8 + 64, i16x8.shuffle(sv, sv, 4, 4, 4, 4, 4, 4, 4, 4)));
+    acc = i32x4.add(acc, scaledDot(v128.or(hiNibbles(a1, lo), moveBits(h1, 4, 4, m30)), xe8 + 80, i16x8.shuffle(sv, sv, 5, 5, 5, 5, 5, 5, 5, 5)));
+    acc = i32x4.add(acc, scaledDot(v128.or(hiNibbles(b0, lo), moveBits(h0, 6, 4, m30)), xe8 + 96, i16x8.shuffle(sv, sv, 6, 6, 6, 6, 6, 6, 6, 6)));
+    acc = i32x4.add(acc, scaledDot(v128.or(hiNibbles(b1, lo), moveBits(h1, 6, 4, m30)), xe8 + 112, i16x8.shuffle(sv, sv, 7, 7, 7, 7, 7, 7, 7, 7)));
+    // sum_j sc_j bsum_j over the half (|bsum_j| <= 16 * 127: int16)
+    const bh = bs + (<usize>h << 5);
+    corr = i32x4.add(corr, i32x4.dot_i16x8_s(i16x8.narrow_i32x4_s(v128.load(bh), v128.load(bh, 16)), sv));
+  }
+  return dx * f16(load<u16>(p, 208)) * <f32>hsumi(i32x4.sub(acc, i32x4.shl(corr, 5)));
+}
+
+/** relaxed build: the 16 unsigned levels w (< 128) against 16 int8 activations at x8, the pair
+ *  sums widened by pmaddwd against the sub-block's scale broadcast to all lanes (s) */
+@inline function scaledDot(w: v128, x8: usize, s: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return s; // never called in the SIMD128 build
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), w), s);
+}
+
+/**
  * One Q6_K super-block (ggml block_q6_K: ql[128] qh[64] scales[16] d) against activations.
  * Half h (elements 128h..128h+127) uses ql[64h..], qh[32h..]; for l in 0..31:
  *   element 128h+l     = ql[l]    low  | (qh[l]     & 3) << 4
@@ -320,6 +420,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * Each 16-lane vector is exactly one 16-element sub-block (scale index element >> 4).
  */
 @inline function blockQ6K(p: usize, x8: usize, x16: usize, dx: f32, bs: usize, ones: v128, lo: v128, m30: v128): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return blockQ6Kr(p, x8, dx, bs, lo, m30);
   let isum = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = p + (<usize>h << 6), qh = p + 128 + (<usize>h << 5);
