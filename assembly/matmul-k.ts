@@ -150,8 +150,8 @@ import { storeRows, tokenTile } from './matmul-q';
       if (wide && t1 - t0 >= 2) {
         widenQ45K(q5, gp, nb, scratch);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsQ45K4(q5, scratch, pk + <usize>((t - t0) >> 2) * pstep, xq + <usize>t * <usize>xs, <usize>xs, k, nb, ones, out, t, m, g);
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ45K1(q5, scratch, xq + <usize>t * <usize>xs, k, nb, ones));
+        for (; t + 4 <= t1; t += 4) rowsQ45K4(q5, scratch, pk + <usize>((t - t0) >> 2) * pstep, xq + <usize>t * <usize>xs, <usize>xs, k, nb, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ45K1(q5, scratch, xq + <usize>t * <usize>xs, k, nb));
         continue;
       }
       for (let t = t0; t < t1; t++) {
@@ -181,7 +181,7 @@ import { storeRows, tokenTile } from './matmul-q';
  * tile into per-thread scratch, QK_WIDE bytes per super-block:
  *   [sub-block j = 0..7][vector v = 0..7] 16 bytes: columns 4v..4v+3 of sub-block j of rows
  *     0, 1, 2, 3 as levels 0..15 / 0..31 (the i7 operand of relaxed_dot)      1024 bytes
- *   sc_j over the four rows (i32x4), j = 0..7                                   128
+ *   sc_j over the four rows as int16 pairs (sc_r0, sc_r0, sc_r1, sc_r1, ..), j = 0..7 128
  *   m_j over the four rows (i32x4), j = 0..7                                    128
  *   d, dmin over the four rows (f32x4 each)                                     32
  * Then four activation rows at a time: per sub-block eight relaxed dots against broadcast
@@ -227,6 +227,11 @@ const QK_WIDE: usize = 1312;
     // scales and mins of sub-blocks 0..3 and 4..7 per row, then over the rows
     transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 1024);
     transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 1088);
+    // the scales (< 64) as int16 pairs: the pmaddwd multiplier of the kernels' pair sums
+    for (let j: usize = 0; j < 128; j += 16) {
+      const v = v128.load(q + 1024 + j);
+      v128.store(q + 1024 + j, v128.or(v, i32x4.shl(v, 16)));
+    }
     transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 1152);
     transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 1216);
     v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 1280);
@@ -243,12 +248,13 @@ const QK_WIDE: usize = 1312;
   return i16x8.shl(v128.and(i16x8.shr_u(v128.load(h), bit), one), 4);
 }
 
-/** one sub-block's dot (i16 pair sums widened to the four rows' i32 dots) of the activation
- *  quads at x against the unpacked vectors at u (8 x 16 bytes). Q4_K levels (<= 15): the eight
- *  products add up in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480); Q5_K (<= 31): two sums of four
- *  (4 * 2 * 31 * 127 = 31496), each widened */
-@inline function subDot(q5: bool, x: usize, u: usize, ones: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+/** one sub-block's dot (i16 pair sums widened to the four rows' i32 dots, times the rows'
+ *  scales as int16 pairs in sc) of the activation quads at x against the unpacked vectors at u
+ *  (8 x 16 bytes). Q4_K levels (<= 15): the eight products add up in int16 (|sum| <= 8 * 2 *
+ *  15 * 127 = 30480); Q5_K (<= 31): two sums of four (4 * 2 * 31 * 127 = 31496), each widened;
+ *  times a scale < 64, twice, in i32 */
+@inline function subDot(q5: bool, x: usize, u: usize, sc: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return sc; // never called in the SIMD128 build
   let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), v128.load(u));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 4), v128.load(u, 16)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 8), v128.load(u, 32)));
@@ -257,12 +263,13 @@ const QK_WIDE: usize = 1312;
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 20), v128.load(u, 80)));
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 24), v128.load(u, 96)));
   b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 28), v128.load(u, 112)));
-  return q5 ? widen2(true, a, b, ones) : widen2(false, b, b, ones);
+  return q5 ? widen2(true, a, b, sc) : widen2(false, b, b, sc);
 }
 
-/** the four rows' i32 dots from one (Q4_K) or two (Q5_K) int16 partial sums */
-@inline function widen2(q5: bool, a: v128, b: v128, ones: v128): v128 {
-  return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)) : i32x4.dot_i16x8_s(a, ones);
+/** the four rows' i32 dots from one (Q4_K) or two (Q5_K) int16 partial sums, each lane pair
+ *  times its multiplier in m (ones, or the rows' scales as int16 pairs) */
+@inline function widen2(q5: bool, a: v128, b: v128, m: v128): v128 {
+  return q5 ? i32x4.add(i32x4.dot_i16x8_s(a, m), i32x4.dot_i16x8_s(b, m)) : i32x4.dot_i16x8_s(a, m);
 }
 
 /**
@@ -283,7 +290,7 @@ const QK_WIDE: usize = 1312;
 }
 
 /** four activation rows (Q8K, stride xs) against a group unpacked by widenQ45K at s */
-@inline function rowsQ45K4(q5: bool, s: usize, pk: usize, xr: usize, xs: usize, k: i32, nb: i32, ones: v128, out: usize, t: i32, m: i32, g: i32): void {
+@inline function rowsQ45K4(q5: bool, s: usize, pk: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
@@ -316,11 +323,12 @@ const QK_WIDE: usize = 1312;
           a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
         }
       }
+      // each row's pair sums widened and scaled in one pmaddwd (scales as int16 pairs)
       const sc = v128.load(q + 1024 + (j << 4));
-      i0 = i32x4.add(i0, i32x4.mul(widen2(q5, a0, b0, ones), sc));
-      i1 = i32x4.add(i1, i32x4.mul(widen2(q5, a1, b1, ones), sc));
-      i2 = i32x4.add(i2, i32x4.mul(widen2(q5, a2, b2, ones), sc));
-      i3 = i32x4.add(i3, i32x4.mul(widen2(q5, a3, b3, ones), sc));
+      i0 = i32x4.add(i0, widen2(q5, a0, b0, sc));
+      i1 = i32x4.add(i1, widen2(q5, a1, b1, sc));
+      i2 = i32x4.add(i2, widen2(q5, a2, b2, sc));
+      i3 = i32x4.add(i3, widen2(q5, a3, b3, sc));
     }
     const d = v128.load(q, 1280), dmin = v128.load(q, 1296), bo = bso + (<usize>b << 6), db = <usize>b << 2;
     f0 = f32x4.add(f0, superAcc(q, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
@@ -336,14 +344,14 @@ const QK_WIDE: usize = 1312;
 }
 
 /** one activation row (the rows left over by rowsQ45K4) against a group unpacked at s */
-@inline function rowQ45K1(q5: bool, s: usize, xr: usize, k: i32, nb: i32, ones: v128): v128 {
+@inline function rowQ45K1(q5: bool, s: usize, xr: usize, k: i32, nb: i32): v128 {
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f = f32x4.splat(0);
   let q = s;
   for (let b = 0; b < nb; b++) {
     const x0 = xr + (<usize>b << 8);
     let i0 = i32x4.splat(0);
-    for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, i32x4.mul(subDot(q5, x0 + (j << 5), q + (j << 7), ones), v128.load(q + 1024 + (j << 4))));
+    for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, subDot(q5, x0 + (j << 5), q + (j << 7), v128.load(q + 1024 + (j << 4))));
     f = f32x4.add(f, superAcc(q, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
     q += QK_WIDE;
   }
