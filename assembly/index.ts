@@ -42,7 +42,7 @@ import { geglu } from './elementwise';
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
 export { attention } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
-export { repackX4 } from './repack';
+export { repackX4, sliceQh } from './repack';
 export { mmF32, mmF16, mmBF16 } from './matmul-f';
 export { mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 } from './matmul-q';
 export { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';

@@ -50,3 +50,31 @@ export function repackX4(
   }
   memory.copy(d, s, <usize>n);
 }
+
+/**
+ * Q5_0 / Q5_1 after repackX4: rewrite each unit's four qh words (16 bytes at unit + qhOff;
+ * word i = row i's fifth bits, bit j = element j) bit-sliced: byte j (0..15), bit 2i + h = the
+ * fifth bit of row i's element j + 16 h. The kernels then take row i's half h with one shift
+ * and one and (matmul-q.ts levels) instead of a splat, a byte shuffle and a compare. Same size.
+ * groups: groups of `groupStride` bytes from dst; units of unit4 bytes from dst + g * stride.
+ */
+export function sliceQh(dst: usize, groups: i32, groupStride: i32, units: i32, unit4: i32, qhOff: i32): void {
+  const mask = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  for (let g = 0; g < groups; g++) {
+    let u = dst + <usize>g * <usize>groupStride + <usize>qhOff;
+    for (let n = 0; n < units; n++) {
+      let out = i8x16.splat(0);
+      for (let i = 0; i < 4; i++) {
+        const v = i32x4.splat(load<u32>(u + (<usize>i << 2)));
+        // bits 0..15 to byte lanes 0..15 (lane j: bit j), then 16..31
+        const lo = i8x16.eq(v128.and(i8x16.shuffle(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), mask), mask);
+        const hi = i8x16.eq(v128.and(i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3), mask), mask);
+        const b0: i32 = 1 << (i << 1), b1: i32 = b0 << 1;
+        out = v128.or(out, v128.and(lo, i8x16.splat(<i8>b0)));
+        out = v128.or(out, v128.and(hi, i8x16.splat(<i8>b1)));
+      }
+      v128.store(u, out);
+      u += <usize>unit4;
+    }
+  }
+}

@@ -63,6 +63,7 @@ interface Exports {
   zero(x: number, n: number): void;
   argmax(x: number, n: number): number;
   repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
+  sliceQh(dst: number, groups: number, groupStride: number, units: number, unit4: number, qhOff: number): void;
   q8aRowBytes(k: number): number;
   q8kRowBytes(k: number): number;
 }
@@ -217,6 +218,7 @@ export class WasmBackend implements Backend {
       for (const c of repackPlan(l, k)) {
         this.ex.repackX4(stage, rb, c.srcOff, n, dst + (r0 / 4) * gb, gb, c.dstOff, c.units, c.unit, c.fields);
       }
+      if (l.qhOff !== undefined) this.ex.sliceQh(dst + (r0 / 4) * gb, Math.ceil(n / 4), gb, k / l.unitElems, 4 * l.unitBytes, l.qhOff);
     }
   }
 

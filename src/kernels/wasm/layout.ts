@@ -28,6 +28,12 @@ export interface Layout {
   fields: number[];
   /** activation format the kernel reads */
   act: ActScheme;
+  /**
+   * Q5_0 / Q5_1: byte offset in the x4 unit of the four rows' qh words, which the upload
+   * rewrites bit-sliced (assembly/repack.ts sliceQh: byte j, bit 2i + h = row i's fifth bit of
+   * element j + 16 h)
+   */
+  qhOff?: number;
 }
 
 function blocks(dtype: DType, kind: number, fields: number[], act: ActScheme): Layout {
@@ -42,8 +48,8 @@ export const LAYOUTS: Partial<Record<DType, Layout>> = {
   q8_0: blocks('q8_0', 3, [2], 'q8a'),          // d | qs[32]
   q4_0: blocks('q4_0', 4, [2], 'q8a'),          // d | qs[16]
   q4_1: blocks('q4_1', 5, [2, 2], 'q8a'),       // d, m | qs[16]
-  q5_0: blocks('q5_0', 6, [2, 4], 'q8a'),       // d, qh | qs[16]
-  q5_1: blocks('q5_1', 7, [2, 2, 4], 'q8a'),    // d, m, qh | qs[16]
+  q5_0: { ...blocks('q5_0', 6, [2, 4], 'q8a'), qhOff: 8 },       // d, qh (bit-sliced) | qs[16]
+  q5_1: { ...blocks('q5_1', 7, [2, 2, 4], 'q8a'), qhOff: 16 },   // d, m, qh (bit-sliced) | qs[16]
   q4_k: blocks('q4_k', 8, [], 'q8k'),           // whole blocks, unchanged
   q5_k: blocks('q5_k', 9, [], 'q8k'),
   q6_k: blocks('q6_k', 10, [], 'q8k'),
@@ -96,7 +102,18 @@ export function unpackRow(l: Layout, mem: Uint8Array, group: number, lane: numbe
       let pre = 0;
       if (c.fields) {
         for (const f of l.fields) {
-          out.set(mem.subarray(d + 4 * pre + lane * f, d + 4 * pre + lane * f + f), s + pre);
+          if (4 * pre === l.qhOff) {
+            // the bit-sliced qh bytes back into this row's word (little-endian u32)
+            let qh = 0;
+            for (let j = 0; j < 16; j++) {
+              const b = mem[d + 4 * pre + j]!;
+              qh |= ((b >> (2 * lane)) & 1) << j;
+              qh |= ((b >> (2 * lane + 1)) & 1) << (j + 16);
+            }
+            for (let i = 0; i < 4; i++) out[s + pre + i] = (qh >>> (8 * i)) & 0xff;
+          } else {
+            out.set(mem.subarray(d + 4 * pre + lane * f, d + 4 * pre + lane * f + f), s + pre);
+          }
           pre += f;
         }
       }
