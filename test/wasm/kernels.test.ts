@@ -342,3 +342,44 @@ describe('wasm builds and memory', () => {
     expect(() => be.uploadWeight({ ...randomWeight('q8_0', 4, 64, 1), shape: [4, 96] })).toThrow(expect.objectContaining({ code: 'BAD_TENSOR' }));
   });
 });
+
+describe('wasm prefill scratch: the host gives each kernel what it uses', () => {
+  it('every format writes within jobs.ts prefillScratchBytes (canary after it), in one tile and over several', async () => {
+    const be = await wasmBackend({ threads: 1 });
+    const { prefillScratchBytes } = await import('../../src/kernels/wasm/jobs.js');
+    const { layoutOf } = await import('../../src/kernels/wasm/layout.js');
+    type Ex = Record<string, (...a: number[]) => number>;
+    const ex = (be as unknown as { ex: Ex }).ex;
+    const addr = (t: unknown) => (t as { ptr: number }).ptr;
+    const u8 = () => (be as unknown as { heap: { u8: Uint8Array } }).heap.u8;
+    for (const dtype of ['f32', 'f16', 'bf16', ...QUANT] as DType[]) {
+      const B = dtype.endsWith('_k') ? 256 : 32;
+      for (const [rows, k] of [[5, 2 * B], [8, 2 * B], [9, 4096], [72, 4096], [70, 4096]] as const) {
+        const m = 9;
+        const l = layoutOf(dtype);
+        const w = be.uploadWeight(randomWeight(dtype, m, k, rows + k));
+        const x = be.tensor(rows, k);
+        be.upload(x, randn(rows * k, rows));
+        const stride = l.act === 'f32' ? 0 : Math.ceil((l.act === 'q8k' ? ex.q8kRowBytes!(k) : ex.q8aRowBytes!(k)) / 16) * 16;
+        const xq = be.tensor(rows, Math.max(1, stride / 4));
+        if (l.act === 'q8a') ex.quantQ8A!(addr(x), k, addr(xq), stride, 0, rows);
+        if (l.act === 'q8k') ex.quantQ8K!(addr(x), k, addr(xq), stride, 0, rows);
+        // 0 for Q5_1 (no widened prefill): then the kernel must not touch the scratch at all
+        const need = prefillScratchBytes(dtype, k, rows, stride);
+        const scratch = be.tensor(1, Math.ceil(need / 4) + 256);
+        const s0 = addr(scratch);
+        u8().fill(0xa5, s0 + need, s0 + need + 1024);
+        const out = be.tensor(rows, m);
+        ex.matmulOne!(l.kind, addr(w), l.act === 'f32' ? addr(x) : addr(xq), stride, addr(out), m, k, rows, 0, Math.ceil(m / 4), s0);
+        const canary = u8().subarray(s0 + need, s0 + need + 1024);
+        expect(canary.every((b) => b === 0xa5), `${dtype} rows=${rows} k=${k}: scratch written past ${need} bytes`).toBe(true);
+        // and the same outputs as the backend's own matmul
+        const ref = be.tensor(rows, m);
+        be.matmul(ref, x, w);
+        expect(Array.from(await be.download(out)), `${dtype} rows=${rows} k=${k}`).toEqual(Array.from(await be.download(ref)));
+        for (const t of [x, xq, scratch, out, ref]) be.freeTensor(t);
+        be.freeWeight(w);
+      }
+    }
+  });
+});
