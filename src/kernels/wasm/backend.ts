@@ -98,7 +98,6 @@ async function defaultThreads(): Promise<number> {
   return Math.max(1, Math.min(8, n ?? 1));
 }
 
-
 /** attention jobs smaller than this (query rows x heads x keys x headDim) run on one thread:
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
  *  splitting pays from a few µs of work (decode of 4 heads of 256 over ~32+ keys) */
