@@ -356,15 +356,21 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * lanes: 9 multiply instructions per 4 rows x 32 columns x activation row, where the int16
  * widened path (rowsQ8_0w4) needs 16.
  */
-@inline function widenNibbles(gp: usize, nb: i32, s: usize, unit: usize, qs: usize): void {
-  const lo = byteMask(nb, 0x0f);
+@inline function widenNibbles(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
+  const lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     const w0 = v128.load(p + qs), w1 = v128.load(p + qs, 16), w2 = v128.load(p + qs, 32), w3 = v128.load(p + qs, 48);
+    const qv = fmt == 2 ? v128.load(p + qh) : lo; // Q5_0: the four rows' fifth bits (bit-sliced)
     // columns 0..15 (low nibbles), then 16..31 (high nibbles): a 4 x 4 transpose of i32 lanes
     for (let h = 0; h < 2; h++) {
-      const a0 = h == 0 ? v128.and(w0, lo) : hiNibbles(w0, lo), a1 = h == 0 ? v128.and(w1, lo) : hiNibbles(w1, lo);
-      const a2 = h == 0 ? v128.and(w2, lo) : hiNibbles(w2, lo), a3 = h == 0 ? v128.and(w3, lo) : hiNibbles(w3, lo);
+      let a0 = h == 0 ? v128.and(w0, lo) : hiNibbles(w0, lo), a1 = h == 0 ? v128.and(w1, lo) : hiNibbles(w1, lo);
+      let a2 = h == 0 ? v128.and(w2, lo) : hiNibbles(w2, lo), a3 = h == 0 ? v128.and(w3, lo) : hiNibbles(w3, lo);
+      if (fmt == 2) {
+        const hi = h == 1;
+        a0 = v128.or(a0, qhBits(qv, 0, hi, m10)); a1 = v128.or(a1, qhBits(qv, 1, hi, m10));
+        a2 = v128.or(a2, qhBits(qv, 2, hi, m10)); a3 = v128.or(a3, qhBits(qv, 3, hi, m10));
+      }
       const t01l = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), t01h = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7);
       const t23l = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), t23h = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
       const d = q + (<usize>h << 6);
@@ -379,12 +385,20 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /** one block's four row dots (i32x4) of the unpacked unit at u against the int8 activations at x8 */
-@inline function nibbleDots(u: usize, x8: usize, ones: v128): v128 {
+@inline function nibbleDots(fmt: i32, u: usize, x8: usize, ones: v128): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
   let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8), v128.load(u));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 4), v128.load(u, 16)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 8), v128.load(u, 32)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 12), v128.load(u, 48)));
+  if (fmt == 2) {
+    // Q5_0 levels (<= 31): eight products per lane would overflow int16, so two sums of four
+    let c = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64));
+    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
+    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
+    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 28), v128.load(u, 112)));
+    return i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(c, ones));
+  }
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
@@ -401,8 +415,9 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   for (let b = 0; b < nb; b++) {
     const o4 = <usize>b << 2;
     const sx = load<i32>(xr + xso + o4);
-    let d = nibbleDots(u, xr + (<usize>b << 5), ones);
+    let d = nibbleDots(fmt, u, xr + (<usize>b << 5), ones);
     if (fmt == 0) d = i32x4.sub(d, i32x4.splat(sx << 3));
+    if (fmt == 2) d = i32x4.sub(d, i32x4.splat(sx << 4));
     acc = unitAcc(fmt, p, acc, d, load<f32>(xr + xdo + o4), sx, fm, fb);
     p += unit;
     u += 128;
@@ -429,6 +444,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     v128.store(d, vec4(load<f32>(xr + xdo + o4), load<f32>(x1 + xdo + o4), load<f32>(x2 + xdo + o4), load<f32>(x3 + xdo + o4)), 128);
     let sv = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(xr + xso + o4)), 1, load<i32>(x1 + xso + o4)), 2, load<i32>(x2 + xso + o4)), 3, load<i32>(x3 + xso + o4));
     if (fmt == 0) sv = i32x4.shl(sv, 3);
+    if (fmt == 2) sv = i32x4.shl(sv, 4);
     v128.store(d, sv, 144);
     d += 160;
   }
@@ -441,7 +457,13 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   let p = gp, u = s, x = pk;
   for (let b = 0; b < nb; b++) {
     let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let e0 = a0, e1 = a0, e2 = a0, e3 = a0; // Q5_0: the first half's widened sums
     for (let j: usize = 0; j < 128; j += 32) {
+      if (fmt == 2 && j == 64) {
+        // Q5_0 levels (<= 31): widen after four products per lane (int16 holds four, not eight)
+        e0 = i32x4.dot_i16x8_s(a0, ones); e1 = i32x4.dot_i16x8_s(a1, ones); e2 = i32x4.dot_i16x8_s(a2, ones); e3 = i32x4.dot_i16x8_s(a3, ones);
+        a0 = i16x8.splat(0); a1 = a0; a2 = a0; a3 = a0;
+      }
       let wv = v128.load(u + j);
       a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j), wv));
       a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 4), wv));
@@ -454,7 +476,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 28), wv));
     }
     let d0 = i32x4.dot_i16x8_s(a0, ones), d1 = i32x4.dot_i16x8_s(a1, ones), d2 = i32x4.dot_i16x8_s(a2, ones), d3 = i32x4.dot_i16x8_s(a3, ones);
-    if (fmt == 0) {
+    if (fmt == 2) { d0 = i32x4.add(d0, e0); d1 = i32x4.add(d1, e1); d2 = i32x4.add(d2, e2); d3 = i32x4.add(d3, e3); }
+    if (fmt == 0 || fmt == 2) { // minus the level offset (8 or 16) times the quant sums, pre-multiplied by packRows4
       d0 = i32x4.sub(d0, v128.load32_splat(x, 144)); d1 = i32x4.sub(d1, v128.load32_splat(x, 148));
       d2 = i32x4.sub(d2, v128.load32_splat(x, 152)); d3 = i32x4.sub(d3, v128.load32_splat(x, 156));
     }
@@ -500,12 +523,12 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  // prefill of Q5_0 with scratch: widened groups, the Q8_0 prefill kernels (Q5_0 15 -> 21
-  // GMAC/s per thread; for Q4_0 the int16 widening gave nothing, 18.6-21.6 against 22.5-22.8:
-  // it and Q4_1 take the nibble path below; the host's scratch: jobs.ts prefillScratchBytes)
-  const wide = fmt == 2 && T >= 2 && scratch != 0;
-  // prefill of Q4_0 / Q4_1 in the relaxed build: unpacked nibbles, relaxed dots (widenNibbles)
-  const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 1 && T >= 2 && scratch != 0;
+  // prefill of Q5_0 with scratch in the SIMD128 build: widened groups, the Q8_0 prefill
+  // kernels (the relaxed build takes the level path below since the fifth bits are bit-sliced:
+  // 28.3 -> ~38 GMAC/s; the host's scratch: jobs.ts prefillScratchBytes)
+  const wide = !ASC_FEATURE_RELAXED_SIMD && fmt == 2 && T >= 2 && scratch != 0;
+  // prefill of Q4_0 / Q4_1 / Q5_0 in the relaxed build: unpacked levels, relaxed dots (widenNibbles)
+  const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
   // nib: the tile's activation rows packed four at a time after the unpacked group (packRows4)
@@ -520,7 +543,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       const gp = w + <usize>g * gs;
       let t = t0;
       if (nib && t1 - t0 >= 2) {
-        widenNibbles(gp, nb, scratch, unit, qs);
+        widenNibbles(fmt, gp, nb, scratch, unit, qs, qh);
         for (; t + 4 <= t1; t += 4) rowsNibbles4p(fmt, scratch, gp, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, ones, fm, fb, out, t, m, g);
         for (; t < t1; t++) {
           const xr = xq + <usize>t * <usize>xs;

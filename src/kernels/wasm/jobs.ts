@@ -154,7 +154,9 @@ export function rangeWords(buffer: ArrayBufferLike): BigInt64Array {
 export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kStride: number): number {
   switch (dtype) {
     case 'q4_0': case 'q4_1': return nibbleScratchBytes(k, rows);
-    case 'q8_0': case 'q5_0': return wideScratchBytes(k, rows);
+    case 'q8_0': return wideScratchBytes(k, rows);
+    // relaxed build: unpacked levels as Q4_0; SIMD128 build: widened as Q8_0
+    case 'q5_0': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows));
     case 'q4_k': case 'q5_k': return kquantScratchBytes(k, rows, q8kStride);
     case 'q6_k': return (k / 256) * 1296; // widenQ6K's Q6_WIDE per super-block
     case 'f32': case 'f16': case 'bf16': return k * FLOAT_WIDE_COLUMN;
