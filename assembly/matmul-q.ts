@@ -524,8 +524,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill of Q5_0 with scratch in the SIMD128 build: widened groups, the Q8_0 prefill
-  // kernels (the relaxed build takes the level path below since the fifth bits are bit-sliced:
-  // 28.3 -> ~38 GMAC/s; the host's scratch: jobs.ts prefillScratchBytes)
+  // kernels (the relaxed build takes the level path below since the fifth bits are bit-sliced,
+  // 29.2 -> 33.5 GMAC/s a thread; the host's scratch: jobs.ts prefillScratchBytes)
   const wide = !ASC_FEATURE_RELAXED_SIMD && fmt == 2 && T >= 2 && scratch != 0;
   // prefill of Q4_0 / Q4_1 / Q5_0 in the relaxed build: unpacked levels, relaxed dots (widenNibbles)
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
