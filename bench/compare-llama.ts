@@ -7,6 +7,9 @@
  *   npx tsx bench/compare-llama.ts [--models 270m,1b] [--types q8_0,q4_0,f16] [--threads 2]
  *                                  [--rounds 3] [--prompt 128] [--gen 64] [--json out.json]
  *
+ * --types takes block types (every matrix in that type, like `llama-quantize --pure`) and
+ * llama.cpp recipes (q4_k_m, q5_k_m, q4_k_s, ...: mixed files, written by our quantizer from
+ * the synthetic F16 file with the same tensor types and bytes as `llama-quantize`).
  * The GGUFs are generated once into .cache/bench/ (gitignored; the 1B ones take minutes).
  * Both engines stay loaded; measurements alternate ours / llama.cpp for --rounds rounds and
  * the best of each figure is kept (the machine is shared and noisy: compare best with best).
@@ -15,15 +18,19 @@
  * moved between 36 and 63 GB/s within minutes), and the shares at the end are of the best
  * probe of the whole run: the machine's capability, not an unlucky moment.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { getLlama, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { benchGemmaModel, benchPrompt, decodeWeightBytes } from '../src/cli/commands/bench.js';
 import { createWasmBackend, type WasmBackend } from '../src/kernels/wasm/backend.js';
 import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
+import { quantizeModelFile } from '../src/cli/commands/quantize.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { synthModelFile } from './synth-model.js';
+
+/** mixed-type recipes: made from the synthetic F16 file by our quantizer */
+const MIXED_RECIPES = new Set(['q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m']);
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
@@ -82,7 +89,12 @@ for (const size of models) {
   for (const dtype of types) {
     const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
     const g0 = performance.now();
-    await synthModelFile(path, cfg, dtype, { seed: 1 });
+    if (MIXED_RECIPES.has(dtype)) {
+      const f16 = await synthModelFile(`.cache/bench/gemma-3-${size}-f16.gguf`, cfg, 'f16', { seed: 1 });
+      if (!existsSync(path)) await quantizeModelFile(f16, path, dtype);
+    } else {
+      await synthModelFile(path, cfg, dtype, { seed: 1 });
+    }
     if (performance.now() - g0 > 1000) console.log(`generated ${path} in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
     for (const threads of threadList) {
       const backend: WasmBackend = await createWasmBackend({ threads });
