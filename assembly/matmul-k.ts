@@ -10,7 +10,7 @@
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
 import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
-import { storeRows, tokenTile } from './matmul-q';
+import { storeRows, tileDots, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
  *  ggml's packing (k-scales.ts): u0,u1,u2 = the three little-endian u32 of the 12 bytes */
@@ -185,9 +185,9 @@ import { storeRows, tokenTile } from './matmul-q';
  *   m_j over the four rows (i32x4), j = 0..7                                    128
  *   d, dmin over the four rows (f32x4 each)                                     32
  * Then four activation rows at a time: per sub-block eight relaxed dots against broadcast
- * activation quads summed in int16 (subDot), pmaddwd by ones gives the four rows' dots in the
- * four lanes, times sc_j over the rows; the integer sums and the float expression are those of
- * blockQ45K, so results are the same bit for bit.
+ * activation quads summed in int16 (matmul-q.ts tileDots), and pmaddwd by sc_j as int16 pairs
+ * gives the four rows' scaled dots in the four lanes; the integer sums and the float expression
+ * are those of blockQ45K, so results are the same bit for bit.
  */
 const QK_WIDE: usize = 1312;
 
@@ -248,23 +248,6 @@ const QK_WIDE: usize = 1312;
   return i16x8.shl(v128.and(i16x8.shr_u(v128.load(h), bit), one), 4);
 }
 
-/** one sub-block's dot (i16 pair sums widened to the four rows' i32 dots, times the rows'
- *  scales as int16 pairs in sc) of the activation quads at x against the unpacked vectors at u
- *  (8 x 16 bytes). Q4_K levels (<= 15): the eight products add up in int16 (|sum| <= 8 * 2 *
- *  15 * 127 = 30480); Q5_K (<= 31): two sums of four (4 * 2 * 31 * 127 = 31496), each widened;
- *  times a scale < 64, twice, in i32 */
-@inline function subDot(q5: bool, x: usize, u: usize, sc: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return sc; // never called in the SIMD128 build
-  let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), v128.load(u));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 4), v128.load(u, 16)));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 8), v128.load(u, 32)));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 12), v128.load(u, 48)));
-  let b = q5 ? i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 16), v128.load(u, 64)) : i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 16), v128.load(u, 64)));
-  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 20), v128.load(u, 80)));
-  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 24), v128.load(u, 96)));
-  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 28), v128.load(u, 112)));
-  return q5 ? widen2(true, a, b, sc) : widen2(false, b, b, sc);
-}
 
 /** the four rows' i32 dots from one (Q4_K) or two (Q5_K) int16 partial sums, each lane pair
  *  times its multiplier in m (ones, or the rows' scales as int16 pairs) */
@@ -351,7 +334,7 @@ const QK_WIDE: usize = 1312;
   for (let b = 0; b < nb; b++) {
     const x0 = xr + (<usize>b << 8);
     let i0 = i32x4.splat(0);
-    for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, subDot(q5, x0 + (j << 5), q + (j << 7), v128.load(q + 1024 + (j << 4))));
+    for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, tileDots(q5, x0 + (j << 5), q + (j << 7), v128.load(q + 1024 + (j << 4))));
     f = f32x4.add(f, superAcc(q, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
     q += QK_WIDE;
   }

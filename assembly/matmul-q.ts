@@ -384,26 +384,27 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   }
 }
 
-/** one block's four row dots (i32x4) of the unpacked unit at u against the int8 activations at x8 */
-@inline function nibbleDots(fmt: i32, u: usize, x8: usize, ones: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+/**
+ * One 32-column block of an unpacked four-row tile (u: eight vectors, each columns 4j..4j+3 of
+ * rows 0..3 as levels < 128, the i7 operand) against 32 int8 activations at x8 broadcast four at
+ * a time: relaxed_dot gives each row's pair sums in that row's two int16 lanes, and one pmaddwd
+ * by m (ones, or the rows' scales as int16 pairs) widens them to the four rows' i32 dots in the
+ * four lanes. Levels <= 15 (Q4_0, Q4_1, Q4_K): all eight products of a lane add up in int16
+ * (8 * 2 * 15 * 127 = 30480); levels <= 31 (split: Q5_0, Q5_K) overflow that, so two sums of
+ * four (4 * 2 * 31 * 127 = 31496) are widened separately. Shared by matmul-q's nibble prefill
+ * and matmul-k's Q4_K/Q5_K prefill.
+ */
+@inline export function tileDots(split: bool, x8: usize, u: usize, m: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return m; // never called in the SIMD128 build
   let a = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8), v128.load(u));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 4), v128.load(u, 16)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 8), v128.load(u, 32)));
   a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 12), v128.load(u, 48)));
-  if (fmt == 2) {
-    // Q5_0 levels (<= 31): eight products per lane would overflow int16, so two sums of four
-    let c = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64));
-    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
-    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
-    c = i16x8.add(c, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 28), v128.load(u, 112)));
-    return i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(c, ones));
-  }
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64)));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
-  a = i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 28), v128.load(u, 112)));
-  return i32x4.dot_i16x8_s(a, ones);
+  let b = split ? i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64)) : i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 16), v128.load(u, 64)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 20), v128.load(u, 80)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 24), v128.load(u, 96)));
+  b = i16x8.add(b, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x8, 28), v128.load(u, 112)));
+  return split ? i32x4.add(i32x4.dot_i16x8_s(a, m), i32x4.dot_i16x8_s(b, m)) : i32x4.dot_i16x8_s(b, m);
 }
 
 /** activation row t (Q8A at xr) against the unpacked group at s; scales from the units at gp */
@@ -415,7 +416,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   for (let b = 0; b < nb; b++) {
     const o4 = <usize>b << 2;
     const sx = load<i32>(xr + xso + o4);
-    let d = nibbleDots(fmt, u, xr + (<usize>b << 5), ones);
+    let d = tileDots(fmt == 2, xr + (<usize>b << 5), u, ones);
     if (fmt == 0) d = i32x4.sub(d, i32x4.splat(sx << 3));
     if (fmt == 2) d = i32x4.sub(d, i32x4.splat(sx << 4));
     acc = unitAcc(fmt, p, acc, d, load<f32>(xr + xdo + o4), sx, fm, fb);
