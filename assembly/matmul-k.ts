@@ -10,7 +10,7 @@
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
 import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
-import { storeRows, tileDots, tokenTile } from './matmul-q';
+import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
  *  ggml's packing (k-scales.ts): u0,u1,u2 = the three little-endian u32 of the 12 bytes */
@@ -320,10 +320,7 @@ const QK_WIDE: usize = 1312;
     f3 = f32x4.add(f3, superAcc(q, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
     q += QK_WIDE;
   }
-  storeRows(out, t, m, g, f0);
-  storeRows(out, t + 1, m, g, f1);
-  storeRows(out, t + 2, m, g, f2);
-  storeRows(out, t + 3, m, g, f3);
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
 /** one activation row (the rows left over by rowsQ45K4) against a group unpacked at s */
@@ -512,10 +509,7 @@ const Q6_WIDE: usize = 1296;
     f3 = f32x4.add(f3, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 3 * xs + xd + db)), d), f32x4.convert_i32x4_s(i3)));
     q += Q6_WIDE;
   }
-  storeRows(out, t, m, g, f0);
-  storeRows(out, t + 1, m, g, f1);
-  storeRows(out, t + 2, m, g, f2);
-  storeRows(out, t + 3, m, g, f3);
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
 /** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */

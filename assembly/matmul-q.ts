@@ -41,6 +41,14 @@ import { q8aParts } from './quantize';
   if (left > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
+/** the results of activation rows t..t+3 for group g (storeRows each) */
+@inline export function storeRows4(out: usize, t: i32, m: i32, g: i32, f0: v128, f1: v128, f2: v128, f3: v128): void {
+  storeRows(out, t, m, g, f0);
+  storeRows(out, t + 1, m, g, f1);
+  storeRows(out, t + 2, m, g, f2);
+  storeRows(out, t + 3, m, g, f3);
+}
+
 /** one row's 32 weights (sign-extended from 8-byte loads at literal offsets o..o+24 of p) . x0..x3 */
 @inline function dotS32(a: v128, b: v128, c: v128, d: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
   return i32x4.add(
@@ -235,10 +243,7 @@ import { q8aParts } from './quantize';
     q += 272;
     xp += 272;
   }
-  storeRows(out, t, m, g, f0);
-  storeRows(out, t + 1, m, g, f1);
-  storeRows(out, t + 2, m, g, f2);
-  storeRows(out, t + 3, m, g, f3);
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
 /**
@@ -500,10 +505,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     u += 128;
     x += 160;
   }
-  storeRows(out, t, m, g, f0);
-  storeRows(out, t + 1, m, g, f1);
-  storeRows(out, t + 2, m, g, f2);
-  storeRows(out, t + 3, m, g, f3);
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
 /**
