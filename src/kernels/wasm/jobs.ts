@@ -77,11 +77,6 @@ function nibbleScratchBytes(k: number, rows: number): number {
 }
 
 /**
- * Per-thread prefill scratch of Q8_0 / Q5_0 (mmQ8_0, mmQ45): the group widened to int16
- * (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed four at a time
- * (packRowsQ8w: as many bytes per block and four rows).
- */
-/**
  * Per-thread prefill scratch of Q4_K / Q5_K (assembly/matmul-k.ts): the unpacked group (1312
  * bytes per super-block) and the token tile's activation rows (Q8K rows of `stride` bytes) packed
  * four at a time (packRowsQ8K: 1024 bytes per super-block and four rows).
@@ -91,6 +86,11 @@ function kquantScratchBytes(k: number, rows: number, stride: number): number {
   return nb * 1312 + Math.ceil(tt / 4) * nb * 1024;
 }
 
+/**
+ * Per-thread prefill scratch of Q8_0, and of Q5_0 in the SIMD128 build (mmQ8_0, mmQ45): the
+ * group widened to int16 (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed
+ * four at a time (packRowsQ8w: as many bytes per block and four rows).
+ */
 function wideScratchBytes(k: number, rows: number): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(2 * k + k / 8));
   return (1 + Math.ceil(tt / 4)) * nb * Q8_0_WIDE_UNIT;
