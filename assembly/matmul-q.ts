@@ -352,14 +352,13 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
- * Relaxed build, prefill of Q4_0 / Q4_1: the nibble levels (0..15, the i7 operand of
- * relaxed_dot) of a group's four rows are unpacked once per token tile into scratch, 128 bytes
- * per unit: vector j (j = 0..7) holds columns 4j..4j+3 of row 0, then of rows 1, 2, 3. Against
- * four int8 activations broadcast to every lane, relaxed_dot gives each row's two pair sums in
- * that row's two i16 lanes; a block's eight such products add up in i16 (|sum| <= 8 * 2 * 15 *
- * 127 = 30480), and one pmaddwd by ones turns them into the four rows' block dots in the four
- * lanes: 9 multiply instructions per 4 rows x 32 columns x activation row, where the int16
- * widened path (rowsQ8_0w4) needs 16.
+ * Relaxed build, prefill of Q4_0 / Q4_1 / Q5_0: the levels (0..15, or 0..31 with Q5_0's fifth
+ * bits; the i7 operand of relaxed_dot) of a group's four rows are unpacked once per token tile
+ * into scratch, 128 bytes per unit: vector j (j = 0..7) holds columns 4j..4j+3 of row 0, then of
+ * rows 1, 2, 3. Against four int8 activations broadcast to every lane, relaxed_dot gives each
+ * row's two pair sums in that row's two i16 lanes, and a pmaddwd turns a block's sums into the
+ * four rows' block dots in the four lanes (tileDots): 9 multiply instructions per 4 rows x 32
+ * columns x activation row (10 for Q5_0), where the int16 widened path (rowsQ8_0w4) needs 16.
  */
 @inline function widenNibbles(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
   const lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
@@ -510,12 +509,13 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 
 /**
  * One kernel body for the four 4/5-bit formats: `fmt` is a compile-time constant after
- * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Prefill with per-thread scratch: Q4_0 and
- * Q4_1 (relaxed build) unpack each group's nibbles once per token tile and run four
+ * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Prefill with per-thread scratch: Q4_0,
+ * Q4_1 and Q5_0 (relaxed build) unpack each group's levels once per token tile and run four
  * activation rows, packed once per tile, against them (widenNibbles, packRows4, rowsNibbles4p:
- * 22-24 -> 26-27 GMAC/s per thread with the nibbles unpacked, then +9-15 % with the rows
- * packed: bench/ab-kernels.ts); Q5_0 widens to int16 for the Q8_0 kernels (widenQ5_0). Otherwise
- * activation rows go two at a time: the unit's levels come from L1 for the second row.
+ * Q4_0 22-24 -> 26-27 GMAC/s per thread with the nibbles unpacked, then +9-15 % with the rows
+ * packed: bench/ab-kernels.ts); in the SIMD128 build Q5_0 widens to int16 for the Q8_0 kernels
+ * (widenQ5_0). Otherwise activation rows go two at a time: the unit's levels come from L1 for
+ * the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;

@@ -67,7 +67,8 @@ export function tokenTile(rowBytes: number): number {
 }
 
 /**
- * Per-thread prefill scratch of Q4_0 / Q4_1 (assembly/matmul-q.ts mmQ45): the unpacked group
+ * Per-thread prefill scratch of Q4_0 / Q4_1, and of Q5_0 in the relaxed build (assembly/matmul-q.ts
+ * mmQ45): the unpacked group
  * (128 bytes per block) and the token tile's activation rows packed four at a time (packRows4:
  * 160 bytes per block and four rows).
  */
