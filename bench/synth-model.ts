@@ -4,7 +4,8 @@
  * dtype ("pure", like llama-quantize --pure), norms in f32. Quantized types go through the
  * ggml-exact block codecs of src/quant, so llama.cpp reads exactly the weights we read.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileChunks } from '../src/io/node-write.js';
 import { dirname } from 'node:path';
 import { GgufType, type GgufWriteTensor, ggufToBuffer, writeGguf } from '../src/format/gguf.js';
 import type { GemmaConfig } from '../src/model/config.js';
@@ -65,12 +66,6 @@ export function synthModelBytes(c: GemmaConfig, dtype: DType, o: SynthModelOptio
 export async function synthModelFile(path: string, c: GemmaConfig, dtype: DType, o: SynthModelOptions = {}): Promise<string> {
   if (existsSync(path)) return path;
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  const ws = createWriteStream(tmp);
-  for await (const chunk of synthModelGguf(c, dtype, o)) {
-    if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r));
-  }
-  await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
-  renameSync(tmp, path);
+  await writeFileChunks(path, synthModelGguf(c, dtype, o));
   return path;
 }

@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { GemmaError } from '../../errors.js';
 import { nodeDirFileSet } from '../../io/node-dir.js';
 import { FileSource } from '../../io/node-file.js';
+import { writeFileChunks } from '../../io/node-write.js';
 import { type QuantPolicy, RECIPES, RECIPE_ALIASES, type TensorRule } from '../../quant/policy.js';
 import { planQuantizedGguf, type PlannedTensor } from '../../quant/quantize-model.js';
 import { openGgufModel, openHfModel, type SourceModel } from '../../quant/source-model.js';
@@ -30,28 +30,10 @@ export interface QuantizeFileResult { tensors: PlannedTensor[]; tensorBytes: num
  */
 export async function quantizeModelFile(input: string, out: string, policy: QuantPolicy | string): Promise<QuantizeFileResult> {
   const model = await openSourceModel(input);
-  const tmp = `${out}.partial`;
   try {
     const plan = planQuantizedGguf(model, policy);
-    const ws = createWriteStream(tmp);
-    const done = new Promise<void>((res, rej) => { ws.on('error', rej); ws.on('finish', res); });
-    let fileBytes = 0;
-    try {
-      for await (const chunk of plan.stream()) {
-        fileBytes += chunk.byteLength;
-        if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r));
-      }
-    } catch (e) {
-      ws.destroy();
-      throw e;
-    }
-    ws.end();
-    await done;
-    await rename(tmp, out);
+    const fileBytes = await writeFileChunks(out, plan.stream());
     return { tensors: plan.tensors, tensorBytes: plan.tensorBytes, fileBytes, label: plan.policy.label };
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
   } finally {
     await model.close();
   }

@@ -1,16 +1,10 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPreset, PRESETS } from '../../model/config.js';
 import { type FloatDType, synthGguf, synthHfDir } from '../../model/synth.js';
+import { writeFileChunks } from '../../io/node-write.js';
 import { type Command, flagNumber, flagString, parseArgs, UsageError } from '../command.js';
 import { synthTokenizerJson, builtinChatTemplate } from '../../model/synth-extras.js';
-
-async function writeStream(path: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-  const ws = createWriteStream(path);
-  for await (const c of chunks) if (!ws.write(c)) await new Promise((r) => ws.once('drain', r));
-  await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
-}
 
 /** Write a synthetic model; returns the output path. */
 export async function writeSynth(preset: string, dtype: FloatDType, format: 'gguf' | 'safetensors', seed: number, out: string, shards = 1): Promise<string> {
@@ -18,12 +12,12 @@ export async function writeSynth(preset: string, dtype: FloatDType, format: 'ggu
   const o = { seed, dtype };
   const chatTemplate = builtinChatTemplate(cfg.family);
   if (format === 'gguf') {
-    await writeStream(out, synthGguf(cfg, o, `synthetic-${preset}`, chatTemplate));
+    await writeFileChunks(out, synthGguf(cfg, o, `synthetic-${preset}`, chatTemplate));
   } else {
     await mkdir(out, { recursive: true });
     for (const f of synthHfDir(cfg, o, shards, { tokenizerJson: synthTokenizerJson(cfg.vocabSize), chatTemplate })) {
       const p = join(out, f.name);
-      if (typeof f.data === 'function') await writeStream(p, f.data());
+      if (typeof f.data === 'function') await writeFileChunks(p, f.data());
       else await writeFile(p, f.data);
     }
   }
