@@ -8,6 +8,15 @@
 // shared memory every instance would re-apply data segments when a worker instantiates
 // it; the build script checks that the binary has no data section.
 
+/**
+ * GEMMA_DOT_ADD (compile-time constant, scripts/build-wasm.mjs `--use`): 1 in the dot-add build,
+ * where the integer dots accumulate with i32x4.relaxed_dot_i8x16_i7x16_add_s, 0 otherwise. The
+ * host keeps that build only where it passes the self-test and beats the plain relaxed build
+ * (src/kernels/wasm/loader.ts): V8 12.5+ lowers the instruction to one vpdpbusd with AVX-VNNI,
+ * older V8 and CPUs without it to three instructions (slower than pmaddubsw + paddw), and Node
+ * 20's baseline compiler computes it wrong.
+ */
+
 /** f16 bits -> f32, exact for normal and subnormal halves (not for inf/NaN).
  *  Shifting exponent+mantissa left by 13 gives an f32 whose exponent is biased by 15
  *  instead of 127; multiplying by 2^112 rebiases it, and also normalises subnormals. */
@@ -125,6 +134,14 @@
  */
 @inline export function dotQ8r(w0: v128, w1: v128, p0: v128, p1: v128, n0: v128, n1: v128, ones: v128): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return p0; // never called in the SIMD128 build
+  if (GEMMA_DOT_ADD) {
+    // dot-add build: four dot-adds into i32 and one subtraction (the int16 stage and its
+    // widening are gone; one instruction each where the engine has AVX-VNNI or SDOT)
+    const z = i32x4.sub(ones, ones);
+    return i32x4.sub(
+      i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, p1, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, p0, z)),
+      i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, n1, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, n0, z)));
+  }
   return i32x4.add(
     i32x4.dot_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w0, p0), i16x8.relaxed_dot_i8x16_i7x16_s(w0, n0)), ones),
     i32x4.dot_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w1, p1), i16x8.relaxed_dot_i8x16_i7x16_s(w1, n1)), ones));

@@ -461,27 +461,45 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let p = gp, u = s, x = pk;
   for (let b = 0; b < nb; b++) {
-    let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    let e0 = a0, e1 = a0, e2 = a0, e3 = a0; // Q5_0: the first half's widened sums
-    for (let j: usize = 0; j < 128; j += 32) {
-      if (fmt == 2 && j == 64) {
-        // Q5_0 levels (<= 31): widen after four products per lane (int16 holds four, not eight)
-        e0 = i32x4.dot_i16x8_s(a0, ones); e1 = i32x4.dot_i16x8_s(a1, ones); e2 = i32x4.dot_i16x8_s(a2, ones); e3 = i32x4.dot_i16x8_s(a3, ones);
-        a0 = i16x8.splat(0); a1 = a0; a2 = a0; a3 = a0;
+    let d0 = i32x4.splat(0), d1 = d0, d2 = d0, d3 = d0;
+    if (GEMMA_DOT_ADD) {
+      // dot-add build: the products add up in i32 directly (no int16 stage, no widening, and
+      // Q5_0 needs no split)
+      for (let j: usize = 0; j < 128; j += 32) {
+        let wv = v128.load(u + j);
+        d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j), wv, d0);
+        d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 4), wv, d1);
+        d2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 8), wv, d2);
+        d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 12), wv, d3);
+        wv = v128.load(u + j, 16);
+        d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 16), wv, d0);
+        d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 20), wv, d1);
+        d2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 24), wv, d2);
+        d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x + j, 28), wv, d3);
       }
-      let wv = v128.load(u + j);
-      a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j), wv));
-      a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 4), wv));
-      a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 8), wv));
-      a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 12), wv));
-      wv = v128.load(u + j, 16);
-      a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 16), wv));
-      a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 20), wv));
-      a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 24), wv));
-      a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 28), wv));
+    } else {
+      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      let e0 = a0, e1 = a0, e2 = a0, e3 = a0; // Q5_0: the first half's widened sums
+      for (let j: usize = 0; j < 128; j += 32) {
+        if (fmt == 2 && j == 64) {
+          // Q5_0 levels (<= 31): widen after four products per lane (int16 holds four, not eight)
+          e0 = i32x4.dot_i16x8_s(a0, ones); e1 = i32x4.dot_i16x8_s(a1, ones); e2 = i32x4.dot_i16x8_s(a2, ones); e3 = i32x4.dot_i16x8_s(a3, ones);
+          a0 = i16x8.splat(0); a1 = a0; a2 = a0; a3 = a0;
+        }
+        let wv = v128.load(u + j);
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j), wv));
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 4), wv));
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 8), wv));
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 12), wv));
+        wv = v128.load(u + j, 16);
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 16), wv));
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 20), wv));
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 24), wv));
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x + j, 28), wv));
+      }
+      d0 = i32x4.dot_i16x8_s(a0, ones); d1 = i32x4.dot_i16x8_s(a1, ones); d2 = i32x4.dot_i16x8_s(a2, ones); d3 = i32x4.dot_i16x8_s(a3, ones);
+      if (fmt == 2) { d0 = i32x4.add(d0, e0); d1 = i32x4.add(d1, e1); d2 = i32x4.add(d2, e2); d3 = i32x4.add(d3, e3); }
     }
-    let d0 = i32x4.dot_i16x8_s(a0, ones), d1 = i32x4.dot_i16x8_s(a1, ones), d2 = i32x4.dot_i16x8_s(a2, ones), d3 = i32x4.dot_i16x8_s(a3, ones);
-    if (fmt == 2) { d0 = i32x4.add(d0, e0); d1 = i32x4.add(d1, e1); d2 = i32x4.add(d2, e2); d3 = i32x4.add(d3, e3); }
     if (fmt == 0 || fmt == 2) { // minus the level offset (8 or 16) times the quant sums, pre-multiplied by packRows4
       d0 = i32x4.sub(d0, v128.load32_splat(x, 144)); d1 = i32x4.sub(d1, v128.load32_splat(x, 148));
       d2 = i32x4.sub(d2, v128.load32_splat(x, 152)); d3 = i32x4.sub(d3, v128.load32_splat(x, 156));

@@ -6,8 +6,11 @@
  *
  *   node scripts/build-wasm.mjs --force --wat .cache/ab/A     # before the change
  *   node scripts/build-wasm.mjs --force --wat .cache/ab/B     # after it
- *   npx tsx bench/ab-kernels.ts .cache/ab/A .cache/ab/B [--build relaxed|simd] [--m 4096]
- *       [--k 2048] [--rows 1] [--rounds 4] [types...]
+ *   npx tsx bench/ab-kernels.ts .cache/ab/A .cache/ab/B [--build relaxed|simd|dotadd]
+ *       [--build-b VARIANT] [--m 4096] [--k 2048] [--rows 1] [--rounds 4] [types...]
+ *
+ * --build-b gives B another variant than A (default the same): `.cache/ab/A .cache/ab/A
+ * --build relaxed --build-b dotadd` compares the plain relaxed build with the dot-add one.
  *
  * Prints weight GB/s (rows = 1, decode) or GMAC/s (prefill) per round and the best of each.
  * The type `attention` times the attention kernel instead (a 128-row prefill and two decode
@@ -26,25 +29,25 @@ import { randn } from '../test/helpers/backend-conformance.js';
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); if (i < 0) return d; const v = args[i + 1]!; args.splice(i, 2); return v; };
 const M = Number(opt('m', '4096')), K = Number(opt('k', '2048')), T = Number(opt('rows', '1'));
-const rounds = Number(opt('rounds', '4')), build = opt('build', 'relaxed');
+const rounds = Number(opt('rounds', '4')), build = opt('build', 'relaxed'), buildB = opt('build-b', build);
 const [dirA, dirB, ...rest] = args;
 if (!dirA || !dirB) throw new Error('usage: ab-kernels.ts DIR_A DIR_B [options] [types...]');
 const types = (rest.length ? rest : ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f16']) as DType[];
 const KIND: Record<string, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_1: 5, q5_0: 6, q5_1: 7, q4_k: 8, q5_k: 9, q6_k: 10 };
 
 // the backend lays out weights (x4 repack) and owns the memory; its own build is not timed
-const be = await createWasmBackend({ threads: 1, relaxed: build === 'relaxed' ? 'auto' : false });
-if ((build === 'relaxed') !== be.info.relaxed) throw new Error(`the ${build} build is not available here`);
+const be = await createWasmBackend({ threads: 1, relaxed: build === 'simd' ? false : 'auto' });
+if ((build !== 'simd') !== be.info.relaxed) throw new Error(`the ${build} build is not available here`);
 const memory = (be as unknown as { memory: WebAssembly.Memory }).memory;
 type Kernels = Record<string, (...a: number[]) => number>;
 /** wasm address of a tensor or weight of this backend */
 const ptr = (t: unknown): number => (t as { ptr: number }).ptr;
-async function instantiate(dir: string): Promise<Kernels> {
-  const bytes = readFileSync(join(dir, `kernels-${build}.wasm`));
+async function instantiate(dir: string, variant: string): Promise<Kernels> {
+  const bytes = readFileSync(join(dir, `kernels-${variant}.wasm`));
   return (await WebAssembly.instantiate(bytes, { env: { memory } })).instance.exports as unknown as Kernels;
 }
-const builds: [string, Kernels][] = [['A', await instantiate(dirA)], ['B', await instantiate(dirB)]];
-console.log(`A = ${dirA}, B = ${dirB}; ${build} build, 1 thread, [${M} x ${K}], ${T} activation row(s)`);
+const builds: [string, Kernels][] = [['A', await instantiate(dirA, build)], ['B', await instantiate(dirB, buildB)]];
+console.log(`A = ${dirA} (${build}), B = ${dirB} (${buildB}); 1 thread, [${M} x ${K}], ${T} activation row(s)`);
 
 for (const dtype of types) {
   if (dtype === ('attention' as DType)) { abAttention(); continue; }

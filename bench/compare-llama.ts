@@ -82,6 +82,8 @@ const probe = await createWasmBackend({ threads: N });
 let dram = probe.measureReadBandwidth(512, 5);
 probe.dispose();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const build = probe.info.relaxed ? (probe.info.dotAdd ? `relaxed SIMD, dot-add build (${probe.info.dotAddSpeedup?.toFixed(2)}x in its start-up probe)` : `relaxed SIMD${probe.info.dotAddSpeedup ? ` (dot-add build ${probe.info.dotAddSpeedup.toFixed(2)}x in its start-up probe: not used)` : ''}`) : 'SIMD128';
+console.log(`${typeof process.versions.deno === 'string' ? 'Deno' : 'Node'} ${process.version}, V8 ${process.versions.v8}; our kernels: ${build}`);
 console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s; load average ${load()}`);
 
 for (const size of models) {

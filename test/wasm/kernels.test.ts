@@ -324,6 +324,69 @@ describe('wasm builds and memory', () => {
     expect(WebAssembly.Module.exports(build.module).map((e) => e.name)).toContain('selfTestDotQ8');
   });
 
+  it('dot-add build: bit for bit the relaxed build where the engine runs it right, a typed error where not', async () => {
+    const rel = await wasmBackend({ dotAdd: false }); // first: on Node 20 it turns relaxed SIMD on
+    expect(rel.info.dotAdd).toBe(false);
+    const { relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
+    const { DOTADD_WASM_BASE64 } = await import('../../src/kernels/wasm/generated/kernels.js');
+    const dotModule = await WebAssembly.compile(Uint8Array.from(atob(DOTADD_WASM_BASE64), (c) => c.charCodeAt(0)));
+    const selfTestOk = await relaxedSelfTest(dotModule, true);
+    // only V8 before 12 (Node 20) is known to compute relaxed dot-add wrong (its baseline
+    // compiler); anywhere newer a failing self-test is our bug
+    if (Number(process.versions.v8.split('.')[0]) >= 12) expect(selfTestOk).toBe(true);
+    if (!selfTestOk) {
+      // asking for the build must say why it is not used, and 'auto' must have kept the plain one
+      let err: unknown;
+      try { await wasmBackend({ dotAdd: true }); } catch (e) { err = e; }
+      expect(isGemmaError(err, 'BACKEND')).toBe(true);
+      expect(String((err as Error).message)).toMatch(/dot-add build was requested but it failed its start-up self-test/);
+      expect((await wasmBackend({ dotAdd: 'auto' })).info.dotAdd).toBe(false);
+      return;
+    }
+    const dot = await wasmBackend({ dotAdd: true });
+    expect(dot.info.dotAdd && dot.info.relaxed).toBe(true);
+    expect(dot.info.dotAddSpeedup).toBeGreaterThan(0);
+    const P = new Pair(dot, rel);
+    for (const dtype of QUANT) {
+      const bs = getCodec(dtype).blockSize, k = bs === 256 ? 512 : 160;
+      const w = P.weight(randomWeight(dtype, 13, k, 9));
+      // decode (the Q8_0 dot), and 4-row tiles + leftover rows (the Q4_0/Q4_1/Q5_0 prefill)
+      for (const rows of [1, 2, 9]) {
+        const x = P.tensor(rows, k, randn(rows * k, 11 + rows, 2));
+        const out = P.tensor(rows, 13);
+        P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+        // the same integer sums, then the same float epilogue
+        expect(await P.compare(out), `${dtype} rows=${rows}`).toBe(0);
+      }
+    }
+  });
+
+  it('the dot-add speed probe times both builds and rejects one that computes a different product', async () => {
+    expect((await wasmBackend()).info.relaxed).toBe(true); // first: on Node 20 it turns relaxed SIMD on
+    const { probeDotSpeed } = await import('../../src/kernels/wasm/loader.js');
+    const { RELAXED_WASM_BASE64 } = await import('../../src/kernels/wasm/generated/kernels.js');
+    const relaxed = await WebAssembly.compile(Uint8Array.from(atob(RELAXED_WASM_BASE64), (c) => c.charCodeAt(0)));
+    const t = await probeDotSpeed([relaxed, relaxed], true, 2, 20);
+    expect(t).toHaveLength(2);
+    for (const s of t) expect(s).toBeGreaterThan(0);
+    // a module whose mmQ8_0 writes nothing: its output (zeros) differs from the real kernel's
+    const enc = (s: string) => [...new TextEncoder().encode(s)];
+    const exps = [[0x06, ...enc('mmQ8_0'), 0x00, 0x00], [0x08, ...enc('quantQ8A'), 0x00, 0x01], [0x0b, ...enc('q8aRowBytes'), 0x00, 0x02]];
+    const body = [exps.length, ...exps.flat()];
+    const fake = await WebAssembly.compile(Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x01, 0x1c, 0x03,
+      0x60, 0x0a, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00, // (i32 x10) -> ()
+      0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00,                         // (i32 x6) -> ()
+      0x60, 0x01, 0x7f, 0x01, 0x7f,                                                 // (i32) -> i32
+      0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04, // env.memory shared
+      0x03, 0x04, 0x03, 0x00, 0x01, 0x02,
+      0x07, body.length, ...body,
+      0x0a, 0x0d, 0x03, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b, 0x05, 0x00, 0x41, 0x80, 0x02, 0x0b, // bodies: nop, nop, i32.const 256
+    ]));
+    await expect(probeDotSpeed([relaxed, fake], true, 1, 2)).rejects.toThrow(/different Q8_0 product/);
+  });
+
   it('past 4 GiB: a clear error, and the backend keeps working', async () => {
     const be = await wasmBackend();
     let err: unknown;

@@ -150,8 +150,9 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
     const gpu = profiled(backend);
     gpu?.setProfiling(false); // the timed runs go without timestamps
     // the wasm backend's facts (other backends have other `info`)
-    const wi = (backend as { info?: { threads?: unknown; relaxed: boolean; notes: string[] } }).info;
-    const info = typeof wi?.threads === 'number' ? (wi as { threads: number; relaxed: boolean; notes: string[] }) : undefined;
+    type WasmInfo = { threads: number; relaxed: boolean; dotAdd?: boolean; dotAddSpeedup?: number; notes: string[] };
+    const wi = (backend as { info?: { threads?: unknown } }).info;
+    const info = typeof wi?.threads === 'number' ? (wi as WasmInfo) : undefined;
     const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: o.promptTokens + o.genTokens + 1, prefillChunk: o.promptTokens });
     try {
       const r = await benchGemmaModel(loaded.model, o);
@@ -162,12 +163,13 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
         if (!m.measureReadBandwidth) throw new GemmaError('BAD_ARGUMENT', `--probe needs the wasm backend`);
         dram = m.measureReadBandwidth(512, 5);
       }
-      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
+      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, dotAdd: info?.dotAdd ?? null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
       if (p.flags.has('json')) {
         console.log(JSON.stringify(out));
       } else {
         const f = (x: number, d = 1) => x.toFixed(d);
-        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}` : ''}`);
+        const build = (i: WasmInfo) => (!i.relaxed ? 'SIMD128' : i.dotAdd ? `relaxed-SIMD, dot-add build (${i.dotAddSpeedup?.toFixed(2) ?? '?'}x in the start-up probe)` : 'relaxed-SIMD');
+        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${build(info)}` : ''}`);
         for (const n of info?.notes ?? []) console.log(`  note: ${n}`);
         console.log(`  prefill ${o.promptTokens} tokens: ${f(r.prefillTokPerS)} tok/s   time to first token ${f(r.ttftMs)} ms`);
         console.log(`  decode  ${o.genTokens} tokens: ${f(r.decodeTokPerS)} tok/s   weights ${f(r.weightBytes / 1e6, 0)} MB/token -> ${f(r.decodeGBps)} GB/s`);

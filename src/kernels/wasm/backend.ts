@@ -27,7 +27,7 @@ import {
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
 import { CTRL_PTR, JOB, prefillScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, publishRanges, rangeWords } from './jobs.js';
 import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
-import { type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
+import { type DotAddChoice, type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
 
 export interface WasmBackendOptions {
@@ -35,6 +35,12 @@ export interface WasmBackendOptions {
   threads?: number;
   /** use the relaxed-SIMD build: 'auto' (default) when supported and self-tested */
   relaxed?: RelaxedChoice;
+  /**
+   * the relaxed build's dot-add variant (integer dots through relaxed dot-add): 'auto' (default)
+   * when it passes the self-test and a start-up probe finds it faster (engines that lower it to
+   * AVX-VNNI or SDOT); true forces it where it passes the self-test, false never uses it
+   */
+  dotAdd?: DotAddChoice;
   /** use a shared memory (default: when SharedArrayBuffer exists); false forces one thread */
   shared?: boolean;
   /** workers: spin time after a job before they sleep, ms (default 2) */
@@ -47,6 +53,10 @@ export interface WasmBackendOptions {
 export interface WasmBackendInfo {
   threads: number;
   relaxed: boolean;
+  /** the dot-add variant of the relaxed build is in use */
+  dotAdd: boolean;
+  /** the start-up probe's speed of the dot-add build over the plain relaxed build, when probed */
+  dotAddSpeedup?: number;
   shared: boolean;
   /** reasons for fallbacks (single thread, no relaxed SIMD), empty if none */
   notes: string[];
@@ -161,7 +171,7 @@ export class WasmBackend implements Backend {
         : 'single-threaded: SharedArrayBuffer is unavailable (serve the page cross-origin isolated: COOP/COEP headers)');
       threads = 1;
     }
-    const build: KernelBuild = await loadKernels(o.relaxed ?? 'auto', shared);
+    const build: KernelBuild = await loadKernels(o.relaxed ?? 'auto', shared, o.dotAdd ?? 'auto');
     if (build.note) notes.push(build.note);
     const memory = new WebAssembly.Memory({ initial: RESERVED / PAGE + 16, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
     const instance = await WebAssembly.instantiate(build.module, { env: { memory } });
@@ -169,7 +179,7 @@ export class WasmBackend implements Backend {
     const pool = threads > 1
       ? await ThreadPool.create(build.module, memory, CTRL_PTR, JOB_PTR, threads, run, { spinMs: o.spinMs ?? 2, mainSpinMs: o.mainSpinMs ?? 0.2, timeoutMs: 60_000 })
       : null;
-    return new WasmBackend({ threads, relaxed: build.relaxed, shared, notes }, memory, instance, pool);
+    return new WasmBackend({ threads, relaxed: build.relaxed, dotAdd: build.dotAdd, dotAddSpeedup: build.dotAddSpeedup, shared, notes }, memory, instance, pool);
   }
 
   // ------------------------------------------------------------------ memory

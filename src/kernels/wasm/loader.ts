@@ -2,18 +2,31 @@
  * Loading the kernels: pick the relaxed-SIMD build when the engine can run it (checked with
  * WebAssembly.validate; Node 20 needs --experimental-wasm-relaxed-simd, which we try to set
  * with v8.setFlagsFromString before compiling) and when it passes a known-answer self-test;
- * otherwise the SIMD128 build. Both come from scripts/build-wasm.mjs as base64 modules.
+ * otherwise the SIMD128 build. Where the relaxed build runs, its dot-add variant (integer dots
+ * through i32x4.relaxed_dot_i8x16_i7x16_add_s) replaces it when that passes the same self-test
+ * and a start-up speed probe finds it faster: V8 12.5+ with AVX-VNNI (and Arm SDOT) make the
+ * instruction one multiply-accumulate, other engines three instructions (slower than the plain
+ * build). All three come from scripts/build-wasm.mjs as base64 modules.
  */
 import { GemmaError } from '../../errors.js';
 
 export interface KernelBuild {
   module: WebAssembly.Module;
   relaxed: boolean;
+  /** the dot-add variant of the relaxed build */
+  dotAdd: boolean;
   /** why the relaxed build is not used (empty when it is) */
   note: string;
+  /** the start-up probe's speed of the dot-add build over the plain relaxed one (undefined: not probed) */
+  dotAddSpeedup?: number;
 }
 
 export type RelaxedChoice = 'auto' | boolean;
+/** the dot-add variant: 'auto' (default) keeps it when it self-tests and probes faster */
+export type DotAddChoice = 'auto' | boolean;
+
+/** the dot-add build is kept when the probe finds it at least this much faster */
+export const DOT_ADD_MIN_SPEEDUP = 1.05;
 
 function fromBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
@@ -23,7 +36,7 @@ function fromBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /** the generated module (a dynamic import, so that tests can build it first) */
-async function generated(): Promise<{ SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string }> {
+async function generated(): Promise<{ SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string; DOTADD_WASM_BASE64?: string }> {
   try {
     return await import('./generated/kernels.js');
   } catch (e) {
@@ -131,21 +144,69 @@ export async function relaxedSelfTest(module: WebAssembly.Module, shared: boolea
   return round(4000);
 }
 
+/**
+ * Start-up speed probe: seconds per call of the Q8_0 decode kernel (mmQ8_0, one activation
+ * row against a 64 x 2048 matrix of random blocks, L2-resident) in each build, alternated, best
+ * of `rounds` samples of `calls` calls. Throws if the builds' outputs differ (they add the same
+ * integers, so they must agree bit for bit; the probe runs tiered-up code, which the self-test
+ * may not have reached). Browsers clamp performance.now() to 5-100 us: a sample is ~1 ms.
+ */
+export async function probeDotSpeed(modules: WebAssembly.Module[], shared: boolean, rounds = 5, calls = 200): Promise<number[]> {
+  const m = 64, k = 2048, nb = k / 32;
+  const W = 65536, WB = (m / 4) * nb * 136; // x4 units: [d x4 f16][4 rows x 32 int8]
+  const X = W + WB, XQ = X + 4 * k, OUT = XQ + 8 * k;
+  type Mm = (w: number, xq: number, xs: number, out: number, m: number, k: number, T: number, g0: number, g1: number, scratch: number) => void;
+  const runs = await Promise.all(modules.map(async (module) => {
+    const memory = new WebAssembly.Memory({ initial: 8, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
+    const e = (await WebAssembly.instantiate(module, { env: { memory } })).exports as Record<string, unknown>;
+    const mm = e.mmQ8_0 as Mm, quant = e.quantQ8A as (x: number, k: number, dst: number, stride: number, r0: number, r1: number) => void;
+    const rowBytes = e.q8aRowBytes as (k: number) => number;
+    if (typeof mm !== 'function' || typeof quant !== 'function' || typeof rowBytes !== 'function') throw new GemmaError('INTERNAL', 'wasm kernels: mmQ8_0 / quantQ8A missing');
+    const u8 = new Uint8Array(memory.buffer), u16 = new Uint16Array(memory.buffer), f32 = new Float32Array(memory.buffer);
+    let s = 777;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
+    for (let i = 0; i < WB; i++) u8[W + i] = rnd() & 0xff;
+    for (let u = 0; u < WB / 136; u++) for (let r = 0; r < 4; r++) u16[(W + 136 * u) / 2 + r] = 0x2c00 + (rnd() & 0x3ff); // scales 1/16..1/8
+    for (let i = 0; i < k; i++) f32[X / 4 + i] = (rnd() % 2001 - 1000) / 250;
+    const xs = rowBytes(k);
+    quant(X, k, XQ, xs, 0, 1);
+    return { call: () => mm(W, XQ, xs, OUT, m, k, 1, 0, m / 4, 0), out: () => f32.slice(OUT / 4, OUT / 4 + m) };
+  }));
+  // warm up (the first calls run baseline code), giving the engine time to tier up
+  for (let w = 0; w < 2; w++) {
+    for (const r of runs) for (let i = 0; i < calls; i++) r.call();
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const best = runs.map(() => Infinity);
+  for (let j = 0; j < rounds; j++) {
+    runs.forEach((r, i) => {
+      const t0 = performance.now();
+      for (let c = 0; c < calls; c++) r.call();
+      best[i] = Math.min(best[i]!, (performance.now() - t0) / calls);
+    });
+  }
+  const outs = runs.map((r) => r.out());
+  for (let i = 1; i < outs.length; i++) {
+    if (outs[i]!.some((v, j) => !Object.is(v, outs[0]![j]))) throw new GemmaError('BACKEND', `wasm kernels: build ${i} computes a different Q8_0 product than build 0 in the speed probe`);
+  }
+  return best.map((ms) => ms / 1000);
+}
+
 const cache = new Map<string, Promise<KernelBuild>>();
 
 /** the kernel build for these options (compiled and self-tested once per process) */
-export function loadKernels(relaxed: RelaxedChoice, shared: boolean): Promise<KernelBuild> {
-  const key = `${relaxed}/${shared}`;
+export function loadKernels(relaxed: RelaxedChoice, shared: boolean, dotAdd: DotAddChoice = 'auto'): Promise<KernelBuild> {
+  const key = `${relaxed}/${shared}/${dotAdd}`;
   let p = cache.get(key);
   if (!p) {
-    p = compileKernels(relaxed, shared);
+    p = compileKernels(relaxed, shared, dotAdd);
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
   return p;
 }
 
-async function compileKernels(relaxed: RelaxedChoice, shared: boolean): Promise<KernelBuild> {
+async function compileKernels(relaxed: RelaxedChoice, shared: boolean, dotAdd: DotAddChoice): Promise<KernelBuild> {
   const g = await generated();
   const prep = (b64: string) => (shared ? fromBase64(b64) : unsharedCopy(fromBase64(b64)));
   const simd = prep(g.SIMD_WASM_BASE64);
@@ -158,10 +219,33 @@ async function compileKernels(relaxed: RelaxedChoice, shared: boolean): Promise<
       note = 'relaxed SIMD not supported by this engine';
     } else {
       const module = await WebAssembly.compile(rel);
-      if (await relaxedSelfTest(module, shared)) return { module, relaxed: true, note: '' };
+      if (await relaxedSelfTest(module, shared)) return chooseDotAdd(module, g.DOTADD_WASM_BASE64 ? prep(g.DOTADD_WASM_BASE64) : undefined, shared, dotAdd);
       note = 'relaxed SIMD failed its start-up self-test';
     }
     if (relaxed === true) throw new GemmaError('BACKEND', `relaxed SIMD requested but unavailable: ${note}`);
   }
-  return { module: await WebAssembly.compile(simd), relaxed: false, note };
+  if (dotAdd === true) throw new GemmaError('BACKEND', `the dot-add build needs relaxed SIMD: ${note}`);
+  return { module: await WebAssembly.compile(simd), relaxed: false, dotAdd: false, note };
+}
+
+/** the relaxed build or its dot-add variant (see the file's comment) */
+async function chooseDotAdd(relaxed: WebAssembly.Module, bytes: Uint8Array<ArrayBuffer> | undefined, shared: boolean, choice: DotAddChoice): Promise<KernelBuild> {
+  const plain: KernelBuild = { module: relaxed, relaxed: true, dotAdd: false, note: '' };
+  if (choice === false) return plain;
+  const fail = (why: string): KernelBuild => {
+    if (choice === true) throw new GemmaError('BACKEND', `the dot-add build was requested but ${why}`);
+    return plain;
+  };
+  if (!bytes) return fail('it is not in this package');
+  const module = await WebAssembly.compile(bytes);
+  if (!(await relaxedSelfTest(module, shared))) return fail('it failed its start-up self-test on this engine');
+  let t: number[];
+  try {
+    t = await probeDotSpeed([relaxed, module], shared);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  const dotAddSpeedup = t[0]! / t[1]!;
+  if (choice === true || dotAddSpeedup >= DOT_ADD_MIN_SPEEDUP) return { module, relaxed: true, dotAdd: true, note: '', dotAddSpeedup };
+  return { ...plain, dotAddSpeedup };
 }
