@@ -91,6 +91,7 @@
  */
 @inline export function dotU16(w: v128, x8: usize, x16: usize, ones: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
+    if (GEMMA_DOT_ADD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), w, i32x4.splat(0));
     return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), w), ones);
   }
   return i32x4.add(
@@ -105,6 +106,9 @@
  */
 @inline export function dotU32(a: v128, b: v128, x8: usize, x16: usize, ones: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
+    if (GEMMA_DOT_ADD) {
+      return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8, 16), b, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), a, i32x4.splat(0)));
+    }
     return i32x4.dot_i16x8_s(i16x8.add(
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b),

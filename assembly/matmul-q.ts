@@ -79,7 +79,9 @@ import { q8aParts } from './quantize';
   // the f16 scale constants stay constants here (V8 rebuilds them for each unit): held in
   // registers like the other kernels' they crowd this loop's live vectors (in-process A/B:
   // 2-4 % slower)
-  const ones = onesI16(nb), fm = i32x4.splat(0x8fffffff), fb = f32x4.splat(reinterpret<f32>(0x77800000));
+  // (the dot-add build's loop has registers to spare: there they are run-time vectors)
+  const ones = onesI16(nb);
+  const fm = GEMMA_DOT_ADD ? f16Mask(nb) : i32x4.splat(0x8fffffff), fb = GEMMA_DOT_ADD ? f16Bias(nb) : f32x4.splat(reinterpret<f32>(0x77800000));
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
@@ -247,6 +249,94 @@ import { q8aParts } from './quantize';
 }
 
 /**
+ * Dot-add build (GEMMA_DOT_ADD), Q8_0 prefill: the group's int8 levels transposed once per token
+ * tile into 4 x 4 tiles (vector c = columns 4c..4c+3 of rows 0..3; 128 bytes per block, then d x4
+ * as f32: 144 bytes), the signed operand of relaxed dot-add; the activations' positive and
+ * negative parts (u8 0..127) are the i7 operand, so every lane sums four exact products in i32.
+ */
+@inline function tileQ8_0(gp: usize, nb: i32, s: usize): void {
+  const fm = f16Mask(nb), fb = f16Bias(nb);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    transposeStore(v128.load(p, 8), v128.load(p, 40), v128.load(p, 72), v128.load(p, 104), q);
+    transposeStore(v128.load(p, 24), v128.load(p, 56), v128.load(p, 88), v128.load(p, 120), q + 64);
+    v128.store(q, f16x4(p, fm, fb), 128);
+    p += 136;
+    q += 144;
+  }
+}
+
+/**
+ * Pack activation rows t..t+3 (Q8A at xr, stride xs) for rowsQ8_0d4, 272 bytes per block: per
+ * half of the block (16 columns, 128 bytes), the four rows' positive parts as four column quads
+ * ([quad 0: r0 r1 r2 r3] ...), then their negative parts; then d_x of the four rows (f32x4).
+ */
+@inline function packRowsQ8d(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
+  const parts = q8aParts(<usize>k), xdo = 3 * <usize>k;
+  const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let d = dst;
+  for (let b = 0; b < nb; b++) {
+    const o = parts + (<usize>b << 6), o4 = xdo + (<usize>b << 2);
+    transposeStore(v128.load(xr + o), v128.load(x1 + o), v128.load(x2 + o), v128.load(x3 + o), d);
+    transposeStore(v128.load(xr + o, 32), v128.load(x1 + o, 32), v128.load(x2 + o, 32), v128.load(x3 + o, 32), d + 64);
+    transposeStore(v128.load(xr + o, 16), v128.load(x1 + o, 16), v128.load(x2 + o, 16), v128.load(x3 + o, 16), d + 128);
+    transposeStore(v128.load(xr + o, 48), v128.load(x1 + o, 48), v128.load(x2 + o, 48), v128.load(x3 + o, 48), d + 192);
+    v128.store(d, vec4(load<f32>(xr + o4), load<f32>(x1 + o4), load<f32>(x2 + o4), load<f32>(x3 + o4)), 256);
+    d += 272;
+  }
+}
+
+/** four activation rows packed by packRowsQ8d at x against the group tiled at s (tileQ8_0) */
+@inline function rowsQ8_0d4(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+  if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let u = s, xp = x;
+  for (let b = 0; b < nb; b++) {
+    let p0 = i32x4.splat(0), p1 = p0, p2 = p0, p3 = p0, n0 = p0, n1 = p0, n2 = p0, n3 = p0;
+    for (let c: usize = 0; c < 8; c++) {
+      const wv = v128.load(u + (c << 4));
+      const xo = xp + ((c >> 2) << 7) + ((c & 3) << 4);
+      p0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo), p0);
+      p1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 4), p1);
+      p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 8), p2);
+      p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 12), p3);
+      n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 64), n0);
+      n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 68), n1);
+      n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 72), n2);
+      n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 76), n3);
+    }
+    const dw = v128.load(u, 128);
+    f0 = fma(f32x4.convert_i32x4_s(i32x4.sub(p0, n0)), f32x4.mul(dw, v128.load32_splat(xp, 256)), f0);
+    f1 = fma(f32x4.convert_i32x4_s(i32x4.sub(p1, n1)), f32x4.mul(dw, v128.load32_splat(xp, 260)), f1);
+    f2 = fma(f32x4.convert_i32x4_s(i32x4.sub(p2, n2)), f32x4.mul(dw, v128.load32_splat(xp, 264)), f2);
+    f3 = fma(f32x4.convert_i32x4_s(i32x4.sub(p3, n3)), f32x4.mul(dw, v128.load32_splat(xp, 268)), f3);
+    u += 144;
+    xp += 272;
+  }
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
+}
+
+/** one activation row (Q8A at xr) against the group tiled at s (the rows left over by rowsQ8_0d4) */
+@inline function rowQ8_0d(s: usize, xr: usize, k: i32, nb: i32): v128 {
+  if (!GEMMA_DOT_ADD) return f32x4.splat(0); // only called in the dot-add build
+  const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
+  let acc = f32x4.splat(0);
+  let u = s;
+  for (let b = 0; b < nb; b++) {
+    const pp = xpp + (<usize>b << 6);
+    let p = i32x4.splat(0), n = p;
+    for (let c: usize = 0; c < 8; c++) {
+      const wv = v128.load(u + (c << 4));
+      p = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(pp + (c << 2)), p);
+      n = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(pp + (c << 2), 32), n);
+    }
+    acc = fma(f32x4.convert_i32x4_s(i32x4.sub(p, n)), f32x4.mul(v128.load(u, 128), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    u += 144;
+  }
+  return acc;
+}
+
+/**
  * Q8_0: signed 8-bit levels.
  * - One activation row (decode): relaxed build, pmaddubsw against the activations' positive
  *   and negative parts (common.ts dotQ8r); SIMD128 build, weights sign-extended to int16 and
@@ -255,7 +345,10 @@ import { q8aParts } from './quantize';
  *   tile into the thread's scratch (k/32 * 272 bytes, L1/L2) as column-pair vectors
  *   (widenQ8_0), then activation rows four at a time run pmaddwd against broadcast
  *   activation pairs: the four rows' sums build up in the four lanes (no horizontal sums),
- *   and each loaded weight vector serves four activation rows.
+ *   and each loaded weight vector serves four activation rows. The dot-add build tiles the
+ *   group's int8 levels instead (tileQ8_0) and runs relaxed dot-adds against the activations'
+ *   packed positive/negative parts (packRowsQ8d, rowsQ8_0d4): 16 products per instruction
+ *   where pmaddwd gives 8 (and a separate add).
  */
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = k >> 5;
@@ -268,10 +361,20 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const pk = scratch + <usize>nb * 272, pstep = <usize>nb * 272;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
-    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
+    if (wide) {
+      for (let t = t0; t + 4 <= t1; t += 4) {
+        if (GEMMA_DOT_ADD) packRowsQ8d(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
+        else packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
+      }
+    }
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
-      if (wide && t1 - t0 >= 2) {
+      if (GEMMA_DOT_ADD && wide && t1 - t0 >= 2) {
+        tileQ8_0(gp, nb, scratch);
+        let t = t0;
+        for (; t + 4 <= t1; t += 4) rowsQ8_0d4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0d(scratch, xq + <usize>t * <usize>xs, k, nb));
+      } else if (wide && t1 - t0 >= 2) {
         widenQ8_0(gp, nb, scratch);
         let t = t0;
         for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
