@@ -327,6 +327,11 @@ describe('wasm builds and memory', () => {
   it('dot-add build: bit for bit the relaxed build where the engine runs it right, a typed error where not', async () => {
     const rel = await wasmBackend({ dotAdd: false }); // first: on Node 20 it turns relaxed SIMD on
     expect(rel.info.dotAdd).toBe(false);
+    // the dot-add build is a relaxed build: not without relaxed SIMD
+    let noRelaxed: unknown;
+    try { await wasmBackend({ relaxed: false, dotAdd: true }); } catch (e) { noRelaxed = e; }
+    expect(isGemmaError(noRelaxed, 'BACKEND') && String((noRelaxed as Error).message)).toMatch(/dot-add build needs relaxed SIMD/);
+    expect((await wasmBackend({ relaxed: false })).info).toMatchObject({ relaxed: false, dotAdd: false });
     const { relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
     const { DOTADD_WASM_BASE64 } = await import('../../src/kernels/wasm/generated/kernels.js');
     const dotModule = await WebAssembly.compile(Uint8Array.from(atob(DOTADD_WASM_BASE64), (c) => c.charCodeAt(0)));
