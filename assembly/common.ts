@@ -12,7 +12,7 @@
  * GEMMA_DOT_ADD (compile-time constant, scripts/build-wasm.mjs `--use`): 1 in the dot-add build,
  * where the integer dots accumulate with i32x4.relaxed_dot_i8x16_i7x16_add_s, 0 otherwise. The
  * host keeps that build only where it passes the self-test and beats the plain relaxed build
- * (src/kernels/wasm/loader.ts): V8 12.5+ lowers the instruction to one vpdpbusd with AVX-VNNI,
+ * (src/kernels/wasm/loader.ts): V8 13.6 (Node 24) and later lower the instruction to one vpdpbusd with AVX-VNNI,
  * older V8 and CPUs without it to three instructions (slower than pmaddubsw + paddw), and Node
  * 20's baseline compiler computes it wrong.
  */
