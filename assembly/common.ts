@@ -12,9 +12,9 @@
  * GEMMA_DOT_ADD (compile-time constant, scripts/build-wasm.mjs `--use`): 1 in the dot-add build,
  * where the integer dots accumulate with i32x4.relaxed_dot_i8x16_i7x16_add_s, 0 otherwise. The
  * host keeps that build only where it passes the self-test and beats the plain relaxed build
- * (src/kernels/wasm/loader.ts): V8 13.6 (Node 24) and later lower the instruction to one vpdpbusd with AVX-VNNI,
- * older V8 and CPUs without it to three instructions (slower than pmaddubsw + paddw), and Node
- * 20's baseline compiler computes it wrong.
+ * (src/kernels/wasm/loader.ts): V8 13.6 (Node 24) and later lower the instruction to one
+ * vpdpbusd with AVX-VNNI, older V8 and CPUs without it to three instructions (slower than
+ * pmaddubsw + paddw), and Node 20's baseline compiler computes it wrong.
  */
 
 /** f16 bits -> f32, exact for normal and subnormal halves (not for inf/NaN).
@@ -140,7 +140,7 @@
   if (!ASC_FEATURE_RELAXED_SIMD) return p0; // never called in the SIMD128 build
   if (GEMMA_DOT_ADD) {
     // dot-add build: four dot-adds into i32 and one subtraction (the int16 stage and its
-    // widening are gone; one instruction each where the engine has AVX-VNNI or SDOT)
+    // widening are gone; one vpdpbusd each where the engine lowers them to AVX-VNNI)
     const z = i32x4.sub(ones, ones);
     return i32x4.sub(
       i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, p1, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, p0, z)),

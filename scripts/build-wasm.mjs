@@ -1,8 +1,8 @@
 // Build the WASM kernels from source (assembly/*.ts, AssemblyScript) into three variants,
 // SIMD128, SIMD128 + relaxed SIMD, and relaxed SIMD with the integer dots accumulating through
-// i32x4.relaxed_dot_i8x16_i7x16_add_s (GEMMA_DOT_ADD = 1: one instruction where the engine lowers
-// it to AVX-VNNI vpdpbusd (V8 13.6+), three elsewhere; src/kernels/wasm/loader.ts times both relaxed
-// builds at start-up and keeps the faster), and write them as base64 strings in
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (GEMMA_DOT_ADD = 1: one instruction where the engine
+// lowers it to AVX-VNNI vpdpbusd (V8 13.6+), three elsewhere; src/kernels/wasm/loader.ts times
+// both relaxed builds at start-up and keeps the faster), and write them as base64 strings in
 // src/kernels/wasm/generated/kernels.ts (gitignored), which esbuild bundles and vitest/tsx
 // import like any module, in Node and in the browser.
 //

@@ -4,9 +4,9 @@
  * with v8.setFlagsFromString before compiling) and when it passes a known-answer self-test;
  * otherwise the SIMD128 build. Where the relaxed build runs, its dot-add variant (integer dots
  * through i32x4.relaxed_dot_i8x16_i7x16_add_s) replaces it when that passes the same self-test
- * and a start-up speed probe finds it faster: V8 13.6+ (Node 24, seen; 12.4 does not) with AVX-VNNI make the
- * instruction one multiply-accumulate, other engines three instructions (slower than the plain
- * build). All three come from scripts/build-wasm.mjs as base64 modules.
+ * and a start-up speed probe finds it faster: V8 13.6+ (Node 24; seen, while 12.4 does not) with
+ * AVX-VNNI make the instruction one multiply-accumulate, other engines three instructions
+ * (slower than the plain build). All three come from scripts/build-wasm.mjs as base64 modules.
  */
 import { GemmaError } from '../../errors.js';
 
