@@ -316,26 +316,6 @@ import { q8aParts } from './quantize';
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
-/** one activation row (Q8A at xr) against the group tiled at s (the rows left over by rowsQ8_0d4) */
-@inline function rowQ8_0d(s: usize, xr: usize, k: i32, nb: i32): v128 {
-  if (!GEMMA_DOT_ADD) return f32x4.splat(0); // only called in the dot-add build
-  const xpp = xr + q8aParts(<usize>k), xd = xr + 3 * <usize>k;
-  let acc = f32x4.splat(0);
-  let u = s;
-  for (let b = 0; b < nb; b++) {
-    const pp = xpp + (<usize>b << 6);
-    let p = i32x4.splat(0), n = p;
-    for (let c: usize = 0; c < 8; c++) {
-      const wv = v128.load(u + (c << 4));
-      p = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(pp + (c << 2)), p);
-      n = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(pp + (c << 2), 32), n);
-    }
-    acc = fma(f32x4.convert_i32x4_s(i32x4.sub(p, n)), f32x4.mul(v128.load(u, 128), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
-    u += 144;
-  }
-  return acc;
-}
-
 /**
  * Q8_0: signed 8-bit levels.
  * - One activation row (decode): relaxed build, pmaddubsw against the activations' positive
@@ -373,7 +353,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         tileQ8_0(gp, nb, scratch);
         let t = t0;
         for (; t + 4 <= t1; t += 4) rowsQ8_0d4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0d(scratch, xq + <usize>t * <usize>xs, k, nb));
+        // leftover rows: the decode kernel on the group's units (the same sums and rounding)
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
       } else if (wide && t1 - t0 >= 2) {
         widenQ8_0(gp, nb, scratch);
         let t = t0;
