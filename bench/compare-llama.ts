@@ -23,6 +23,7 @@ import { loadavg } from 'node:os';
 import { getLlama, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { benchGemmaModel, benchPrompt, decodeWeightBytes } from '../src/cli/commands/bench.js';
 import { createWasmBackend, type WasmBackend } from '../src/kernels/wasm/backend.js';
+import { buildLabel } from '../src/kernels/wasm/loader.js';
 import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
 import { quantizeModelFile } from '../src/cli/commands/quantize.js';
@@ -82,8 +83,7 @@ const probe = await createWasmBackend({ threads: N });
 let dram = probe.measureReadBandwidth(512, 5);
 probe.dispose();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const build = probe.info.relaxed ? (probe.info.dotAdd ? `relaxed SIMD, dot-add build (${probe.info.dotAddSpeedup?.toFixed(2)}x in its start-up probe)` : `relaxed SIMD${probe.info.dotAddSpeedup ? ` (dot-add build ${probe.info.dotAddSpeedup.toFixed(2)}x in its start-up probe: not used)` : ''}`) : 'SIMD128';
-console.log(`${typeof process.versions.deno === 'string' ? 'Deno' : 'Node'} ${process.version}, V8 ${process.versions.v8}; our kernels: ${build}`);
+console.log(`${typeof process.versions.deno === 'string' ? 'Deno' : 'Node'} ${process.version}, V8 ${process.versions.v8}; our kernels: ${buildLabel(probe.info)}`);
 console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s; load average ${load()}`);
 
 for (const size of models) {

@@ -26,6 +26,7 @@
  * contiguous rows) against one shared range (the threads' chunks interleave).
  */
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { buildLabel } from '../src/kernels/wasm/loader.js';
 import { JOB, OP_PROBE } from '../src/kernels/wasm/jobs.js';
 import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
@@ -226,7 +227,7 @@ for (const size of models) {
     const cpu = process.cpuUsage(c0);
     cache.dispose();
     const stepMs = wall / steps;
-    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${backend.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; context ${context}`);
+    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${buildLabel(backend.info)}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; context ${context}`);
     console.log(`  step ${stepMs.toFixed(2)} ms = ${(1000 / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
     const rowsOut = [...prof.stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
     for (const [k, s] of rowsOut) {

@@ -6,6 +6,7 @@
  * CPU-time figure shows the kernel's own speed when the process does not get whole cores.
  */
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { buildLabel } from '../src/kernels/wasm/loader.js';
 import { benchWeight } from './bench-weight.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { randn } from '../test/helpers/backend-conformance.js';
@@ -19,7 +20,7 @@ const K = Number(opt('k', '2048'));
 const types = (args.length ? args : ['q8_0', 'q4_0', 'f16', 'q4_k', 'q6_k']) as DType[];
 
 const be = await createWasmBackend({ threads });
-console.log(`wasm ${be.info.relaxed ? 'relaxed-SIMD' : 'SIMD128'}, ${be.info.threads} thread(s), matrix [${M} x ${K}]`);
+console.log(`wasm ${buildLabel(be.info)}, ${be.info.threads} thread(s), matrix [${M} x ${K}]`);
 for (const dtype of types) {
   const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
   const w = be.uploadWeight(spec);

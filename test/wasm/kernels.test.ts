@@ -332,9 +332,9 @@ describe('wasm builds and memory', () => {
     try { await wasmBackend({ relaxed: false, dotAdd: true }); } catch (e) { noRelaxed = e; }
     expect(isGemmaError(noRelaxed, 'BACKEND') && String((noRelaxed as Error).message)).toMatch(/dot-add build needs relaxed SIMD/);
     expect((await wasmBackend({ relaxed: false })).info).toMatchObject({ relaxed: false, dotAdd: false });
-    const { relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
+    const { fromBase64, relaxedSelfTest } = await import('../../src/kernels/wasm/loader.js');
     const { DOTADD_WASM_BASE64 } = await import('../../src/kernels/wasm/generated/kernels.js');
-    const dotModule = await WebAssembly.compile(Uint8Array.from(atob(DOTADD_WASM_BASE64), (c) => c.charCodeAt(0)));
+    const dotModule = await WebAssembly.compile(fromBase64(DOTADD_WASM_BASE64));
     const selfTestOk = await relaxedSelfTest(dotModule, true);
     // only V8 before 12 (Node 20) is known to compute relaxed dot-add wrong (its baseline
     // compiler); anywhere newer a failing self-test is our bug
@@ -368,9 +368,9 @@ describe('wasm builds and memory', () => {
 
   it('the dot-add speed probe times both builds and rejects one that computes a different product', async () => {
     expect((await wasmBackend()).info.relaxed).toBe(true); // first: on Node 20 it turns relaxed SIMD on
-    const { probeDotSpeed } = await import('../../src/kernels/wasm/loader.js');
+    const { fromBase64, probeDotSpeed } = await import('../../src/kernels/wasm/loader.js');
     const { RELAXED_WASM_BASE64 } = await import('../../src/kernels/wasm/generated/kernels.js');
-    const relaxed = await WebAssembly.compile(Uint8Array.from(atob(RELAXED_WASM_BASE64), (c) => c.charCodeAt(0)));
+    const relaxed = await WebAssembly.compile(fromBase64(RELAXED_WASM_BASE64));
     const t = await probeDotSpeed([relaxed, relaxed], true, 2, 20);
     expect(t).toHaveLength(2);
     for (const s of t) expect(s).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 import { GemmaError } from '../../errors.js';
 import { cliBackend } from '../backend.js';
 import type { WebGpuBackend } from '../../kernels/webgpu/backend.js';
+import { buildLabel } from '../../kernels/wasm/loader.js';
 import type { GemmaModel } from '../../model/model.js';
 import { allWeights } from '../../model/weights.js';
 import { loadPath } from '../../node.js';
@@ -168,8 +169,7 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
         console.log(JSON.stringify(out));
       } else {
         const f = (x: number, d = 1) => x.toFixed(d);
-        const build = (i: WasmInfo) => (!i.relaxed ? 'SIMD128' : i.dotAdd ? `relaxed-SIMD, dot-add build (${i.dotAddSpeedup?.toFixed(2) ?? '?'}x in the start-up probe)` : 'relaxed-SIMD');
-        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${build(info)}` : ''}`);
+        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${buildLabel(info)}` : ''}`);
         for (const n of info?.notes ?? []) console.log(`  note: ${n}`);
         console.log(`  prefill ${o.promptTokens} tokens: ${f(r.prefillTokPerS)} tok/s   time to first token ${f(r.ttftMs)} ms`);
         console.log(`  decode  ${o.genTokens} tokens: ${f(r.decodeTokPerS)} tok/s   weights ${f(r.weightBytes / 1e6, 0)} MB/token -> ${f(r.decodeGBps)} GB/s`);

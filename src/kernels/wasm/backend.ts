@@ -38,7 +38,7 @@ export interface WasmBackendOptions {
   /**
    * the relaxed build's dot-add variant (integer dots through relaxed dot-add): 'auto' (default)
    * when it passes the self-test and a start-up probe finds it faster (engines that lower it to
-   * AVX-VNNI or SDOT); true forces it where it passes the self-test, false never uses it
+   * one AVX-VNNI instruction); true forces it where it passes the self-test, false never uses it
    */
   dotAdd?: DotAddChoice;
   /** use a shared memory (default: when SharedArrayBuffer exists); false forces one thread */

@@ -28,7 +28,22 @@ export type DotAddChoice = 'auto' | boolean;
 /** the dot-add build is kept when the probe finds it at least this much faster */
 export const DOT_ADD_MIN_SPEEDUP = 1.05;
 
-function fromBase64(s: string): Uint8Array<ArrayBuffer> {
+/** which kernel build a backend runs, for people (bench output): from WasmBackendInfo's fields */
+export function buildLabel(i: { relaxed: boolean; dotAdd?: boolean; dotAddSpeedup?: number }): string {
+  if (!i.relaxed) return 'SIMD128';
+  const x = i.dotAddSpeedup === undefined ? '' : `${i.dotAddSpeedup.toFixed(2)}x in its start-up probe`;
+  if (i.dotAdd) return `relaxed SIMD, dot-add build${x ? ` (${x})` : ''}`;
+  return `relaxed SIMD${x ? ` (dot-add build ${x}: not used)` : ''}`;
+}
+
+/** seeded 24-bit pseudo-random integers (an LCG) for the start-up tests' inputs */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
+}
+
+/** base64 -> bytes (atob: in browsers, Deno and Node alike) */
+export function fromBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -36,7 +51,7 @@ function fromBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /** the generated module (a dynamic import, so that tests can build it first) */
-async function generated(): Promise<{ SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string; DOTADD_WASM_BASE64?: string }> {
+async function generated(): Promise<{ SIMD_WASM_BASE64: string; RELAXED_WASM_BASE64: string; DOTADD_WASM_BASE64: string }> {
   try {
     return await import('./generated/kernels.js');
   } catch (e) {
@@ -111,8 +126,7 @@ export async function relaxedSelfTest(module: WebAssembly.Module, shared: boolea
   // Q8_0: weights over the full int8 range (-128 included), activations -127..127 as parts
   const QW = X16 + 2 * n, QP = QW + n, QN = QP + n;
   const u8 = new Uint8Array(memory.buffer), i8 = new Int8Array(memory.buffer), i16 = new Int16Array(memory.buffer);
-  let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
+  const rnd = lcg(12345);
   for (let i = 0; i < n; i++) {
     u8[A + i] = rnd() % 64;                       // levels 0..63, the range the kernels use
     const x = (rnd() % 255) - 127;                // activations -127..127
@@ -163,8 +177,7 @@ export async function probeDotSpeed(modules: WebAssembly.Module[], shared: boole
     const rowBytes = e.q8aRowBytes as (k: number) => number;
     if (typeof mm !== 'function' || typeof quant !== 'function' || typeof rowBytes !== 'function') throw new GemmaError('INTERNAL', 'wasm kernels: mmQ8_0 / quantQ8A missing');
     const u8 = new Uint8Array(memory.buffer), u16 = new Uint16Array(memory.buffer), f32 = new Float32Array(memory.buffer);
-    let s = 777;
-    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
+    const rnd = lcg(777);
     for (let i = 0; i < WB; i++) u8[W + i] = rnd() & 0xff;
     for (let u = 0; u < WB / 136; u++) for (let r = 0; r < 4; r++) u16[(W + 136 * u) / 2 + r] = 0x2c00 + (rnd() & 0x3ff); // scales 1/16..1/8
     for (let i = 0; i < k; i++) f32[X / 4 + i] = (rnd() % 2001 - 1000) / 250;
@@ -219,7 +232,7 @@ async function compileKernels(relaxed: RelaxedChoice, shared: boolean, dotAdd: D
       note = 'relaxed SIMD not supported by this engine';
     } else {
       const module = await WebAssembly.compile(rel);
-      if (await relaxedSelfTest(module, shared)) return chooseDotAdd(module, g.DOTADD_WASM_BASE64 ? prep(g.DOTADD_WASM_BASE64) : undefined, shared, dotAdd);
+      if (await relaxedSelfTest(module, shared)) return chooseDotAdd(module, prep(g.DOTADD_WASM_BASE64), shared, dotAdd);
       note = 'relaxed SIMD failed its start-up self-test';
     }
     if (relaxed === true) throw new GemmaError('BACKEND', `relaxed SIMD requested but unavailable: ${note}`);
@@ -229,14 +242,13 @@ async function compileKernels(relaxed: RelaxedChoice, shared: boolean, dotAdd: D
 }
 
 /** the relaxed build or its dot-add variant (see the file's comment) */
-async function chooseDotAdd(relaxed: WebAssembly.Module, bytes: Uint8Array<ArrayBuffer> | undefined, shared: boolean, choice: DotAddChoice): Promise<KernelBuild> {
+async function chooseDotAdd(relaxed: WebAssembly.Module, bytes: Uint8Array<ArrayBuffer>, shared: boolean, choice: DotAddChoice): Promise<KernelBuild> {
   const plain: KernelBuild = { module: relaxed, relaxed: true, dotAdd: false, note: '' };
   if (choice === false) return plain;
   const fail = (why: string): KernelBuild => {
     if (choice === true) throw new GemmaError('BACKEND', `the dot-add build was requested but ${why}`);
     return plain;
   };
-  if (!bytes) return fail('it is not in this package');
   const module = await WebAssembly.compile(bytes);
   if (!(await relaxedSelfTest(module, shared))) return fail('it failed its start-up self-test on this engine');
   let t: number[];

@@ -4,3 +4,5 @@
 export declare const SIMD_WASM_BASE64: string;
 /** SIMD128 + relaxed-SIMD build */
 export declare const RELAXED_WASM_BASE64: string;
+/** relaxed SIMD with dot-add integer dots */
+export declare const DOTADD_WASM_BASE64: string;
