@@ -90,7 +90,9 @@ function kquantScratchBytes(k: number, rows: number, stride: number): number {
 /**
  * Per-thread prefill scratch of Q8_0, and of Q5_0 in the SIMD128 build (mmQ8_0, mmQ45): the
  * group widened to int16 (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed
- * four at a time (packRowsQ8w: as many bytes per block and four rows).
+ * four at a time (packRowsQ8w: as many bytes per block and four rows). The dot-add build's Q8_0
+ * prefill uses the same places: its int8 tiles (tileQ8_0, 144 bytes per block) and its packed
+ * activation parts (packRowsQ8d, 272 bytes per block and four rows).
  */
 function wideScratchBytes(k: number, rows: number): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(2 * k + k / 8));
