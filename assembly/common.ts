@@ -236,3 +236,20 @@
 @inline export function vec4(a: f32, b: f32, c: f32, d: f32): v128 {
   return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(a), 1, b), 2, c), 3, d);
 }
+
+/**
+ * Column panels (index.ts OP_MATMUL; src/kernels/wasm/layout.ts panelSlice): a matrix of long
+ * rows is stored in row blocks of PANEL_GROUPS groups, each block's column panels one after
+ * the other. While index.ts runs one panel of such a matrix, panelBlockStride is the bytes of
+ * one row block (all its panels) and the kernels find group g of the panel at
+ * groupPtr(panel base, g, bytes of a group of the panel); 0 otherwise (group g at w + g * gs).
+ */
+export const PANEL_GROUPS: i32 = 8;
+export let panelBlockStride: usize = 0;
+
+@inline export function groupPtr(w: usize, g: i32, gs: usize): usize {
+  return panelBlockStride == 0 ? w + <usize>g * gs : w + <usize>(g >> 3) * panelBlockStride + <usize>(g & 7) * gs;
+}
+
+/** set panelBlockStride (index.ts, around the calls for one column-panelled matrix) */
+@inline export function setPanelBlockStride(s: usize): void { panelBlockStride = s; }

@@ -15,8 +15,9 @@
 //   16 done          chunks finished (the host waits for done == chunks)
 //   32 arguments (i32/f32 words):
 //   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes,
-//               w2, out2), then scratch, scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
-//               then x, k, nq, nq x (scheme, dst, dstThreadBytes)]
+//               w2, out2, panels, panelGroupBytes, xPanelBytes, part), then scratch,
+//               scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
+//               then x, k, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]
 //              xq of thread ith is xq + ith * xqThreadBytes. With nq > 0 (one activation row:
 //              decode) each thread quantizes x itself into dst + ith * dstThreadBytes when it
 //              claims its first chunk (so the job cannot end, and its descriptor cannot be
@@ -25,6 +26,16 @@
 //              w2 != 0 (GeGLU pair): a chunk also computes the same rows of w2 (same kind and
 //              shape as w) into out2, then out = gelu_tanh(out) * out2 on those rows, so the
 //              gate/up products and their GeGLU take one pool round and no serial pass.
+//              Column panels (src/kernels/wasm/layout.ts panelsOf): a matrix of long rows is
+//              stored in row blocks of PANEL_GROUPS groups (common.ts; the last block padded),
+//              each block as `panels` x4 slices of k columns one after the other (k here is a
+//              panel's; panelGroupBytes a group of one panel): a thread still reads one
+//              sequential stream. Panel p of an activation row starts xPanelBytes * p into the
+//              row (a quantized row is quantized as `panels` rows of k). Panel 0 goes into
+//              out, the others into partial sums at part ((panels - 1) planes of T x m floats,
+//              then as many for out2), added to out in panel order. So the activation panel a
+//              block reads stays in L1 beside the weight stream (a whole row of 6912 columns
+//              did not: decode 1.1-1.3x slower from DRAM).
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride (per thread), itemsPerChunk]
@@ -37,7 +48,8 @@ import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q';
 import { readProbe } from './probe';
 import { quantQ8A, quantQ8K } from './quantize';
 
-import { geglu } from './elementwise';
+import { add, geglu } from './elementwise';
+import { PANEL_GROUPS, setPanelBlockStride } from './common';
 
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
 export { attention } from './attention';
@@ -50,16 +62,16 @@ export { selfTestDot, selfTestDotQ8 } from './selftest';
 export { readProbe } from './probe';
 
 /** bytes per matmul entry of OP_MATMUL (MATMUL_WORDS in src/kernels/wasm/jobs.ts) */
-const MATMUL_BYTES: usize = 48;
+const MATMUL_BYTES: usize = 64;
 
 /** 1 when built with relaxed SIMD */
 export function relaxed(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
 
 export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   switch (kind) {
-    case 0: mmF32(w, xq, out, m, k, T, g0, g1, scratch); break;
-    case 1: mmF16(w, xq, out, m, k, T, g0, g1, scratch); break;
-    case 2: mmBF16(w, xq, out, m, k, T, g0, g1, scratch); break;
+    case 0: mmF32(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
+    case 1: mmF16(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
+    case 2: mmBF16(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 3: mmQ8_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 4: mmQ4_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 5: mmQ4_1(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
@@ -90,13 +102,43 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
         const g0 = c * cg, g1 = min(groups, g0 + cg);
         const xq = load<usize>(d, 8) + <usize>ith * <usize>load<i32>(d, 36);
         const kind = load<i32>(d), xs = load<i32>(d, 12), out = load<usize>(d, 16), k = load<i32>(d, 24), T = load<i32>(d, 28);
-        matmulOne(kind, load<usize>(d, 4), xq, xs, out, m, k, T, g0, g1, scratch);
-        const w2 = load<usize>(d, 40);
+        const w = load<usize>(d, 4), w2 = load<usize>(d, 40), out2 = load<usize>(d, 44);
+        const np = load<i32>(d, 48);
+        const r0 = g0 << 2, r1 = min(m, g1 << 2);
+        if (np <= 1) {
+          matmulOne(kind, w, xq, xs, out, m, k, T, g0, g1, scratch);
+          if (w2 != 0) matmulOne(kind, w2, xq, xs, out2, m, k, T, g0, g1, scratch);
+        } else {
+          // column panels: panel 0 into out, the others into the partial sums at part (the
+          // pair's second product's after the first's), added below in panel order
+          const gsp = <usize>load<i32>(d, 52), xpb = <usize>load<i32>(d, 56), part = load<usize>(d, 60);
+          const plane = <usize>T * <usize>m << 2;
+          const pstep = gsp * <usize>PANEL_GROUPS; // a panel's slice of a row block
+          setPanelBlockStride(pstep * <usize>np);
+          // decode: row block by row block, its panels in turn (the weights in memory order: one
+          // sequential stream; a pair's second matrix after the first); prefill: panel by panel
+          // over all the chunk's groups (the kernels prepare a tile of activation rows once per call)
+          const bstep = T == 1 ? PANEL_GROUPS : groups;
+          for (let i = 0; i < (w2 != 0 ? 2 : 1); i++) {
+            const wi = i == 0 ? w : w2, oi = i == 0 ? out : out2, pi = part + <usize>(i * (np - 1)) * plane;
+            for (let b0 = T == 1 ? g0 & ~(PANEL_GROUPS - 1) : g0; b0 < g1; b0 += bstep) {
+              const ga = max(g0, b0), gz = min(g1, b0 + bstep);
+              for (let p = 0; p < np; p++) {
+                matmulOne(kind, wi + <usize>p * pstep, xq + <usize>p * xpb, xs, p == 0 ? oi : pi + <usize>(p - 1) * plane, m, k, T, ga, gz, scratch);
+              }
+            }
+          }
+          setPanelBlockStride(0);
+          for (let t = 0; t < T; t++) {
+            const o = (<usize>t * <usize>m + <usize>r0) << 2;
+            for (let p = 1; p < np; p++) {
+              add(out + o, out + o, part + <usize>(p - 1) * plane + o, r1 - r0);
+              if (w2 != 0) add(out2 + o, out2 + o, part + <usize>(np - 2 + p) * plane + o, r1 - r0);
+            }
+          }
+        }
+        // a GeGLU pair: out[t, r0..r1) = gelu_tanh(out) * out2 on this chunk's rows
         if (w2 != 0) {
-          const out2 = load<usize>(d, 44);
-          matmulOne(kind, w2, xq, xs, out2, m, k, T, g0, g1, scratch);
-          // out[t, r0..r1) = gelu_tanh(out) * out2 on this chunk's rows, per activation row t
-          const r0 = g0 << 2, r1 = min(m, g1 << 2);
           for (let t = 0; t < T; t++) {
             const o = (<usize>t * <usize>m + <usize>r0) << 2;
             geglu(out + o, out + o, out2 + o, r1 - r0);
@@ -131,12 +173,14 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
 function quantizeOwn(job: usize, ith: i32): void {
   const a = job + 32;
   const t = a + 4 + <usize>load<i32>(a) * MATMUL_BYTES + 8;
-  const x = load<usize>(t), k = load<i32>(t, 4), nq = load<i32>(t, 8);
+  const x = load<usize>(t), nq = load<i32>(t, 8);
   for (let i = 0; i < nq; i++) {
-    const q = t + 12 + <usize>i * 12;
+    // (scheme, dst, dstThreadBytes, k, panels, stride): x as `panels` rows of k (see above)
+    const q = t + 12 + <usize>i * 24;
     const dst = load<usize>(q, 4) + <usize>ith * <usize>load<i32>(q, 8);
-    if (load<i32>(q) == 0) quantQ8A(x, k, dst, 0, 0, 1);
-    else quantQ8K(x, k, dst, 0, 0, 1);
+    const k = load<i32>(q, 12), np = load<i32>(q, 16), stride = load<i32>(q, 20);
+    if (load<i32>(q) == 0) quantQ8A(x, k, dst, stride, 0, np);
+    else quantQ8K(x, k, dst, stride, 0, np);
   }
 }
 

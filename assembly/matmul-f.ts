@@ -9,7 +9,7 @@
 // F16 -> f32 conversion is exact for normal and subnormal values (common.ts); BF16 -> f32
 // is a 16-bit shift.
 
-import { f16, f16Bias, f16Mask, f16x4s, fma, hadd4f, vec4 } from './common';
+import { f16, f16Bias, f16Mask, f16x4s, fma, groupPtr, hadd4f, vec4 } from './common';
 import { storeRows, tokenTile } from './matmul-q';
 
 /** elements 0..3 of the 8-element chunk at p as f32x4 (fm, fb: common.ts f16x4s) */
@@ -139,20 +139,21 @@ import { storeRows, tokenTile } from './matmul-q';
  * at a time (each weight chunk converted once for both), then one; per weight row and
  * activation row f32x4 accumulators, reduced at the end.
  */
-@inline function mmFloat(dt: i32, w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
+@inline function mmFloat(dt: i32, w: usize, x: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const es: usize = dt == 0 ? 4 : 2;
   const nc = k >> 3, tail = k & 7;
   const cs: usize = es << 5; // bytes of one chunk unit (4 rows x 8 elements)
   const rs: usize = es << 3; // bytes of one row's chunk
   const gs = <usize>k * (es << 2);
-  const xrow = <usize>k << 2;
+  // activation row stride: xs, or k floats (xs = 0); a column panel's rows are longer (index.ts)
+  const xrow = xs != 0 ? <usize>xs : <usize>k << 2;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(k << 2);
   const fm = f16Mask(tt), fb = f16Bias(tt);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     for (let g = g0; g < g1; g++) {
-      const gp = w + <usize>g * gs;
+      const gp = groupPtr(w, g, gs);
       let t = t0;
       if (scratch != 0 && t1 - t0 >= 2) {
         widenFloat(dt, gp, k, scratch, fm, fb);
@@ -225,6 +226,6 @@ import { storeRows, tokenTile } from './matmul-q';
   }
 }
 
-export function mmF32(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(0, w, x, out, m, k, T, g0, g1, scratch); }
-export function mmF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(1, w, x, out, m, k, T, g0, g1, scratch); }
-export function mmBF16(w: usize, x: usize, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(2, w, x, out, m, k, T, g0, g1, scratch); }
+export function mmF32(w: usize, x: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(0, w, x, xs, out, m, k, T, g0, g1, scratch); }
+export function mmF16(w: usize, x: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(1, w, x, xs, out, m, k, T, g0, g1, scratch); }
+export function mmBF16(w: usize, x: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmFloat(2, w, x, xs, out, m, k, T, g0, g1, scratch); }

@@ -24,7 +24,7 @@
 // Loops: group g (a contiguous range per thread), then activation row t, then blocks.
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
-import { byteMask, dotQ8r, dotU32, f16Bias, f16Mask, f16x4, fma, hadd4i, hiNibbles, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotQ8r, dotU32, f16Bias, f16Mask, f16x4, fma, groupPtr, hadd4i, hiNibbles, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { q8aParts } from './quantize';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even; host: jobs.ts tokenTile) */
@@ -348,7 +348,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       }
     }
     for (let g = g0; g < g1; g++) {
-      const gp = w + <usize>g * gs;
+      const gp = groupPtr(w, g, gs);
       if (GEMMA_DOT_ADD && wide && t1 - t0 >= 2) {
         tileQ8_0(gp, nb, scratch);
         let t = t0;

@@ -25,8 +25,8 @@ import {
   matmulGegluPlain, matmulQkvPlain,
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
-import { CTRL_PTR, JOB, prefillScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, publishRanges, rangeWords } from './jobs.js';
-import { type Layout, layoutOf, packedBytes, repackPlan, unpackRow } from './layout.js';
+import { CTRL_PTR, JOB, prefillScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, publishRanges, QUANT_WORDS, rangeWords } from './jobs.js';
+import { type ActScheme, type Layout, layoutOf, PANEL_BLOCK_GROUPS, packedBytes, panelSlice, panelsOf, repackPlan, unpackRow } from './layout.js';
 import { type DotAddChoice, type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
 
@@ -47,6 +47,12 @@ export interface WasmBackendOptions {
   spinMs?: number;
   /** calling thread: spin time waiting for workers before it sleeps, ms (default 0.2) */
   mainSpinMs?: number;
+  /**
+   * store matrices of long rows as column panels (layout.ts panelsOf; default true). false
+   * keeps every matrix whole: for comparisons (bench/), results differ in float rounding only.
+   * Applies to weights uploaded afterwards (`setColumnPanels`).
+   */
+  columnPanels?: boolean;
 }
 
 /** what the backend ended up using */
@@ -87,6 +93,8 @@ export class WasmWeight implements Weight {
     readonly name: string, readonly dtype: Weight['dtype'], readonly shape: readonly number[], readonly ptr: number,
     /** matrices: their x4 layout; vectors (norms) are plain f32 */
     readonly layout: Layout | null,
+    /** matrices: column panels (layout.ts panelsOf), each [rows, cols / panels] in the x4 layout */
+    readonly panels = 1,
   ) {}
   get rows(): number { return this.shape.length === 1 ? 1 : this.shape[0]!; }
   get cols(): number { return this.shape[this.shape.length - 1]!; }
@@ -131,6 +139,7 @@ export class WasmBackend implements Backend {
    *  recomputed at every switch (hundreds of Math.cos/sin per decode step) */
   private ropeTables: { key: string; slot: string }[] = [];
   private disposed = false;
+  private columnPanels = true;
   private jobView: Int32Array;
   private jobViewF: Float32Array;
   private rangeView: BigInt64Array;
@@ -179,8 +188,13 @@ export class WasmBackend implements Backend {
     const pool = threads > 1
       ? await ThreadPool.create(build.module, memory, CTRL_PTR, JOB_PTR, threads, run, { spinMs: o.spinMs ?? 2, mainSpinMs: o.mainSpinMs ?? 0.2, timeoutMs: 60_000 })
       : null;
-    return new WasmBackend({ threads, relaxed: build.relaxed, dotAdd: build.dotAdd, dotAddSpeedup: build.dotAddSpeedup, shared, notes }, memory, instance, pool);
+    const be = new WasmBackend({ threads, relaxed: build.relaxed, dotAdd: build.dotAdd, dotAddSpeedup: build.dotAddSpeedup, shared, notes }, memory, instance, pool);
+    be.setColumnPanels(o.columnPanels ?? true);
+    return be;
   }
+
+  /** column panels for the weights uploaded from now on (WasmBackendOptions.columnPanels) */
+  setColumnPanels(on: boolean): void { this.columnPanels = on; }
 
   // ------------------------------------------------------------------ memory
 
@@ -202,32 +216,41 @@ export class WasmBackend implements Backend {
     if (w.shape.length !== 2) throw new GemmaError('BAD_SHAPE', `weights must be 1-D or 2-D, got [${w.shape}]`, { tensor: w.name });
     const [rows, k] = w.shape as [number, number];
     const layout = layoutOf(w.dtype, w.name);
-    const ptr = this.heap.alloc(packedBytes(layout, rows, k), 'weight', w.name);
+    const panels = this.columnPanels ? panelsOf(layout, k) : 1;
+    const ptr = this.heap.alloc(packedBytes(layout, rows, k, panels), 'weight', w.name);
     try {
-      this.repack(layout, w.data, rows, k, ptr);
+      this.repack(layout, w.data, rows, k, panels, ptr);
     } catch (e) {
       this.heap.release(ptr);
       throw e;
     }
-    return new WasmWeight(w.name, w.dtype, [...w.shape], ptr, layout);
+    return new WasmWeight(w.name, w.dtype, [...w.shape], ptr, layout, panels);
   }
 
   /**
-   * Copy rows through a staging buffer in wasm memory and repack them into x4 groups at dst.
-   * The staging buffer is kept across uploads: its pages stay mapped and warm.
+   * Copy rows through a staging buffer in wasm memory and repack them into x4 groups at dst,
+   * column panel after column panel. The staging buffer is kept across uploads: its pages stay
+   * mapped and warm.
    */
-  private repack(l: Layout, data: Uint8Array, rows: number, k: number, dst: number): void {
+  private repack(l: Layout, data: Uint8Array, rows: number, k: number, panels: number, dst: number): void {
     const rb = dtypeRowBytes(l.dtype, k);
-    const chunkRows = Math.max(4, Math.floor(STAGE_BYTES / rb / 4) * 4);
+    const kp = k / panels, pb = dtypeRowBytes(l.dtype, kp), gb = 4 * pb;
+    // rows at a time: whole row blocks of the panel layout (or whole groups without panels)
+    const step = panels > 1 ? 4 * PANEL_BLOCK_GROUPS : 4;
+    const chunkRows = Math.max(step, Math.floor(STAGE_BYTES / rb / step) * step);
     const stage = this.scratchBuf('stage', Math.min(chunkRows, Math.ceil(rows / 4) * 4) * rb);
-    const gb = 4 * rb;
     for (let r0 = 0; r0 < rows; r0 += chunkRows) {
       const n = Math.min(chunkRows, rows - r0);
       this.heap.write(stage, data.subarray(r0 * rb, (r0 + n) * rb));
-      for (const c of repackPlan(l, k)) {
-        this.ex.repackX4(stage, rb, c.srcOff, n, dst + (r0 / 4) * gb, gb, c.dstOff, c.units, c.unit, c.fields);
+      // without panels all n rows at once; with them, row block by row block
+      for (let b = 0; b < n; b += panels > 1 ? step : n) {
+        const bn = panels > 1 ? Math.min(step, n - b) : n, g = (r0 + b) / 4;
+        for (let p = 0; p < panels; p++) {
+          const d = dst + panelSlice(panels, gb, g, p);
+          for (const c of repackPlan(l, kp)) this.ex.repackX4(stage + b * rb, rb, p * pb + c.srcOff, bn, d, gb, c.dstOff, c.units, c.unit, c.fields);
+          if (l.qhOff !== undefined) this.ex.sliceQh(d, Math.ceil(bn / 4), gb, kp / l.unitElems, 4 * l.unitBytes, l.qhOff);
+        }
       }
-      if (l.qhOff !== undefined) this.ex.sliceQh(dst + (r0 / 4) * gb, Math.ceil(n / 4), gb, k / l.unitElems, 4 * l.unitBytes, l.qhOff);
     }
   }
 
@@ -327,11 +350,13 @@ export class WasmBackend implements Backend {
     const rb = dtypeRowBytes(tw.dtype, k);
     const rowBytes = new Uint8Array(rb);
     const vals = new Float32Array(k);
-    const gb = 4 * rb;
+    const kp = k / tw.panels, pb = dtypeRowBytes(tw.dtype, kp), gb = 4 * pb;
     for (let r = 0; r < tokens.length; r++) {
       const id = tokens[r]!;
       if (!(id >= 0 && id < tw.rows)) throw new GemmaError('BAD_ARGUMENT', `token id ${id} outside the vocabulary (0..${tw.rows - 1})`);
-      unpackRow(tw.layout, this.heap.u8, tw.ptr + (id >> 2) * gb, id & 3, k, rowBytes);
+      for (let p = 0; p < tw.panels; p++) {
+        unpackRow(tw.layout, this.heap.u8, tw.ptr + panelSlice(tw.panels, gb, id >> 2, p), id & 3, kp, rowBytes.subarray(p * pb, (p + 1) * pb));
+      }
       codec.dequantizeRow(rowBytes, 0, vals, 0, k);
       for (let c = 0; c < k; c++) vals[c] = Math.fround(vals[c]! * scale);
       this.heap.f32.set(vals, T(out).ptr / 4 + r * k);
@@ -397,56 +422,81 @@ export class WasmBackend implements Backend {
     this.pending = [];
     const x = list[0]!.x;
     const k = x.cols, rows = x.rows;
-    const schemes = [...new Set(list.map(({ w }) => w.layout!.act).filter((a) => a !== 'f32'))] as ('q8a' | 'q8k')[];
-    const rowBytes = (s: 'q8a' | 'q8k') => Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(k) : this.ex.q8kRowBytes(k)) / 16) * 16;
+    // the activation forms the held weights read: one per (format, column panels). A quantized
+    // row of k columns in p panels is quantized as p rows of k / p (the same blocks; panel i of
+    // the row is then the i-th of them); floats are read in place
+    interface Act { ptr: number; rowStride: number; panelBytes: number; threadBytes: number }
+    const acts = new Map<string, Act>();
+    const actOf = (w: WasmWeight): Act => acts.get(`${w.layout!.act}/${w.panels}`)!;
+    const rowBytes = (s: 'q8a' | 'q8k', kp: number) => Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(kp) : this.ex.q8kRowBytes(kp)) / 16) * 16;
     // activations: one row (decode) is quantized by every thread into its own copy inside the
     // matmul job (no serial step, no cache lines pulled across cores); several rows (prefill)
     // once, by a parallel quantization job, into one shared buffer
     const own = rows === 1;
-    const q = new Map<string, { ptr: number; stride: number; threadBytes: number }>();
-    for (const s of schemes) {
-      const stride = rowBytes(s);
-      if (own) {
-        const threadBytes = Math.ceil(stride / 64) * 64; // a cache line apart
-        q.set(s, { ptr: this.scratchBuf(`${s}-own`, threadBytes * this.threads), stride, threadBytes });
+    const ownList: { scheme: number; ptr: number; threadBytes: number; kp: number; panels: number; stride: number }[] = [];
+    for (const { w } of list) {
+      const scheme: ActScheme = w.layout!.act, panels = w.panels, key = `${scheme}/${panels}`;
+      if (acts.has(key)) continue;
+      const kp = k / panels;
+      if (scheme === 'f32') {
+        acts.set(key, { ptr: x.ptr, rowStride: k * 4, panelBytes: kp * 4, threadBytes: 0 });
         continue;
       }
-      const ptr = this.scratchBuf(s, rows * stride);
+      const stride = rowBytes(scheme, kp);
+      if (own) {
+        const threadBytes = Math.ceil((panels * stride) / 64) * 64; // a cache line apart
+        const ptr = this.scratchBuf(`${key}-own`, threadBytes * this.threads);
+        acts.set(key, { ptr, rowStride: panels * stride, panelBytes: stride, threadBytes });
+        ownList.push({ scheme: scheme === 'q8a' ? 0 : 1, ptr, threadBytes, kp, panels, stride });
+        continue;
+      }
+      const n = rows * panels;
+      const ptr = this.scratchBuf(key, n * stride);
       const j = this.jobI32(), a = JOB.ARGS;
-      const par = rows > 1 && this.threads > 1, per = par ? Math.ceil(rows / (2 * this.threads)) : rows;
-      j[a] = s === 'q8a' ? 0 : 1; j[a + 1] = x.ptr; j[a + 2] = k; j[a + 3] = ptr; j[a + 4] = stride; j[a + 5] = rows; j[a + 6] = per;
-      this.runJob(OP_QUANT, Math.ceil(rows / per), par);
-      q.set(s, { ptr, stride, threadBytes: 0 });
+      const par = this.threads > 1, per = par ? Math.ceil(n / (2 * this.threads)) : n;
+      j[a] = scheme === 'q8a' ? 0 : 1; j[a + 1] = x.ptr; j[a + 2] = kp; j[a + 3] = ptr; j[a + 4] = stride; j[a + 5] = n; j[a + 6] = per;
+      this.runJob(OP_QUANT, Math.ceil(n / per), par);
+      acts.set(key, { ptr, rowStride: panels * stride, panelBytes: stride, threadBytes: 0 });
     }
     // per-thread scratch: prefill unpacks each group of weight rows there once per token tile,
     // next to the tile's activation rows packed four at a time (jobs.ts prefillScratchBytes)
     let wide = 0;
-    if (rows >= 2) for (const { w } of list) wide = Math.max(wide, Math.ceil(prefillScratchBytes(w.layout!.dtype, k, rows, rowBytes('q8k')) / 64) * 64);
+    if (rows >= 2) {
+      for (const { w } of list) {
+        const need = prefillScratchBytes(w.layout!.dtype, k / w.panels, rows, actOf(w).rowStride);
+        wide = Math.max(wide, Math.ceil(need / 64) * 64);
+      }
+    }
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
+    // partial sums of column panels 1.. (then those of a GeGLU pair's second product): T x m planes
+    let partBytes = 0;
+    const partOff = list.map(({ w, up }) => { const o = partBytes; partBytes += (w.panels - 1) * (up ? 2 : 1) * rows * w.rows * 4; return o; });
+    const partPtr = partBytes ? this.scratchBuf('panels', partBytes) : 0;
     const j = this.jobI32();
     j[JOB.ARGS] = list.length;
     const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
     j[tail] = widePtr; j[tail + 1] = wide;
-    j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = own ? schemes.length : 0;
-    schemes.forEach((s, i) => {
-      const e = q.get(s)!;
-      j[tail + 5 + 3 * i] = s === 'q8a' ? 0 : 1; j[tail + 6 + 3 * i] = e.ptr; j[tail + 7 + 3 * i] = e.threadBytes;
+    j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = ownList.length;
+    ownList.forEach((e, i) => {
+      const q = tail + 5 + QUANT_WORDS * i;
+      j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
     });
     let chunks = 0;
     for (let i = 0; i < list.length; i++) {
-      const { out, w } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
+      const { out, w, up } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
       // about 8 chunks per thread and matrix (a GeGLU pair is two: its chunks read both),
       // small enough to even out a late thread
       const groups = Math.ceil(w.rows / 4);
-      const per = list[i]!.up ? 16 : 8;
-      const cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
-      const e = l.act === 'f32' ? undefined : q.get(l.act)!;
-      j[o] = l.kind; j[o + 1] = w.ptr;
-      j[o + 2] = e ? e.ptr : x.ptr;
-      j[o + 3] = e ? e.stride : 0;
-      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = k; j[o + 7] = rows; j[o + 8] = cg;
-      j[o + 9] = e ? e.threadBytes : 0;
-      j[o + 10] = list[i]!.up ? list[i]!.up!.w.ptr : 0; j[o + 11] = list[i]!.up ? list[i]!.up!.out.ptr : 0;
+      const per = up ? 16 : 8;
+      let cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
+      // column panels: chunks of whole row blocks (a part of a block skips within each panel)
+      if (w.panels > 1) cg = Math.ceil(cg / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS;
+      const e = actOf(w), kp = k / w.panels;
+      j[o] = l.kind; j[o + 1] = w.ptr; j[o + 2] = e.ptr; j[o + 3] = e.rowStride;
+      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = kp; j[o + 7] = rows; j[o + 8] = cg;
+      j[o + 9] = e.threadBytes;
+      j[o + 10] = up ? up.w.ptr : 0; j[o + 11] = up ? up.out.ptr : 0;
+      j[o + 12] = w.panels; j[o + 13] = 4 * dtypeRowBytes(l.dtype, kp); j[o + 14] = e.panelBytes; j[o + 15] = partPtr + partOff[i]!;
       chunks += Math.ceil(groups / cg);
     }
     this.runJob(OP_MATMUL, chunks, true);

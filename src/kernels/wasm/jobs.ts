@@ -9,11 +9,14 @@
  *   16 done        chunks finished; the job is over when done == chunks
  *   32 arguments   (i32 / f32 words, per op:)
  *   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk,
- *               xqThreadBytes, w2, out2)   12 words each (w2 != 0: a GeGLU pair, out =
- *               gelu_tanh(x w^T) * (x w2^T) per chunk, out2 = x w2^T), then scratch,
- *               scratchBytes per thread (0: none),
- *               then x, k, nq, nq x (scheme, dst, dstThreadBytes)]: with nq > 0 every thread
- *               quantizes x (one row) into its own dst + ith * dstThreadBytes (assembly/index.ts)
+ *               xqThreadBytes, w2, out2, panels, panelGroupBytes, xPanelBytes, part)   16
+ *               words each
+ *               (w2 != 0: a GeGLU pair, out = gelu_tanh(x w^T) * (x w2^T) per chunk, out2 =
+ *               x w2^T; k is a column panel's, layout.ts panelsOf), then scratch, scratchBytes
+ *               per thread (0: none),
+ *               then x, k, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]: with
+ *               nq > 0 every thread quantizes x (one row, as `panels` rows of kPanel) into its
+ *               own dst + ith * dstThreadBytes (assembly/index.ts)
  *   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
  *   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
  *               scratch, scratchStride, itemsPerChunk]
@@ -47,8 +50,9 @@ export const MAX_RANGES = 256;
 export const MAX_CHUNKS = (1 << 20) - 1;
 /** generation bits kept in a range word */
 export const GEN_MASK = 0xffffff;
-/** words per matmul entry of OP_MATMUL */
-export const MATMUL_WORDS = 12;
+/** words per matmul entry of OP_MATMUL, and per own-quantization entry after them */
+export const MATMUL_WORDS = 16;
+export const QUANT_WORDS = 6;
 
 /** bytes per Q8_0 block column (unit) in a matmul's per-thread scratch, where prefill widens
  *  a group of four weight rows to int16 once for all activation rows (assembly/matmul-q.ts) */

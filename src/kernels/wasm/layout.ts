@@ -61,14 +61,66 @@ export function layoutOf(dtype: DType, name?: string): Layout {
   return l;
 }
 
+/**
+ * Most columns of one column panel, per weight format. A decode matmul re-reads the
+ * activation row (its quantized form) for every group of four weight rows; while that row stays
+ * in L1 beside the weight stream, the stream runs at the memory's speed, but a Q8A row of 6912
+ * columns (the Gemma 3 1B `ffn_down` input: 13.8 KB of dot parts and 0.9 KB of scales) is
+ * evicted by the group's 29 KB of weights going by, and the matrix streamed 1.3x slower from
+ * DRAM on the development machine (1 thread, same process, activation reads folded onto the
+ * first 64 blocks). Such matrices are stored in column panels: `panelsOf(l, k)` slices of
+ * k / panels columns, each in the x4 layout, interleaved by row blocks of PANEL_BLOCK_GROUPS
+ * groups (block 0's panels 0, 1, ..., then block 1's: panelSlice; the last block padded) so
+ * that a decoding thread still streams one sequential range, block by block, panel by panel
+ * (partial sums added in panel order; assembly/index.ts).
+ * Measured (in-process A/B over 24 [1152 x 6912] matrices streamed from DRAM, 1 and 2
+ * threads): Q8_0 decode 1.07-1.17x, F16 decode 1.06-1.10x and prefill 1.09-1.27x (Q8_0 prefill
+ * 1.0x); Q4_0 0.90-1.0x (its activation, ~1.1 bytes a column, stays in L1 anyway) and the
+ * K-quants 0.97-0.99x (their kernels are slower than memory), so only Q8_0 and the float
+ * formats are stored in panels. Rows of up to 2048 columns stay whole (a [6912 x 1152] F16
+ * matrix in two panels: 1.0x). A panel of 2048 columns reads ~4.3 KB of Q8_0 activation (int8
+ * dot parts twice the size of the quants) or 8 KB of f32.
+ */
+export const PANEL_MAX_K: Partial<Record<DType, number>> = { q8_0: 2048, f32: 2048, f16: 2048, bf16: 2048 };
+
+/**
+ * Column panels of a [rows, k] matrix of layout l: 1 when k <= maxK (or the format has no
+ * limit), else the fewest equal panels of at most maxK columns (the smallest count that divides
+ * k into whole units; floats need whole 8-column units: no tail in a panel), as long as a
+ * panel keeps at least maxK / 2 columns; else 1.
+ */
+export function panelsOf(l: Layout, k: number, maxK = PANEL_MAX_K[l.dtype] ?? 0): number {
+  if (!(maxK > 0) || k <= maxK) return 1;
+  const unit = l.act === 'f32' ? 8 : l.unitElems;
+  for (let n = Math.ceil(k / maxK); 2 * (k / n) >= maxK; n++) if (k % n === 0 && (k / n) % unit === 0) return n;
+  return 1;
+}
+
+/** groups (of four rows) per row block of a matrix in column panels (see PANEL_MAX_K; the
+ *  kernels' PANEL_GROUPS, assembly/common.ts) */
+export const PANEL_BLOCK_GROUPS = 8;
+
+/**
+ * Byte offset of group g's slice of column panel p in a matrix stored in `panels` column panels
+ * of gsp bytes per group (groupBytes of a panel's columns): row blocks of PANEL_BLOCK_GROUPS
+ * groups, each block's panels one after the other, each panel's groups one after the other
+ * (assembly/common.ts groupPtr).
+ */
+export function panelSlice(panels: number, gsp: number, g: number, p: number): number {
+  const G = PANEL_BLOCK_GROUPS;
+  return (Math.floor(g / G) * panels * G + p * G + (g % G)) * gsp;
+}
+
 /** bytes of one x4 group of rows with k columns */
 export function groupBytes(l: Layout, k: number): number {
   return 4 * rowBytes(l.dtype, k);
 }
 
-/** bytes of a repacked [rows, k] matrix */
-export function packedBytes(l: Layout, rows: number, k: number): number {
-  return Math.ceil(rows / 4) * groupBytes(l, k);
+/** bytes of a repacked [rows, k] matrix (in `panels` column panels: row blocks, the last padded) */
+export function packedBytes(l: Layout, rows: number, k: number, panels = 1): number {
+  const groups = Math.ceil(rows / 4);
+  if (panels === 1) return groups * groupBytes(l, k);
+  return Math.ceil(groups / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS * panels * groupBytes(l, k / panels);
 }
 
 /** fields packed for repackX4: f1 | f2 << 8 | f3 << 16 */
