@@ -9,7 +9,8 @@
  *   block types: unit = one ggml block; fields = the f16/u32 header fields before the quants
  *
  * A repacked matrix takes ceil(rows/4) * 4 * rowBytes bytes: the storage format is
- * unchanged, only reordered (so the byte count of a model is what its file says).
+ * unchanged, only reordered (so the byte count of a model is what its file says), except that
+ * a matrix stored in column panels (panelsOf, below) pads its last block of 32 rows.
  */
 import { GemmaError } from '../../errors.js';
 import { DTYPE_INFO, type DType, rowBytes } from '../../tensor/dtype.js';
