@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import type { WasmBackend, WasmWeight } from '../../src/kernels/wasm/backend.js';
+import { OP_MATMUL } from '../../src/kernels/wasm/jobs.js';
 import { PANEL_BLOCK_GROUPS, layoutOf, packedBytes, panelsOf } from '../../src/kernels/wasm/layout.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import { rowBytes } from '../../src/tensor/dtype.js';
@@ -171,5 +172,28 @@ describe('wasm column panels: embedding rows', () => {
       be.freeTensor(a); be.freeTensor(b); be.freeWeight(wp); be.freeWeight(ww);
     }
     be.dispose();
+  });
+});
+
+describe('wasm column panels: partial sums of many rows', () => {
+  it('rows go in slices when the partial sums would pass the cap, with the same results', async () => {
+    for (const threads of [1, 3]) {
+      const be = await wasmBackend({ threads });
+      const m = 300, k = 6912, T = 23;
+      const w = upload(be, randomWeight('q8_0', m, k, 91), true);
+      const x = randn(T * k, 92, 1.5);
+      const whole = await product(be, w, x, T);
+      // 3 panels' planes of 300 floats a row: a cap of 5 rows' worth -> slices of 5 rows
+      const inner = be as unknown as { panelPartBytes: number; runJob(op: number, chunks: number, parallel: boolean): void };
+      inner.panelPartBytes = 5 * 3 * m * 4;
+      let jobs = 0;
+      const runJob = inner.runJob.bind(be);
+      inner.runJob = (op, chunks, parallel) => { if (op === OP_MATMUL) jobs++; runJob(op, chunks, parallel); };
+      const sliced = await product(be, w, x, T);
+      expect(jobs).toBe(Math.ceil(T / 5));
+      expect(Array.from(sliced), `threads=${threads}`).toEqual(Array.from(whole));
+      expect(maxRelErr(sliced, await expected(randomWeight('q8_0', m, k, 91), x, T))).toBeLessThan(2e-5);
+      be.dispose();
+    }
   });
 });

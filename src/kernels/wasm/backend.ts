@@ -140,6 +140,8 @@ export class WasmBackend implements Backend {
   private ropeTables: { key: string; slot: string }[] = [];
   private disposed = false;
   private columnPanels = true;
+  /** most bytes of column-panel partial sums one matmul job may use (see flush) */
+  private panelPartBytes = 64 << 20;
   private jobView: Int32Array;
   private jobViewF: Float32Array;
   private rangeView: BigInt64Array;
@@ -468,38 +470,45 @@ export class WasmBackend implements Backend {
       }
     }
     const widePtr = wide ? this.scratchBuf('wide', wide * this.threads) : 0;
-    // partial sums of column panels 1.. (then those of a GeGLU pair's second product): T x m planes
-    let partBytes = 0;
-    const partOff = list.map(({ w, up }) => { const o = partBytes; partBytes += (w.panels - 1) * (up ? 2 : 1) * rows * w.rows * 4; return o; });
-    const partPtr = partBytes ? this.scratchBuf('panels', partBytes) : 0;
-    const j = this.jobI32();
-    j[JOB.ARGS] = list.length;
-    const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
-    j[tail] = widePtr; j[tail + 1] = wide;
-    j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = ownList.length;
-    ownList.forEach((e, i) => {
-      const q = tail + 5 + QUANT_WORDS * i;
-      j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
-    });
-    let chunks = 0;
-    for (let i = 0; i < list.length; i++) {
-      const { out, w, up } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
-      // about 8 chunks per thread and matrix (a GeGLU pair is two: its chunks read both),
-      // small enough to even out a late thread
-      const groups = Math.ceil(w.rows / 4);
-      const per = up ? 16 : 8;
-      let cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
-      // column panels: chunks of whole row blocks (a part of a block skips within each panel)
-      if (w.panels > 1) cg = Math.ceil(cg / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS;
-      const e = actOf(w), kp = k / w.panels;
-      j[o] = l.kind; j[o + 1] = w.ptr; j[o + 2] = e.ptr; j[o + 3] = e.rowStride;
-      j[o + 4] = out.ptr; j[o + 5] = w.rows; j[o + 6] = kp; j[o + 7] = rows; j[o + 8] = cg;
-      j[o + 9] = e.threadBytes;
-      j[o + 10] = up ? up.w.ptr : 0; j[o + 11] = up ? up.out.ptr : 0;
-      j[o + 12] = w.panels; j[o + 13] = 4 * dtypeRowBytes(l.dtype, kp); j[o + 14] = e.panelBytes; j[o + 15] = partPtr + partOff[i]!;
-      chunks += Math.ceil(groups / cg);
+    // partial sums of column panels 1.. (then those of a GeGLU pair's second product): a plane
+    // of rows x m floats each. Many activation rows against a tall matrix (logits at every
+    // position) would make them as large as the output itself: the rows then go in slices, one
+    // job each, whose planes fit panelPartBytes
+    const perRow = list.reduce((a, { w, up }) => a + (w.panels - 1) * (up ? 2 : 1) * w.rows * 4, 0);
+    const slice = perRow ? Math.max(1, Math.min(rows, Math.floor(this.panelPartBytes / perRow))) : rows;
+    const partPtr = perRow ? this.scratchBuf('panels', perRow * slice) : 0;
+    for (let t0 = 0; t0 < rows; t0 += slice) {
+      const T = Math.min(slice, rows - t0);
+      const j = this.jobI32();
+      j[JOB.ARGS] = list.length;
+      const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
+      j[tail] = widePtr; j[tail + 1] = wide;
+      j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = ownList.length;
+      ownList.forEach((e, i) => {
+        const q = tail + 5 + QUANT_WORDS * i;
+        j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
+      });
+      let chunks = 0, part = partPtr;
+      for (let i = 0; i < list.length; i++) {
+        const { out, w, up } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
+        // about 8 chunks per thread and matrix (a GeGLU pair is two: its chunks read both),
+        // small enough to even out a late thread
+        const groups = Math.ceil(w.rows / 4);
+        const per = up ? 16 : 8;
+        let cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
+        // column panels: chunks of whole row blocks (a part of a block skips within each panel)
+        if (w.panels > 1) cg = Math.ceil(cg / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS;
+        const e = actOf(w), kp = k / w.panels, rowOut = t0 * w.rows * 4;
+        j[o] = l.kind; j[o + 1] = w.ptr; j[o + 2] = e.ptr + t0 * e.rowStride; j[o + 3] = e.rowStride;
+        j[o + 4] = out.ptr + rowOut; j[o + 5] = w.rows; j[o + 6] = kp; j[o + 7] = T; j[o + 8] = cg;
+        j[o + 9] = e.threadBytes;
+        j[o + 10] = up ? up.w.ptr : 0; j[o + 11] = up ? up.out.ptr + rowOut : 0;
+        j[o + 12] = w.panels; j[o + 13] = 4 * dtypeRowBytes(l.dtype, kp); j[o + 14] = e.panelBytes; j[o + 15] = part;
+        part += (w.panels - 1) * (up ? 2 : 1) * T * w.rows * 4;
+        chunks += Math.ceil(groups / cg);
+      }
+      this.runJob(OP_MATMUL, chunks, true);
     }
-    this.runJob(OP_MATMUL, chunks, true);
   }
 
   private get threads(): number { return this.pool?.threads ?? 1; }
