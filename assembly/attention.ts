@@ -1,5 +1,6 @@
 // Attention over the KV cache (f32, ring buffer: position p in slot p % cap), one work item
-// per (query row, head); threads take contiguous ranges of items.
+// per (query row, KV head) or, decoding, per (KV head, range of keys); threads take contiguous
+// ranges of items.
 //
 // For query row r (position pos = startPos + r) and head h, KV head g = h / (H / G):
 //   keys j in [lo, pos], lo = max(0, pos - W + 1) with a window W, else 0; and never older
@@ -8,7 +9,7 @@
 //   out = sum_j softmax(s)_j v_j
 // The scores of one item live in a per-thread scratch row.
 
-import { fma } from './common';
+import { expx4, fma, lane0 } from './common';
 import { capMax, expShift } from './elementwise';
 
 @inline function dot(a: usize, b: usize, n: i32): f32 {
@@ -100,48 +101,153 @@ import { capMax, expShift } from './elementwise';
   }
 }
 
+/**
+ * Work items [item0, item1) of an attention job. One item covers all heads of one KV head's
+ * group (GQA/MQA) for one query row, so each key and value row is read from memory once for
+ * the whole group (then from L1 for its other heads), and, with `split` > 0 (one query row:
+ * decode), only the item's range of at most `split` keys:
+ *   split == 0: item = r * G + g, every key of row r; out gets the normalised result;
+ *   split > 0:  item = g * ns + s (ns = ceil(n / split)), keys lo + s * split ..; with ns == 1
+ *               out gets the result as above, else part gets per head the range's max score m,
+ *               its sum of exp(score - m) l and its unnormalised output o (D + 4 floats:
+ *               m, l, 0, 0, o), which attnCombine merges.
+ * The split depends on the number of keys only, not on the threads: results do not depend on
+ * how many threads ran. Scores are those of dot2/dot, values are added four keys at a time
+ * (axpy4), per head exactly as a single-head pass would.
+ * scratch: the group's scores, hg rows of up to `split` (or cap) floats.
+ */
 export function attention(
   out: usize, q: usize, K: usize, V: usize, rows: i32, H: i32, G: i32, D: i32, cap: i32,
   startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
+  split: i32, part: usize,
 ): void {
-  const group = H / G;
+  const hg = H / G;
   const kvDim = G * D;
+  const rowB = <usize>kvDim << 2;
   for (let it = item0; it < item1; it++) {
-    const r = it / H, h = it % H;
+    let r = 0, g = 0, s = 0, ns = 1;
+    if (split > 0) {
+      r = 0;
+      const n0 = keyCount(startPos, window, cap);
+      ns = (n0 + split - 1) / split;
+      g = it / ns; s = it % ns;
+    } else {
+      r = it / G; g = it % G;
+    }
     const pos = startPos + r;
     let lo = window > 0 ? max(0, pos - window + 1) : 0;
     if (pos - lo + 1 > cap) lo = pos - cap + 1;
-    const n = pos - lo + 1;
-    const g = h / group;
-    const qv = q + ((<usize>it * <usize>D) << 2);
-    const kvOff = <usize>(g * D) << 2, rowB = <usize>kvDim << 2;
-    let j = lo;
-    for (; j + 2 <= pos + 1; j += 2) {
-      dot2(qv, K + <usize>(j % cap) * rowB + kvOff, K + <usize>((j + 1) % cap) * rowB + kvOff, D, scratch + (<usize>(j - lo) << 2), scale);
+    // this item's keys [a, b]
+    const a = split > 0 ? lo + s * split : lo;
+    const b = split > 0 ? min(pos, a + split - 1) : pos;
+    const n = b - a + 1;
+    const kvOff = <usize>(g * D) << 2;
+    const qRow = q + ((<usize>r * <usize>H) * <usize>D << 2);
+    const oRow = out + ((<usize>r * <usize>H) * <usize>D << 2);
+    // scores: keys two at a time, each pair against every head of the group
+    const nS = <usize>n << 2; // bytes of one head's score row
+    let j = a;
+    for (; j + 2 <= b + 1; j += 2) {
+      const k0 = K + <usize>(j % cap) * rowB + kvOff, k1 = K + <usize>((j + 1) % cap) * rowB + kvOff;
+      for (let hh = 0; hh < hg; hh++) {
+        const h = g * hg + hh;
+        dot2(qRow + ((<usize>h * <usize>D) << 2), k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), scale);
+      }
     }
-    for (; j <= pos; j++) {
+    for (; j <= b; j++) {
       const kp = K + <usize>(j % cap) * rowB + kvOff;
-      store<f32>(scratch + (<usize>(j - lo) << 2), dot(qv, kp, D) * scale);
+      for (let hh = 0; hh < hg; hh++) {
+        const h = g * hg + hh;
+        store<f32>(scratch + <usize>hh * nS + (<usize>(j - a) << 2), dot(qRow + ((<usize>h * <usize>D) << 2), kp, D) * scale);
+      }
     }
-    const mx = capMax(scratch, n, softcap);
-    const sum = expShift(scratch, n, mx);
-    const o = out + ((<usize>it * <usize>D) << 2);
-    memory.fill(o, 0, <usize>D << 2);
-    j = lo;
-    for (; j + 4 <= pos + 1; j += 4) {
-      const sp = scratch + (<usize>(j - lo) << 2);
-      axpy4(o, V + <usize>(j % cap) * rowB + kvOff, V + <usize>((j + 1) % cap) * rowB + kvOff,
-        V + <usize>((j + 2) % cap) * rowB + kvOff, V + <usize>((j + 3) % cap) * rowB + kvOff,
-        load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
+    // softmax numerators per head (max and sum kept for the end)
+    const whole = ns == 1;
+    for (let hh = 0; hh < hg; hh++) {
+      const sc = scratch + <usize>hh * nS;
+      const mx = capMax(sc, n, softcap);
+      const sum = expShift(sc, n, mx);
+      const h = g * hg + hh;
+      const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
+      memory.fill(o, 0, <usize>D << 2);
+      if (!whole) {
+        const pm = o - 16;
+        store<f32>(pm, mx); store<f32>(pm, sum, 4); store<f32>(pm, 0, 8); store<f32>(pm, 0, 12);
+      } else {
+        store<f32>(scratch + <usize>hg * nS + (<usize>hh << 2), sum);
+      }
     }
-    for (; j <= pos; j++) {
+    // values: four keys at a time, each quad into every head's output
+    j = a;
+    for (; j + 4 <= b + 1; j += 4) {
+      const v0 = V + <usize>(j % cap) * rowB + kvOff, v1 = V + <usize>((j + 1) % cap) * rowB + kvOff;
+      const v2 = V + <usize>((j + 2) % cap) * rowB + kvOff, v3 = V + <usize>((j + 3) % cap) * rowB + kvOff;
+      for (let hh = 0; hh < hg; hh++) {
+        const h = g * hg + hh;
+        const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
+        const sp = scratch + <usize>hh * nS + (<usize>(j - a) << 2);
+        axpy4(o, v0, v1, v2, v3, load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
+      }
+    }
+    for (; j <= b; j++) {
       const vp = V + <usize>(j % cap) * rowB + kvOff;
-      axpy(o, vp, load<f32>(scratch + (<usize>(j - lo) << 2)), D);
+      for (let hh = 0; hh < hg; hh++) {
+        const h = g * hg + hh;
+        const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
+        axpy(o, vp, load<f32>(scratch + <usize>hh * nS + (<usize>(j - a) << 2)), D);
+      }
     }
-    const inv: f32 = <f32>1.0 / sum;
-    const iv = f32x4.splat(inv);
-    let i = 0;
-    for (; i + 4 <= D; i += 4) { const off = <usize>i << 2; v128.store(o + off, f32x4.mul(v128.load(o + off), iv)); }
-    for (; i < D; i++) { const off = <usize>i << 2; store<f32>(o + off, load<f32>(o + off) * inv); }
+    if (!whole) continue;
+    for (let hh = 0; hh < hg; hh++) {
+      const o = oRow + ((<usize>(g * hg + hh) * <usize>D) << 2);
+      scaleRow(o, <f32>1.0 / load<f32>(scratch + <usize>hg * nS + (<usize>hh << 2)), D);
+    }
+  }
+}
+
+/** keys of the query at position pos (window W or 0, a cache of cap positions) */
+@inline function keyCount(pos: i32, window: i32, cap: i32): i32 {
+  let lo = window > 0 ? max(0, pos - window + 1) : 0;
+  if (pos - lo + 1 > cap) lo = pos - cap + 1;
+  return pos - lo + 1;
+}
+
+/** where item `item`'s head hh puts its unnormalised output in part (its m, l before it) */
+@inline function partOut(part: usize, item: i32, hg: i32, hh: i32, D: i32): usize {
+  return part + ((<usize>(item * hg + hh) * <usize>(D + 4) + 4) << 2);
+}
+
+/** o[0..n) *= f */
+@inline function scaleRow(o: usize, f: f32, n: i32): void {
+  const iv = f32x4.splat(f);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const off = <usize>i << 2; v128.store(o + off, f32x4.mul(v128.load(o + off), iv)); }
+  for (; i < n; i++) { const off = <usize>i << 2; store<f32>(o + off, load<f32>(o + off) * f); }
+}
+
+/**
+ * Merge the key ranges of a split decode attention (one query row; `ns` ranges per KV head,
+ * laid out by attention): per head, out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s with
+ * M the largest m_s, ranges in order.
+ */
+export function attnCombine(out: usize, part: usize, H: i32, G: i32, D: i32, ns: i32): void {
+  const hg = H / G;
+  for (let h = 0; h < H; h++) {
+    const g = h / hg, hh = h % hg;
+    let M: f32 = -Infinity;
+    for (let s = 0; s < ns; s++) M = max(M, load<f32>(partOut(part, g * ns + s, hg, hh, D) - 16));
+    const o = out + ((<usize>h * <usize>D) << 2);
+    memory.fill(o, 0, <usize>D << 2);
+    let L: f32 = 0;
+    for (let s = 0; s < ns; s++) {
+      const p = partOut(part, g * ns + s, hg, hh, D);
+      const m = load<f32>(p - 16);
+      // an empty range cannot occur (every range has a key), but a range whose scores are all
+      // -inf would give m = -inf: it adds nothing
+      const f: f32 = m == -Infinity ? 0 : lane0(expx4(f32x4.splat(m - M)));
+      L += f * load<f32>(p - 12);
+      axpy(o, p, f, D);
+    }
+    scaleRow(o, <f32>1.0 / L, D);
   }
 }

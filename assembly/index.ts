@@ -38,7 +38,9 @@
 //              did not: decode 1.1-1.3x slower from DRAM).
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
-//               scratch, scratchStride (per thread), itemsPerChunk]
+//               scratch, scratchStride (per thread), itemsPerChunk, items, split, part]
+//              (attention.ts: items of one KV head's group; split > 0: ranges of keys, merged
+//              by attnCombine after the job)
 //   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
 
 import { attention } from './attention';
@@ -52,7 +54,7 @@ import { add, geglu } from './elementwise';
 import { PANEL_GROUPS, setPanelBlockStride } from './common';
 
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
-export { attention } from './attention';
+export { attention, attnCombine } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
 export { repackX4, sliceQh } from './repack';
 export { mmF32, mmF16, mmBF16 } from './matmul-f';
@@ -154,11 +156,12 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
     if (load<i32>(a) == 0) quantQ8A(load<usize>(a, 4), load<i32>(a, 8), load<usize>(a, 12), load<i32>(a, 16), r0, r1);
     else quantQ8K(load<usize>(a, 4), load<i32>(a, 8), load<usize>(a, 12), load<i32>(a, 16), r0, r1);
   } else if (op == 3) {
-    const rows = load<i32>(a, 16), H = load<i32>(a, 20), per = load<i32>(a, 60);
-    const i0 = c * per, i1 = min(rows * H, i0 + per);
+    const rows = load<i32>(a, 16), H = load<i32>(a, 20), per = load<i32>(a, 60), items = load<i32>(a, 64);
+    const i0 = c * per, i1 = min(items, i0 + per);
     attention(load<usize>(a), load<usize>(a, 4), load<usize>(a, 8), load<usize>(a, 12), rows, H,
       load<i32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40),
-      load<f32>(a, 44), load<f32>(a, 48), load<usize>(a, 52) + <usize>ith * <usize>load<i32>(a, 56), i0, i1);
+      load<f32>(a, 44), load<f32>(a, 48), load<usize>(a, 52) + <usize>ith * <usize>load<i32>(a, 56), i0, i1,
+      load<i32>(a, 68), load<usize>(a, 72));
   } else if (op == 4) {
     const lines = load<i32>(a, 4) >>> 6, per = load<i32>(a, 12);
     const l0 = c * per, l1 = min(lines, l0 + per);

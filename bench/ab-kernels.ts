@@ -92,14 +92,15 @@ function abAttention(): void {
     be.kvStore(cache as never, k, v, 0);
     const q = be.tensor(rows, H * D), out = be.tensor(rows, H * D);
     be.upload(q, randn(rows * H * D, 3));
-    const scratch = be.tensor(1, cap + 64);
+    const scratch = be.tensor(1, (H / G) * (cap + 1) + 64); // attention.ts: the group's score rows
     const best = [Infinity, Infinity];
     for (let r = -1; r < rounds; r++) {
       builds.forEach(([, e], i) => {
         let b = Infinity;
         for (let rep = 0; rep < (rows > 1 ? 3 : 50); rep++) {
           const t0 = performance.now();
-          e.attention!(ptr(out), ptr(q), cache.k, cache.v, rows, H, G, D, cap, startPos, 0, 0.06, 0, ptr(scratch), 0, rows * H);
+          // one item per (row, KV head), all keys (no key ranges: split 0)
+          e.attention!(ptr(out), ptr(q), cache.k, cache.v, rows, H, G, D, cap, startPos, 0, 0.06, 0, ptr(scratch), 0, rows * G, 0, 0);
           b = Math.min(b, performance.now() - t0);
         }
         if (r >= 0) best[i] = Math.min(best[i]!, b);

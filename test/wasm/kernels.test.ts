@@ -239,6 +239,44 @@ describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
     }
   });
 
+  it('attention: decode over key ranges merged afterwards (hundreds of keys, window, soft-cap, ring buffer), any thread count', async () => {
+    // one query row over more than 256 keys is split into ranges of 256 keys per KV head
+    // (assembly/attention.ts) and merged by attnCombine: against the reference, and the same
+    // bits on 1 and 3 threads (the ranges depend on the keys only)
+    const ref = new ReferenceBackend();
+    const outs: Float32Array[][] = [];
+    for (const threads of [1, 3]) {
+      const be = await wasmBackend({ threads });
+      const P = new Pair(be, ref);
+      const got: Float32Array[] = [];
+      for (const c of [
+        { H: 4, G: 1, D: 64, keys: 700, window: null, softcap: null, cap: 800 },
+        { H: 8, G: 4, D: 36, keys: 520, window: 300, softcap: 30, cap: 520 },
+        { H: 8, G: 1, D: 20, keys: 900, window: null, softcap: null, cap: 600 }, // ring buffer: the last 600
+        { H: 2, G: 2, D: 16, keys: 257, window: null, softcap: 5, cap: 300 },
+      ]) {
+        const kvDim = c.G * c.D;
+        const caches = [P.be.createKvLayer(c.cap, kvDim), P.ref.createKvLayer(c.cap, kvDim)] as const;
+        for (let pos = 0; pos < c.keys - 1; pos += c.cap) {
+          const n = Math.min(c.cap, c.keys - 1 - pos);
+          const k = P.tensor(n, kvDim, randn(n * kvDim, pos + 1, 2)), v = P.tensor(n, kvDim, randn(n * kvDim, pos + 2));
+          P.be.kvStore(caches[0], k[0], v[0], pos); P.ref.kvStore(caches[1], k[1], v[1], pos);
+        }
+        const pos = c.keys - 1;
+        const k = P.tensor(1, kvDim, randn(kvDim, 7, 2)), v = P.tensor(1, kvDim, randn(kvDim, 8));
+        P.be.kvStore(caches[0], k[0], v[0], pos); P.ref.kvStore(caches[1], k[1], v[1], pos);
+        const q = P.tensor(1, c.H * c.D, randn(c.H * c.D, 9, 2)), out = P.tensor(1, c.H * c.D);
+        const p = { numHeads: c.H, numKvHeads: c.G, headDim: c.D, scale: 0.15, softcap: c.softcap, window: c.window, startPos: pos };
+        P.be.attention(out[0], q[0], caches[0], p); P.ref.attention(out[1], q[1], caches[1], p);
+        expect(await P.compare(out), JSON.stringify({ threads, ...c })).toBeLessThan(2e-6);
+        got.push(await be.download(out[0]));
+      }
+      outs.push(got);
+      be.dispose();
+    }
+    outs[1]!.forEach((o, i) => expect(Array.from(o), `case ${i}`).toEqual(Array.from(outs[0]![i]!)));
+  });
+
   it('attention: head size with a tail, window 1, long ring buffer, soft-cap', async () => {
     const P = new Pair(await wasmBackend({ threads: 2 }), new ReferenceBackend());
     for (const c of [{ H: 3, G: 1, D: 18, window: 1, softcap: null, cap: 8 }, { H: 2, G: 2, D: 10, window: 30, softcap: 5, cap: 40 }]) {

@@ -78,6 +78,7 @@ interface Exports {
   scale(x: number, n: number, s: number): void;
   zero(x: number, n: number): void;
   argmax(x: number, n: number): number;
+  attnCombine(out: number, part: number, H: number, G: number, D: number, ns: number): void;
   repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
   sliceQh(dst: number, groups: number, groupStride: number, units: number, unit4: number, qhOff: number): void;
   q8aRowBytes(k: number): number;
@@ -120,6 +121,10 @@ async function defaultThreads(): Promise<number> {
  *  a pool round costs about a microsecond while the workers spin between a step's rounds, so
  *  splitting pays from a few µs of work (decode of 4 heads of 256 over ~32+ keys) */
 const ATTN_PARALLEL_MACS = 1 << 15;
+
+/** keys per work item of a decode attention (assembly/attention.ts): a range's scores stay
+ *  in L1, and a 512-key sliding window already spreads over two threads */
+const ATTN_SPLIT = 256;
 
 /** cos/sin tables kept for RoPE (local and global bases, for q and k alike) */
 const ROPE_TABLES = 4;
@@ -591,19 +596,34 @@ export class WasmBackend implements Backend {
     if (c.kvDim !== p.numKvHeads * p.headDim) throw new GemmaError('BAD_SHAPE', `attention: cache kvDim ${c.kvDim} != ${p.numKvHeads} x ${p.headDim}`);
     if (p.numHeads % p.numKvHeads !== 0) throw new GemmaError('BAD_SHAPE', `attention: ${p.numHeads} heads are not a multiple of ${p.numKvHeads} KV heads`);
     if (p.startPos < 0) throw new GemmaError('BAD_ARGUMENT', `attention: startPos ${p.startPos}`);
-    const nth = this.threads;
-    const perThread = Math.ceil(c.capacity / 4) * 16 + 64;
+    const nth = this.threads, H = p.numHeads, G = p.numKvHeads, D = p.headDim, hg = H / G;
+    // work items (assembly/attention.ts): one per query row and KV head, all of its group's
+    // heads together (each key and value row read once for the group); decoding one row, one
+    // per KV head and range of ATTN_SPLIT keys, merged afterwards, so that one KV head's long
+    // context still spreads over the threads (ranges fixed by the key count: the result does
+    // not depend on the thread count)
+    const decode = q.rows === 1;
+    const start = p.startPos, win = p.window ?? 0;
+    let lo = win > 0 ? Math.max(0, start - win + 1) : 0;
+    if (start - lo + 1 > c.capacity) lo = start - c.capacity + 1;
+    const n = start - lo + 1;
+    const ns = decode ? Math.ceil(n / ATTN_SPLIT) : 1;
+    const items = decode ? G * ns : q.rows * G;
+    const keysPerItem = decode ? Math.min(n, ATTN_SPLIT) : c.capacity;
+    const perThread = Math.ceil((hg * (keysPerItem + 1)) / 4) * 16 + 64;
     const scratch = this.scratchBuf('attn', nth * perThread);
+    const part = decode && ns > 1 ? this.scratchBuf('attn-part', items * hg * (D + 4) * 4) : 0;
     // split across threads only when there is enough work to pay for a pool round
-    const items = q.rows * p.numHeads;
     const keys = Math.min(c.capacity, p.startPos + q.rows);
-    const par = nth > 1 && items > 1 && items * keys * p.headDim >= ATTN_PARALLEL_MACS;
+    const par = nth > 1 && items > 1 && q.rows * H * keys * D >= ATTN_PARALLEL_MACS;
     const per = par ? Math.max(1, Math.ceil(items / (4 * nth))) : items;
     const j = this.jobI32(), jf = this.jobViewF, a = JOB.ARGS;
-    j[a] = T(out).ptr; j[a + 1] = T(q).ptr; j[a + 2] = c.k; j[a + 3] = c.v; j[a + 4] = q.rows; j[a + 5] = p.numHeads;
-    j[a + 6] = p.numKvHeads; j[a + 7] = p.headDim; j[a + 8] = c.capacity; j[a + 9] = p.startPos; j[a + 10] = p.window ?? 0;
+    j[a] = T(out).ptr; j[a + 1] = T(q).ptr; j[a + 2] = c.k; j[a + 3] = c.v; j[a + 4] = q.rows; j[a + 5] = H;
+    j[a + 6] = G; j[a + 7] = D; j[a + 8] = c.capacity; j[a + 9] = p.startPos; j[a + 10] = win;
     jf[a + 11] = p.scale; jf[a + 12] = p.softcap ?? 0; j[a + 13] = scratch; j[a + 14] = perThread; j[a + 15] = per;
+    j[a + 16] = items; j[a + 17] = decode ? ATTN_SPLIT : 0; j[a + 18] = part;
     this.runJob(OP_ATTN, Math.ceil(items / per), par);
+    if (part) this.ex.attnCombine(T(out).ptr, part, H, G, D, ns);
   }
 
   geglu(out: Tensor, gate: Tensor, up: Tensor): void {
