@@ -54,13 +54,13 @@ async function expected(w: W, x: Float32Array, T: number): Promise<Float32Array>
 }
 
 describe('wasm column panels: which matrices', () => {
-  it('Gemma long rows of Q8_0 and float weights get panels of at most 2048 columns; short rows and other formats none', () => {
+  it('Gemma long rows (> 4096 columns) of Q8_0 and float weights get panels of at most 2048 columns; shorter rows and other formats none', () => {
     const cases: [DType, number, number][] = [
-      ['q8_0', 1152, 1], ['q8_0', 2048, 1], ['q8_0', 2304, 2], ['q8_0', 2560, 2], ['q8_0', 6912, 4], ['q8_0', 9216, 6],
-      ['q8_0', 10240, 5], ['q8_0', 16384, 8], ['q8_0', 14336, 7],
-      ['f16', 6912, 4], ['f32', 2304, 2], ['bf16', 9216, 6], ['f16', 1152, 1],
+      ['q8_0', 1152, 1], ['q8_0', 2048, 1], ['q8_0', 2304, 1], ['q8_0', 2560, 1], ['q8_0', 4096, 1], ['q8_0', 4608, 3],
+      ['q8_0', 6912, 4], ['q8_0', 9216, 6], ['q8_0', 10240, 5], ['q8_0', 16384, 8], ['q8_0', 14336, 7],
+      ['f16', 6912, 4], ['f32', 2304, 1], ['f32', 4608, 3], ['bf16', 9216, 6], ['f16', 1152, 1],
       // no split into equal whole-unit panels of >= 1024 columns: whole rows
-      ['q8_0', 67 * 32, 1], ['f32', 2056, 1],
+      ['q8_0', 167 * 32, 1], ['f32', 4100, 1],
       // formats whose activation row stays in L1 anyway (layout.ts PANEL_MAX_K)
       ['q4_0', 6912, 1], ['q5_0', 6912, 1], ['q4_k', 6912, 1], ['q6_k', 6912, 1],
     ];
@@ -89,7 +89,7 @@ describe('wasm column panels: products', () => {
     it(`Q8_0 / F16 / F32 / BF16, decode and prefill, odd row counts: independent arithmetic and whole rows agree, ${threads} thread(s)`, async () => {
       const be = await wasmBackend({ threads });
       for (const dtype of ['q8_0', 'f16', 'f32', 'bf16'] as DType[]) {
-        for (const [m, k, T] of [[37, 2304, 1], [300, 6912, 1], [37, 6912, 3], [300, 2304, 9], [131, 6912, 6]] as const) {
+        for (const [m, k, T] of [[37, 4608, 1], [300, 6912, 1], [37, 6912, 3], [300, 4608, 9], [131, 6912, 6]] as const) {
           const w = randomWeight(dtype, m, k, m + k + T);
           const x = randn(T * k, 7 * T + k, 1.5);
           const wp = upload(be, w, true), ww = upload(be, w, false);
@@ -128,9 +128,9 @@ describe('wasm column panels: products', () => {
       const be = await wasmBackend({ threads });
       for (const dtype of ['q8_0', 'f16'] as DType[]) {
         for (const T of [1, 5]) {
-          const m = 131, k = 2304;
+          const m = 131, k = 4608;
           const [wg, wu, wo] = [1, 2, 3].map((s) => upload(be, randomWeight(dtype, m, k, 40 + s), true));
-          expect(wg!.panels).toBe(2);
+          expect(wg!.panels).toBe(3);
           const x = be.tensor(T, k);
           be.upload(x, randn(T * k, 9 + T));
           const [a, up, b, c, d, e] = [0, 1, 2, 3, 4, 5].map(() => be.tensor(T, m));
@@ -156,10 +156,10 @@ describe('wasm column panels: embedding rows', () => {
   it('rows of a panelled table read back like those of a whole one (and like the codec)', async () => {
     const be = await wasmBackend({ threads: 1 });
     for (const dtype of ['q8_0', 'f16', 'bf16', 'f32'] as DType[]) {
-      const rows = 45, k = 2304; // 12 groups: a full row block and a padded one
+      const rows = 45, k = 4608; // 12 groups: a full row block and a padded one
       const w = randomWeight(dtype, rows, k, 77);
       const wp = upload(be, w, true), ww = upload(be, w, false);
-      expect(wp.panels).toBe(2);
+      expect(wp.panels).toBe(3);
       const ids = Int32Array.from([0, 1, 3, 4, 31, 32, 33, 44]);
       const a = be.tensor(ids.length, k), b = be.tensor(ids.length, k);
       be.embed(a, wp, ids, 1.5); be.embed(b, ww, ids, 1.5);

@@ -63,7 +63,7 @@ export function layoutOf(dtype: DType, name?: string): Layout {
 }
 
 /**
- * Most columns of one column panel, per weight format. A decode matmul re-reads the
+ * Most columns of one column panel, per weight format (rows of more than PANEL_MIN_K columns). A decode matmul re-reads the
  * activation row (its quantized form) for every group of four weight rows; while that row stays
  * in L1 beside the weight stream, the stream runs at the memory's speed, but a Q8A row of 6912
  * columns (the Gemma 3 1B `ffn_down` input: 13.8 KB of dot parts and 0.9 KB of scales) is
@@ -78,20 +78,24 @@ export function layoutOf(dtype: DType, name?: string): Layout {
  * threads): Q8_0 decode 1.07-1.17x, F16 decode 1.06-1.10x and prefill 1.09-1.27x (Q8_0 prefill
  * 1.0x); Q4_0 0.90-1.0x (its activation, ~1.1 bytes a column, stays in L1 anyway) and the
  * K-quants 0.97-0.99x (their kernels are slower than memory), so only Q8_0 and the float
- * formats are stored in panels. Rows of up to 2048 columns stay whole (a [6912 x 1152] F16
- * matrix in two panels: 1.0x). A panel of 2048 columns reads ~4.3 KB of Q8_0 activation (int8
- * dot parts twice the size of the quants) or 8 KB of f32.
+ * formats are stored in panels, and only rows of more than PANEL_MIN_K columns: two panels
+ * of 1152 columns lost 1-7 % ([9216 x 2304] Q8_0 and F16, [6912 x 1152] F16 in two panels of
+ * 576: 1.0x). A panel of 2048 columns reads ~4.3 KB of Q8_0 activation (int8 dot parts twice
+ * the size of the quants) or 8 KB of f32.
  */
 export const PANEL_MAX_K: Partial<Record<DType, number>> = { q8_0: 2048, f32: 2048, f16: 2048, bf16: 2048 };
 
+/** rows of at most this many columns are never split into panels (see PANEL_MAX_K) */
+export const PANEL_MIN_K = 4096;
+
 /**
- * Column panels of a [rows, k] matrix of layout l: 1 when k <= maxK (or the format has no
- * limit), else the fewest equal panels of at most maxK columns (the smallest count that divides
- * k into whole units; floats need whole 8-column units: no tail in a panel), as long as a
- * panel keeps at least maxK / 2 columns; else 1.
+ * Column panels of a [rows, k] matrix of layout l: 1 when k <= PANEL_MIN_K (or the format has
+ * no limit), else the fewest equal panels of at most maxK columns (the smallest count that
+ * divides k into whole units; floats need whole 8-column units: no tail in a panel), as long
+ * as a panel keeps at least maxK / 2 columns; else 1.
  */
 export function panelsOf(l: Layout, k: number, maxK = PANEL_MAX_K[l.dtype] ?? 0): number {
-  if (!(maxK > 0) || k <= maxK) return 1;
+  if (!(maxK > 0) || k <= Math.max(maxK, PANEL_MIN_K)) return 1;
   const unit = l.act === 'f32' ? 8 : l.unitElems;
   for (let n = Math.ceil(k / maxK); 2 * (k / n) >= maxK; n++) if (k % n === 0 && (k / n) % unit === 0) return n;
   return 1;
