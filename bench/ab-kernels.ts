@@ -84,8 +84,8 @@ for (const dtype of types) {
 }
 
 function abAttention(): void {
-  for (const [rows, startPos, H, G, D] of [[128, 0, 4, 1, 256], [1, 500, 4, 1, 256], [1, 1000, 8, 4, 64]] as const) {
-    const cap = 1024, kvDim = G * D, n = startPos + rows;
+  for (const [rows, startPos, H, G, D] of [[128, 0, 4, 1, 256], [1, 500, 4, 1, 256], [1, 1000, 8, 4, 64], [1, 2000, 4, 1, 256]] as const) {
+    const cap = 2048, kvDim = G * D, n = startPos + rows;
     const cache = be.createKvLayer(cap, kvDim) as unknown as { k: number; v: number };
     const k = be.tensor(n, kvDim), v = be.tensor(n, kvDim);
     be.upload(k, randn(n * kvDim, 1)); be.upload(v, randn(n * kvDim, 2));
