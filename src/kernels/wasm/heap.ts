@@ -7,7 +7,8 @@
  *                      KV caches, scratch. The memory grows on demand, up to wasm32's
  *                      4 GiB (65536 pages); past that an allocation fails with a clear error.
  *
- * Planning for the 4 GiB: weights keep their file size (repacking only reorders bytes),
+ * Planning for the 4 GiB: weights keep their file size (repacking only reorders bytes; a
+ * matrix of rows longer than 4096 columns pads its last 32 rows: layout.ts panelsOf),
  * the KV cache is f32 (2 * layers * capacity * kvDim * 4 bytes) and activations are small,
  * so Gemma 2 2B Q8_0 (2.8 GB + 0.9 GB of KV cache at 4096 tokens) and Gemma 3 4B Q4_K
  * (2.5 GB + 0.45 GB) fit; bigger models fail at upload with the numbers in the message.
