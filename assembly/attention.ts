@@ -124,6 +124,37 @@ import { capMax, expShift } from './elementwise';
   }
 }
 
+/**
+ * axpy4 for two heads at once (outputs oa, ob; weights pa*, pb*): each value quad loaded once
+ * for both, each head's sums in axpy4's order (the same bits)
+ */
+@inline function axpy4x2(
+  oa: usize, ob: usize, v0: usize, v1: usize, v2: usize, v3: usize,
+  pa: usize, pb: usize, n: i32,
+): void {
+  const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
+  const b0 = v128.load32_splat(pb), b1 = v128.load32_splat(pb, 4), b2 = v128.load32_splat(pb, 8), b3 = v128.load32_splat(pb, 12);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const x0 = v128.load(v0 + off), x1 = v128.load(v1 + off), x2 = v128.load(v2 + off), x3 = v128.load(v3 + off);
+    let acc = fma(x0, a0, v128.load(oa + off));
+    acc = fma(x1, a1, acc);
+    acc = fma(x2, a2, acc);
+    v128.store(oa + off, fma(x3, a3, acc));
+    let bcc = fma(x0, b0, v128.load(ob + off));
+    bcc = fma(x1, b1, bcc);
+    bcc = fma(x2, b2, bcc);
+    v128.store(ob + off, fma(x3, b3, bcc));
+  }
+  if (i < n) {
+    axpy4(oa + (<usize>i << 2), v0 + (<usize>i << 2), v1 + (<usize>i << 2), v2 + (<usize>i << 2), v3 + (<usize>i << 2),
+      load<f32>(pa), load<f32>(pa, 4), load<f32>(pa, 8), load<f32>(pa, 12), n - i);
+    axpy4(ob + (<usize>i << 2), v0 + (<usize>i << 2), v1 + (<usize>i << 2), v2 + (<usize>i << 2), v3 + (<usize>i << 2),
+      load<f32>(pb), load<f32>(pb, 4), load<f32>(pb, 8), load<f32>(pb, 12), n - i);
+  }
+}
+
 /** o[0..n) += p * v[0..n) */
 @inline function axpy(o: usize, v: usize, p: f32, n: i32): void {
   const pv = f32x4.splat(p);
@@ -223,7 +254,15 @@ export function attention(
     for (; j + 4 <= b + 1; j += 4) {
       const v0 = V + <usize>(j % cap) * rowB + kvOff, v1 = V + <usize>((j + 1) % cap) * rowB + kvOff;
       const v2 = V + <usize>((j + 2) % cap) * rowB + kvOff, v3 = V + <usize>((j + 3) % cap) * rowB + kvOff;
-      for (let hh = 0; hh < hg; hh++) {
+      let hh = 0;
+      for (; hh + 2 <= hg; hh += 2) {
+        const h = g * hg + hh;
+        const oa = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
+        const ob = whole ? oRow + ((<usize>(h + 1) * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh + 1, D);
+        const sp = scratch + <usize>hh * nS + (<usize>(j - a) << 2);
+        axpy4x2(oa, ob, v0, v1, v2, v3, sp, sp + nS, D);
+      }
+      for (; hh < hg; hh++) {
         const h = g * hg + hh;
         const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
         const sp = scratch + <usize>hh * nS + (<usize>(j - a) << 2);
