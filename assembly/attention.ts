@@ -101,6 +101,30 @@ import { capMax, expShift } from './elementwise';
   store<f32>(out + 3 * os, s6 * scale); store<f32>(out + 3 * os, s7 * scale, 4);
 }
 
+/** dots4x2 for two heads (q, q + qs) */
+@inline function dots2x2(q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const x = v128.load(k0 + o), y = v128.load(k1 + o);
+    let qv = v128.load(q + o);
+    a0 = fma(qv, x, a0); a1 = fma(qv, y, a1);
+    qv = v128.load(q + qs + o);
+    b0 = fma(qv, x, b0); b1 = fma(qv, y, b1);
+  }
+  const ab = hadd4f(a0, a1, b0, b1); // (h0k0, h0k1, h1k0, h1k1)
+  let s0 = f32x4.extract_lane(ab, 0), s1 = f32x4.extract_lane(ab, 1), s2 = f32x4.extract_lane(ab, 2), s3 = f32x4.extract_lane(ab, 3);
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const x = load<f32>(k0 + o), y = load<f32>(k1 + o);
+    let qv = load<f32>(q + o); s0 += qv * x; s1 += qv * y;
+    qv = load<f32>(q + qs + o); s2 += qv * x; s3 += qv * y;
+  }
+  store<f32>(out, s0 * scale); store<f32>(out, s1 * scale, 4);
+  store<f32>(out + os, s2 * scale); store<f32>(out + os, s3 * scale, 4);
+}
+
 /**
  * o[0..n) += p0 v0 + p1 v1 + p2 v2 + p3 v3, one key after the other per element: the same
  * roundings as four axpy passes, with one load and store of o instead of four
@@ -220,6 +244,9 @@ export function attention(
       let hh = 0;
       for (; hh + 4 <= hg; hh += 4) {
         dots4x2(qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
+      }
+      for (; hh + 2 <= hg; hh += 2) {
+        dots2x2(qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
       }
       for (; hh < hg; hh++) {
         const h = g * hg + hh;
