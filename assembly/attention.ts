@@ -7,7 +7,7 @@
 //   than the cache holds (pos - cap + 1)
 //   s_j = cap_soft(scale * q.k_j)      (cap_soft(s) = c tanh(s / c) when soft-capping)
 //   out = sum_j softmax(s)_j v_j
-// The scores of one item live in a per-thread scratch row.
+// The scores of one item (a row per head of its group) live in a per-thread scratch.
 
 import { expx4, fma, hadd4f, lane0 } from './common';
 import { capMax, expShift } from './elementwise';
@@ -204,8 +204,9 @@ import { capMax, expShift } from './elementwise';
  *               its sum of exp(score - m) l and its unnormalised output o (D + 4 floats:
  *               m, l, 0, 0, o), which attnCombine merges.
  * The split depends on the number of keys only, not on the threads: results do not depend on
- * how many threads ran. Scores are those of dot2/dot, values are added four keys at a time
- * (axpy4), per head exactly as a single-head pass would.
+ * how many threads ran. Scores: two keys at a time against four heads (dots4x2), two (dots2x2)
+ * or one (dot2); values: four keys at a time into two heads' outputs (axpy4x2) or one (axpy4),
+ * in the same order for every head.
  * scratch: the group's scores, hg rows of up to `split` (or cap) floats.
  */
 export function attention(
@@ -219,16 +220,13 @@ export function attention(
   for (let it = item0; it < item1; it++) {
     let r = 0, g = 0, s = 0, ns = 1;
     if (split > 0) {
-      r = 0;
-      const n0 = keyCount(startPos, window, cap);
-      ns = (n0 + split - 1) / split;
+      ns = (startPos - firstKey(startPos, window, cap) + split) / split;
       g = it / ns; s = it % ns;
     } else {
       r = it / G; g = it % G;
     }
     const pos = startPos + r;
-    let lo = window > 0 ? max(0, pos - window + 1) : 0;
-    if (pos - lo + 1 > cap) lo = pos - cap + 1;
+    const lo = firstKey(pos, window, cap);
     // this item's keys [a, b]
     const a = split > 0 ? lo + s * split : lo;
     const b = split > 0 ? min(pos, a + split - 1) : pos;
@@ -312,11 +310,11 @@ export function attention(
   }
 }
 
-/** keys of the query at position pos (window W or 0, a cache of cap positions) */
-@inline function keyCount(pos: i32, window: i32, cap: i32): i32 {
+/** the oldest key of the query at position pos (a window, or 0; a cache of cap positions) */
+@inline function firstKey(pos: i32, window: i32, cap: i32): i32 {
   let lo = window > 0 ? max(0, pos - window + 1) : 0;
   if (pos - lo + 1 > cap) lo = pos - cap + 1;
-  return pos - lo + 1;
+  return lo;
 }
 
 /** where item `item`'s head hh puts its unnormalised output in part (its m, l before it) */
