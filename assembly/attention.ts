@@ -65,11 +65,12 @@ import { capMax, expShift } from './elementwise';
 }
 
 /**
- * Scores of two keys (k0, k1) against four heads' queries (q, q + qs, q + 2 qs, q + 3 qs): each
- * key vector loaded once for the four heads (dot2 per head loads it four times); one fma chain
- * per (head, key), the tail elements one by one. out: the heads' score rows, os bytes apart.
+ * Scores of two keys (k0, k1) against four heads' queries (q, q + qs, q + 2 qs, q + 3 qs), or
+ * two with four = false (a compile-time constant at each call): each key vector loaded once
+ * for the heads (dot2 per head loads it once per head); one fma chain per (head, key), the tail
+ * elements one by one. out: the heads' score rows, os bytes apart.
  */
-@inline function dots4x2(q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
+@inline function dotsHx2(four: bool, q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -79,50 +80,36 @@ import { capMax, expShift } from './elementwise';
     a0 = fma(qv, x, a0); a1 = fma(qv, y, a1);
     qv = v128.load(q + qs + o);
     b0 = fma(qv, x, b0); b1 = fma(qv, y, b1);
-    qv = v128.load(q + 2 * qs + o);
-    c0 = fma(qv, x, c0); c1 = fma(qv, y, c1);
-    qv = v128.load(q + 3 * qs + o);
-    d0 = fma(qv, x, d0); d1 = fma(qv, y, d1);
-  }
-  const ab = hadd4f(a0, a1, b0, b1), cd = hadd4f(c0, c1, d0, d1); // (h0k0, h0k1, h1k0, h1k1), (h2.., h3..)
-  let s0 = f32x4.extract_lane(ab, 0), s1 = f32x4.extract_lane(ab, 1), s2 = f32x4.extract_lane(ab, 2), s3 = f32x4.extract_lane(ab, 3);
-  let s4 = f32x4.extract_lane(cd, 0), s5 = f32x4.extract_lane(cd, 1), s6 = f32x4.extract_lane(cd, 2), s7 = f32x4.extract_lane(cd, 3);
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const x = load<f32>(k0 + o), y = load<f32>(k1 + o);
-    let qv = load<f32>(q + o); s0 += qv * x; s1 += qv * y;
-    qv = load<f32>(q + qs + o); s2 += qv * x; s3 += qv * y;
-    qv = load<f32>(q + 2 * qs + o); s4 += qv * x; s5 += qv * y;
-    qv = load<f32>(q + 3 * qs + o); s6 += qv * x; s7 += qv * y;
-  }
-  store<f32>(out, s0 * scale); store<f32>(out, s1 * scale, 4);
-  store<f32>(out + os, s2 * scale); store<f32>(out + os, s3 * scale, 4);
-  store<f32>(out + 2 * os, s4 * scale); store<f32>(out + 2 * os, s5 * scale, 4);
-  store<f32>(out + 3 * os, s6 * scale); store<f32>(out + 3 * os, s7 * scale, 4);
-}
-
-/** dots4x2 for two heads (q, q + qs) */
-@inline function dots2x2(q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
-  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    const x = v128.load(k0 + o), y = v128.load(k1 + o);
-    let qv = v128.load(q + o);
-    a0 = fma(qv, x, a0); a1 = fma(qv, y, a1);
-    qv = v128.load(q + qs + o);
-    b0 = fma(qv, x, b0); b1 = fma(qv, y, b1);
+    if (four) {
+      qv = v128.load(q + 2 * qs + o);
+      c0 = fma(qv, x, c0); c1 = fma(qv, y, c1);
+      qv = v128.load(q + 3 * qs + o);
+      d0 = fma(qv, x, d0); d1 = fma(qv, y, d1);
+    }
   }
   const ab = hadd4f(a0, a1, b0, b1); // (h0k0, h0k1, h1k0, h1k1)
   let s0 = f32x4.extract_lane(ab, 0), s1 = f32x4.extract_lane(ab, 1), s2 = f32x4.extract_lane(ab, 2), s3 = f32x4.extract_lane(ab, 3);
+  let s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
+  if (four) {
+    const cd = hadd4f(c0, c1, d0, d1); // (h2k0, h2k1, h3k0, h3k1)
+    s4 = f32x4.extract_lane(cd, 0); s5 = f32x4.extract_lane(cd, 1); s6 = f32x4.extract_lane(cd, 2); s7 = f32x4.extract_lane(cd, 3);
+  }
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const x = load<f32>(k0 + o), y = load<f32>(k1 + o);
     let qv = load<f32>(q + o); s0 += qv * x; s1 += qv * y;
     qv = load<f32>(q + qs + o); s2 += qv * x; s3 += qv * y;
+    if (four) {
+      qv = load<f32>(q + 2 * qs + o); s4 += qv * x; s5 += qv * y;
+      qv = load<f32>(q + 3 * qs + o); s6 += qv * x; s7 += qv * y;
+    }
   }
   store<f32>(out, s0 * scale); store<f32>(out, s1 * scale, 4);
   store<f32>(out + os, s2 * scale); store<f32>(out + os, s3 * scale, 4);
+  if (four) {
+    store<f32>(out + 2 * os, s4 * scale); store<f32>(out + 2 * os, s5 * scale, 4);
+    store<f32>(out + 3 * os, s6 * scale); store<f32>(out + 3 * os, s7 * scale, 4);
+  }
 }
 
 /**
@@ -204,8 +191,8 @@ import { capMax, expShift } from './elementwise';
  *               its sum of exp(score - m) l and its unnormalised output o (D + 4 floats:
  *               m, l, 0, 0, o), which attnCombine merges.
  * The split depends on the number of keys only, not on the threads: results do not depend on
- * how many threads ran. Scores: two keys at a time against four heads (dots4x2), two (dots2x2)
- * or one (dot2); values: four keys at a time into two heads' outputs (axpy4x2) or one (axpy4),
+ * how many threads ran. Scores: two keys at a time against four or two heads (dotsHx2) or one
+ * (dot2); values: four keys at a time into two heads' outputs (axpy4x2) or one (axpy4),
  * in the same order for every head.
  * scratch: the group's scores, hg rows of up to `split` (or cap) floats.
  */
@@ -241,10 +228,10 @@ export function attention(
       const k0 = K + <usize>(j % cap) * rowB + kvOff, k1 = K + <usize>((j + 1) % cap) * rowB + kvOff;
       let hh = 0;
       for (; hh + 4 <= hg; hh += 4) {
-        dots4x2(qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
+        dotsHx2(true, qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
       }
       for (; hh + 2 <= hg; hh += 2) {
-        dots2x2(qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
+        dotsHx2(false, qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
       }
       for (; hh < hg; hh++) {
         const h = g * hg + hh;
