@@ -101,14 +101,21 @@
 }
 
 /**
+ * Dot-add build: 32 unsigned levels (a: elements 0..15, b: 16..31; each < 128, the i7
+ * operand) against 32 int8 activations at x8, summed in i32 by two relaxed dot-adds
+ * (dotU32, and matmul-k.ts scaledDot32 before its scale).
+ */
+@inline export function dotAdd32(a: v128, b: v128, x8: usize): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8, 16), b, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), a, i32x4.splat(0)));
+}
+
+/**
  * As dotU16 for 32 elements (a: elements 0..15, b: 16..31). In the relaxed build the two
  * int16 dot results are added before widening: 4 products per lane, 4 * 63 * 127 < 32767.
  */
 @inline export function dotU32(a: v128, b: v128, x8: usize, x16: usize, ones: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    if (GEMMA_DOT_ADD) {
-      return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8, 16), b, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), a, i32x4.splat(0)));
-    }
+    if (GEMMA_DOT_ADD) return dotAdd32(a, b, x8);
     return i32x4.dot_i16x8_s(i16x8.add(
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
       i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b),

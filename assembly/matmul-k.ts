@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { byteMask, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotAdd32, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -95,7 +95,7 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
   if (!ASC_FEATURE_RELAXED_SIMD) return s; // never called in the SIMD128 build
   if (GEMMA_DOT_ADD) {
     // s: the scale in every i32 lane (blockQ45Kr)
-    return i32x4.mul(i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8, 16), b, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), a, i32x4.splat(0))), s);
+    return i32x4.mul(dotAdd32(a, b, x8), s);
   }
   return i32x4.dot_i16x8_s(i16x8.add(
     i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
