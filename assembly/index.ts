@@ -17,7 +17,7 @@
 //   OP_MATMUL  [count, then count x (kind, w, xq, xs, out, m, k, T, groupsPerChunk, xqThreadBytes,
 //               w2, out2, panels, panelGroupBytes, xPanelBytes, part), then scratch,
 //               scratchBytes per thread (0: none; Q8_0 prefill widens groups there),
-//               then x, k, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]
+//               then x, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]
 //              xq of thread ith is xq + ith * xqThreadBytes. With nq > 0 (one activation row:
 //              decode) each thread quantizes x itself into dst + ith * dstThreadBytes when it
 //              claims its first chunk (so the job cannot end, and its descriptor cannot be
@@ -131,11 +131,11 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
             }
           }
           setPanelBlockStride(0);
-          for (let t = 0; t < T; t++) {
-            const o = (<usize>t * <usize>m + <usize>r0) << 2;
-            for (let p = 1; p < np; p++) {
-              add(out + o, out + o, part + <usize>(p - 1) * plane + o, r1 - r0);
-              if (w2 != 0) add(out2 + o, out2 + o, part + <usize>(np - 2 + p) * plane + o, r1 - r0);
+          for (let i = 0; i < (w2 != 0 ? 2 : 1); i++) {
+            const oi = i == 0 ? out : out2, pi = part + <usize>(i * (np - 1)) * plane;
+            for (let t = 0; t < T; t++) {
+              const o = (<usize>t * <usize>m + <usize>r0) << 2;
+              for (let p = 1; p < np; p++) add(oi + o, oi + o, pi + <usize>(p - 1) * plane + o, r1 - r0);
             }
           }
         }
@@ -176,10 +176,10 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
 function quantizeOwn(job: usize, ith: i32): void {
   const a = job + 32;
   const t = a + 4 + <usize>load<i32>(a) * MATMUL_BYTES + 8;
-  const x = load<usize>(t), nq = load<i32>(t, 8);
+  const x = load<usize>(t), nq = load<i32>(t, 4);
   for (let i = 0; i < nq; i++) {
     // (scheme, dst, dstThreadBytes, k, panels, stride): x as `panels` rows of k (see above)
-    const q = t + 12 + <usize>i * 24;
+    const q = t + 8 + <usize>i * 24;
     const dst = load<usize>(q, 4) + <usize>ith * <usize>load<i32>(q, 8);
     const k = load<i32>(q, 12), np = load<i32>(q, 16), stride = load<i32>(q, 20);
     if (load<i32>(q) == 0) quantQ8A(x, k, dst, stride, 0, np);

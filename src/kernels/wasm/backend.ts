@@ -482,17 +482,18 @@ export class WasmBackend implements Backend {
     const perRow = list.reduce((a, { w, up }) => a + (w.panels - 1) * (up ? 2 : 1) * w.rows * 4, 0);
     const slice = perRow ? Math.max(1, Math.min(rows, Math.floor(this.panelPartBytes / perRow))) : rows;
     const partPtr = perRow ? this.scratchBuf('panels', perRow * slice) : 0;
+    // the descriptor's parts every slice shares
+    const j = this.jobI32();
+    j[JOB.ARGS] = list.length;
+    const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
+    j[tail] = widePtr; j[tail + 1] = wide;
+    j[tail + 2] = x.ptr; j[tail + 3] = ownList.length;
+    ownList.forEach((e, i) => {
+      const q = tail + 4 + QUANT_WORDS * i;
+      j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
+    });
     for (let t0 = 0; t0 < rows; t0 += slice) {
       const T = Math.min(slice, rows - t0);
-      const j = this.jobI32();
-      j[JOB.ARGS] = list.length;
-      const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
-      j[tail] = widePtr; j[tail + 1] = wide;
-      j[tail + 2] = x.ptr; j[tail + 3] = k; j[tail + 4] = ownList.length;
-      ownList.forEach((e, i) => {
-        const q = tail + 5 + QUANT_WORDS * i;
-        j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
-      });
       let chunks = 0, part = partPtr;
       for (let i = 0; i < list.length; i++) {
         const { out, w, up } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;

@@ -14,7 +14,7 @@
  *               (w2 != 0: a GeGLU pair, out = gelu_tanh(x w^T) * (x w2^T) per chunk, out2 =
  *               x w2^T; k is a column panel's, layout.ts panelsOf), then scratch, scratchBytes
  *               per thread (0: none),
- *               then x, k, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]: with
+ *               then x, nq, nq x (scheme, dst, dstThreadBytes, kPanel, panels, stride)]: with
  *               nq > 0 every thread quantizes x (one row, as `panels` rows of kPanel) into its
  *               own dst + ith * dstThreadBytes (assembly/index.ts)
  *   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
