@@ -219,41 +219,36 @@ export function attention(
     const b = split > 0 ? min(pos, a + split - 1) : pos;
     const n = b - a + 1;
     const kvOff = <usize>(g * D) << 2;
-    const qRow = q + ((<usize>r * <usize>H) * <usize>D << 2);
-    const oRow = out + ((<usize>r * <usize>H) * <usize>D << 2);
+    const whole = ns == 1;
+    // head hh of the group: its query at qG + hh * hd, its output at oG + hh * os (the result
+    // in out, or this range's unnormalised output in part: attnCombine)
+    const hd = <usize>D << 2;
+    const qG = q + (<usize>(r * H + g * hg) * <usize>D << 2);
+    const oG = whole ? out + (<usize>(r * H + g * hg) * <usize>D << 2) : partOut(part, g * ns + s, hg, 0, D);
+    const os: usize = whole ? hd : <usize>(D + 4) << 2;
     // scores: keys two at a time, each pair against every head of the group
     const nS = <usize>n << 2; // bytes of one head's score row
     let j = a;
     for (; j + 2 <= b + 1; j += 2) {
       const k0 = K + <usize>(j % cap) * rowB + kvOff, k1 = K + <usize>((j + 1) % cap) * rowB + kvOff;
+      const sj = scratch + (<usize>(j - a) << 2);
       let hh = 0;
-      for (; hh + 4 <= hg; hh += 4) {
-        dotsHx2(true, qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
-      }
-      for (; hh + 2 <= hg; hh += 2) {
-        dotsHx2(false, qRow + ((<usize>(g * hg + hh) * <usize>D) << 2), <usize>D << 2, k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), nS, scale);
-      }
-      for (; hh < hg; hh++) {
-        const h = g * hg + hh;
-        dot2(qRow + ((<usize>h * <usize>D) << 2), k0, k1, D, scratch + <usize>hh * nS + (<usize>(j - a) << 2), scale);
-      }
+      for (; hh + 4 <= hg; hh += 4) dotsHx2(true, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
+      for (; hh + 2 <= hg; hh += 2) dotsHx2(false, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
+      for (; hh < hg; hh++) dot2(qG + <usize>hh * hd, k0, k1, D, sj + <usize>hh * nS, scale);
     }
     for (; j <= b; j++) {
-      const kp = K + <usize>(j % cap) * rowB + kvOff;
-      for (let hh = 0; hh < hg; hh++) {
-        const h = g * hg + hh;
-        store<f32>(scratch + <usize>hh * nS + (<usize>(j - a) << 2), dot(qRow + ((<usize>h * <usize>D) << 2), kp, D) * scale);
-      }
+      const kp = K + <usize>(j % cap) * rowB + kvOff, sj = scratch + (<usize>(j - a) << 2);
+      for (let hh = 0; hh < hg; hh++) store<f32>(sj + <usize>hh * nS, dot(qG + <usize>hh * hd, kp, D) * scale);
     }
-    // softmax numerators per head (max and sum kept for the end)
-    const whole = ns == 1;
+    // softmax numerators per head; a range keeps its max and sum in part before its output,
+    // a whole row its sums after the score rows (for the division at the end)
     for (let hh = 0; hh < hg; hh++) {
       const sc = scratch + <usize>hh * nS;
       const mx = capMax(sc, n, softcap);
       const sum = expShift(sc, n, mx);
-      const h = g * hg + hh;
-      const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
-      memory.fill(o, 0, <usize>D << 2);
+      const o = oG + <usize>hh * os;
+      memory.fill(o, 0, hd);
       if (!whole) {
         const pm = o - 16;
         store<f32>(pm, mx); store<f32>(pm, sum, 4); store<f32>(pm, 0, 8); store<f32>(pm, 0, 12);
@@ -266,34 +261,23 @@ export function attention(
     for (; j + 4 <= b + 1; j += 4) {
       const v0 = V + <usize>(j % cap) * rowB + kvOff, v1 = V + <usize>((j + 1) % cap) * rowB + kvOff;
       const v2 = V + <usize>((j + 2) % cap) * rowB + kvOff, v3 = V + <usize>((j + 3) % cap) * rowB + kvOff;
+      const sj = scratch + (<usize>(j - a) << 2);
       let hh = 0;
       for (; hh + 2 <= hg; hh += 2) {
-        const h = g * hg + hh;
-        const oa = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
-        const ob = whole ? oRow + ((<usize>(h + 1) * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh + 1, D);
-        const sp = scratch + <usize>hh * nS + (<usize>(j - a) << 2);
-        axpy4x2(oa, ob, v0, v1, v2, v3, sp, sp + nS, D);
+        const sp = sj + <usize>hh * nS;
+        axpy4x2(oG + <usize>hh * os, oG + <usize>(hh + 1) * os, v0, v1, v2, v3, sp, sp + nS, D);
       }
       for (; hh < hg; hh++) {
-        const h = g * hg + hh;
-        const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
-        const sp = scratch + <usize>hh * nS + (<usize>(j - a) << 2);
-        axpy4(o, v0, v1, v2, v3, load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
+        const sp = sj + <usize>hh * nS;
+        axpy4(oG + <usize>hh * os, v0, v1, v2, v3, load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
       }
     }
     for (; j <= b; j++) {
-      const vp = V + <usize>(j % cap) * rowB + kvOff;
-      for (let hh = 0; hh < hg; hh++) {
-        const h = g * hg + hh;
-        const o = whole ? oRow + ((<usize>h * <usize>D) << 2) : partOut(part, g * ns + s, hg, hh, D);
-        axpy(o, vp, load<f32>(scratch + <usize>hh * nS + (<usize>(j - a) << 2)), D);
-      }
+      const vp = V + <usize>(j % cap) * rowB + kvOff, sj = scratch + (<usize>(j - a) << 2);
+      for (let hh = 0; hh < hg; hh++) axpy(oG + <usize>hh * os, vp, load<f32>(sj + <usize>hh * nS), D);
     }
     if (!whole) continue;
-    for (let hh = 0; hh < hg; hh++) {
-      const o = oRow + ((<usize>(g * hg + hh) * <usize>D) << 2);
-      scaleRow(o, <f32>1.0 / load<f32>(scratch + <usize>hg * nS + (<usize>hh << 2)), D);
-    }
+    for (let hh = 0; hh < hg; hh++) scaleRow(oG + <usize>hh * os, <f32>1.0 / load<f32>(scratch + <usize>hg * nS + (<usize>hh << 2)), D);
   }
 }
 
