@@ -15,7 +15,7 @@ import { benchPrompt } from '../src/cli/commands/bench.js';
 import { createWasmBackend, type WasmWeight } from '../src/kernels/wasm/backend.js';
 import { loadPath } from '../src/node.js';
 import type { DType } from '../src/tensor/dtype.js';
-import { benchWeight } from './bench-weight.js';
+import { benchWeight, distinctCopy } from './bench-weight.js';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
@@ -56,14 +56,10 @@ if (model) {
   const T = Number(opt('rows', '1')), M = Number(opt('m', '1152')), K = Number(opt('k', '6912')), N = Number(opt('n', '24'));
   for (const dt of types) {
     const { spec } = benchWeight(dt, M, K);
-    // distinct bytes per matrix (one flipped bit per page), so no two passes share cache lines
+    // distinct bytes per matrix, so a pass streams all N of them
     const sets = [false, true].map((on) => {
       be.setColumnPanels(on);
-      return Array.from({ length: N }, (_, i) => {
-        const d = spec.data.slice();
-        for (let j = 0; j < d.length; j += 4096) d[j]! ^= i & 1;
-        return be.uploadWeight({ ...spec, data: d }) as WasmWeight;
-      });
+      return Array.from({ length: N }, (_, i) => be.uploadWeight({ ...spec, data: distinctCopy(spec.data, i) }) as WasmWeight);
     });
     be.setColumnPanels(true);
     const x = be.tensor(T, K), out = be.tensor(T, M);

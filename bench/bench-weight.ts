@@ -17,3 +17,14 @@ export function benchWeight(dtype: DType, M: number, K: number): { spec: { name:
   for (let r = 0; r < M; r++) data.set(row, r * rowBytes);
   return { spec: { name: 'w', dtype, shape: [M, K], data }, rowBytes };
 }
+
+/**
+ * Copy i of `data` with bytes of its own: in every 4 KiB page two bytes are xored with i, so no
+ * two copies (up to 65536) share a page's contents (the host could merge identical pages, and a
+ * pass over n copies must stream n matrices' bytes). The values change; speed does not depend on them.
+ */
+export function distinctCopy(data: Uint8Array, i: number): Uint8Array {
+  const d = data.slice();
+  for (let j = 0; j + 1 < d.length; j += 4096) { d[j]! ^= i & 0xff; d[j + 1]! ^= (i >> 8) & 0xff; }
+  return d;
+}

@@ -8,7 +8,7 @@
  * descriptor and pool wake-up, the start of each new weight stream, the last chunk's wait).
  */
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
-import { benchWeight } from './bench-weight.js';
+import { benchWeight, distinctCopy } from './bench-weight.js';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
@@ -16,11 +16,10 @@ const threads = Number(opt('threads', '2')), k = Number(opt('k', '1152')), round
 const sizes = opt('sizes', '256,1024,6912').split(',').map(Number);
 const be = await createWasmBackend({ threads });
 const rb = (k / 32) * 34;
-/** a Q8_0 matrix with its own bytes (one flipped bit per page) */
+/** a Q8_0 matrix with its own bytes */
 const matrix = (rows: number, i: number) => {
   const s = benchWeight('q8_0', rows, k).spec;
-  for (let j = 0; j < s.data.length; j += 4096) s.data[j]! ^= i & 1;
-  return be.uploadWeight(s);
+  return be.uploadWeight({ ...s, data: distinctCopy(s.data, i) });
 };
 const x = be.tensor(1, k);
 be.upload(x, Float32Array.from({ length: k }, (_, i) => Math.sin(i * 12.9898)));
