@@ -26,7 +26,7 @@ import {
 } from '../backend.js';
 import { WasmHeap, RESERVED, PAGE, MAX_PAGES, type AllocKind } from './heap.js';
 import { CTRL_PTR, JOB, prefillScratchBytes, JOB_BYTES, JOB_PTR, LOCAL_GEN, MATMUL_WORDS, MAX_FUSED, OP_ATTN, OP_MATMUL, OP_PROBE, OP_QUANT, publishRanges, QUANT_WORDS, rangeWords } from './jobs.js';
-import { type ActScheme, type Layout, layoutOf, PANEL_BLOCK_GROUPS, packedBytes, panelSlice, panelsOf, repackPlan, unpackRow } from './layout.js';
+import { type ActScheme, groupBytes, type Layout, layoutOf, PANEL_BLOCK_GROUPS, packedBytes, panelSlice, panelsOf, repackPlan, unpackRow } from './layout.js';
 import { type DotAddChoice, type KernelBuild, type RelaxedChoice, loadKernels } from './loader.js';
 import { ThreadPool } from './pool.js';
 
@@ -509,7 +509,7 @@ export class WasmBackend implements Backend {
         j[o + 4] = out.ptr + rowOut; j[o + 5] = w.rows; j[o + 6] = kp; j[o + 7] = T; j[o + 8] = cg;
         j[o + 9] = e.threadBytes;
         j[o + 10] = up ? up.w.ptr : 0; j[o + 11] = up ? up.out.ptr + rowOut : 0;
-        j[o + 12] = w.panels; j[o + 13] = 4 * dtypeRowBytes(l.dtype, kp); j[o + 14] = e.panelBytes; j[o + 15] = part;
+        j[o + 12] = w.panels; j[o + 13] = groupBytes(l, kp); j[o + 14] = e.panelBytes; j[o + 15] = part;
         part += (w.panels - 1) * (up ? 2 : 1) * T * w.rows * 4;
         chunks += Math.ceil(groups / cg);
       }

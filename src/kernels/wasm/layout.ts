@@ -94,7 +94,8 @@ export const PANEL_MIN_K = 4096;
  * divides k into whole units; floats need whole 8-column units: no tail in a panel), as long
  * as a panel keeps at least maxK / 2 columns; else 1.
  */
-export function panelsOf(l: Layout, k: number, maxK = PANEL_MAX_K[l.dtype] ?? 0): number {
+export function panelsOf(l: Layout, k: number): number {
+  const maxK = PANEL_MAX_K[l.dtype] ?? 0;
   if (!(maxK > 0) || k <= Math.max(maxK, PANEL_MIN_K)) return 1;
   const unit = l.act === 'f32' ? 8 : l.unitElems;
   for (let n = Math.ceil(k / maxK); 2 * (k / n) >= maxK; n++) if (k % n === 0 && (k / n) % unit === 0) return n;
