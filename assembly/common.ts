@@ -110,6 +110,23 @@
 }
 
 /**
+ * Dot-add build, Q8_0: 32 weight levels stored offset by 128 (u8 = q + 128, repack.ts
+ * offsetQ8_0; w0: elements 0..15, w1: 16..31) against 32 int8 activations (x0, x1), added to
+ * acc: the sum is w.x + 128 sum(x), which the caller takes off.
+ * The levels are outside the i7 range of relaxed dot-add, where the spec lets an engine read
+ * them signed or unsigned: V8 on x64 reads them unsigned (vpdpbusd, and pmaddubsw without
+ * AVX-VNNI, where a pair of products saturates int16). The loader's self-test (selfTestDotQ8,
+ * with the largest pairs) keeps this build only where the engine computes the exact unsigned
+ * dot; half the dot-adds of the positive/negative parts (dotQ8r).
+ */
+@inline export function dotU8(w0: v128, w1: v128, x0: v128, x1: v128, acc: v128): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w1, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w0, acc));
+}
+
+/** the offset of Q8_0's stored levels (dotU8): 128 in the dot-add build, 0 otherwise */
+export const Q8_0_LEVEL_OFFSET: i32 = GEMMA_DOT_ADD ? 128 : 0;
+
+/**
  * As dotU16 for 32 elements (a: elements 0..15, b: 16..31). In the relaxed build the two
  * int16 dot results are added before widening: 4 products per lane, 4 * 63 * 127 < 32767.
  */
@@ -130,7 +147,7 @@
 }
 
 /**
- * Relaxed build only: integer dot of 32 signed int8 weights (w0: 0..15, w1: 16..31) with 32 int8 activations
+ * Plain relaxed build only: integer dot of 32 signed int8 weights (w0: 0..15, w1: 16..31) with 32 int8 activations
  * given as their positive and negative parts x+ = max(x, 0) (p0: elements 0..15, p1: 16..31)
  * and x- = max(-x, 0) (n0, n1), u8 in 0..127 -- the i7 operand of relaxed_dot, so the result
  * is the same on every engine: w.x = w.x+ - w.x-. Returns i32x4 partial sums.
@@ -144,15 +161,7 @@
  * a vector computed from a run-time value it keeps in a register (4-5 % faster decode).
  */
 @inline export function dotQ8r(w0: v128, w1: v128, p0: v128, p1: v128, n0: v128, n1: v128, ones: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return p0; // never called in the SIMD128 build
-  if (GEMMA_DOT_ADD) {
-    // dot-add build: four dot-adds into i32 and one subtraction (the int16 stage and its
-    // widening are gone; one vpdpbusd each where the engine lowers them to AVX-VNNI)
-    const z = i32x4.sub(ones, ones);
-    return i32x4.sub(
-      i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, p1, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, p0, z)),
-      i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, n1, i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, n0, z)));
-  }
+  if (!ASC_FEATURE_RELAXED_SIMD) return p0; // never called in the SIMD128 build (nor in the dot-add one: dotU8)
   return i32x4.add(
     i32x4.dot_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w0, p0), i16x8.relaxed_dot_i8x16_i7x16_s(w0, n0)), ones),
     i32x4.dot_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w1, p1), i16x8.relaxed_dot_i8x16_i7x16_s(w1, n1)), ones));

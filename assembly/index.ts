@@ -56,7 +56,7 @@ import { PANEL_GROUPS, setPanelBlockStride } from './common';
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax } from './elementwise';
 export { attention, attnCombine } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
-export { repackX4, sliceQh } from './repack';
+export { repackX4, sliceQh, offsetQ8_0, q8_0LevelOffset } from './repack';
 export { mmF32, mmF16, mmBF16 } from './matmul-f';
 export { mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 } from './matmul-q';
 export { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';

@@ -24,7 +24,7 @@
 // Loops: group g (a contiguous range per thread), then activation row t, then blocks.
 // A group's weights (k/32 units) stay in L1/L2 while all activation rows pass over them.
 
-import { byteMask, dotQ8r, dotU32, f16Bias, f16Mask, f16x4, fma, groupPtr, hadd4i, hiNibbles, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotQ8r, dotU8, dotU32, f16Bias, f16Mask, f16x4, fma, groupPtr, hadd4i, hiNibbles, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { q8aParts } from './quantize';
 
 /** activation rows per tile: about 512 KiB of them (at least 2, even; host: jobs.ts tokenTile) */
@@ -68,8 +68,8 @@ import { q8aParts } from './quantize';
 }
 
 /**
- * Relaxed build: one activation row (Q8A, x+ and x- of block b at q8aParts + 64 b) against
- * the group at gp.
+ * Plain relaxed build: one activation row (Q8A, x+ and x- of block b at q8aParts + 64 b)
+ * against the group at gp.
  * The unit's rows go two per iteration of an inner loop (literal load offsets from r): V8
  * schedules a block's loads first, and the eight weight vectors of a whole unit plus the
  * four activation vectors spill registers (~10-15% slower).
@@ -79,9 +79,8 @@ import { q8aParts } from './quantize';
   // the f16 scale constants stay constants here (V8 rebuilds them for each unit): held in
   // registers like the other kernels' they crowd this loop's live vectors (in-process A/B:
   // 2-4 % slower)
-  // (the dot-add build's loop has registers to spare: there they are run-time vectors)
   const ones = onesI16(nb);
-  const fm = GEMMA_DOT_ADD ? f16Mask(nb) : i32x4.splat(0x8fffffff), fb = GEMMA_DOT_ADD ? f16Bias(nb) : f32x4.splat(reinterpret<f32>(0x77800000));
+  const fm = i32x4.splat(0x8fffffff), fb = f32x4.splat(reinterpret<f32>(0x77800000));
   let acc = f32x4.splat(0);
   let p = gp;
   for (let b = 0; b < nb; b++) {
@@ -98,6 +97,41 @@ import { q8aParts } from './quantize';
     p += 136;
   }
   return acc;
+}
+
+/**
+ * Dot-add build: one activation row (Q8A: int8 quants at xr, sums s_x at 3k + k/8) against the
+ * group at gp, whose levels are stored offset by 128 (common.ts dotU8): two dot-adds per row
+ * and block on the int8 activations themselves. Each row's accumulator starts at -32 s_x in
+ * each of its four lanes, so the row's sum (four lanes) has the offset's 128 s_x taken off.
+ * Rows two per inner iteration, as in rowQ8_0r. (In-process A/B against the parts kernel:
+ * 1.42x from L3, 1.13x from DRAM at one thread.)
+ */
+@inline function rowQ8_0u(gp: usize, xr: usize, k: i32, nb: i32): v128 {
+  const xd = xr + 3 * <usize>k, xsum = xd + (<usize>nb << 2);
+  const fm = f16Mask(nb), fb = f16Bias(nb);
+  let acc = f32x4.splat(0);
+  let p = gp;
+  for (let b = 0; b < nb; b++) {
+    const xp = xr + (<usize>b << 5);
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+    const off = i32x4.splat(load<i32>(xsum + (<usize>b << 2)) * -32);
+    let r01 = off, r23 = off;
+    let r = p;
+    for (let h = 0; h < 2; h++) {
+      const v = pairAdd(dotU8(v128.load(r, 8), v128.load(r, 24), x0, x1, off), dotU8(v128.load(r, 40), v128.load(r, 56), x0, x1, off));
+      r01 = r23; r23 = v;
+      r += 64;
+    }
+    acc = fma(f32x4.convert_i32x4_s(pairsDone(r01, r23)), f32x4.mul(f16x4(p, fm, fb), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
+    p += 136;
+  }
+  return acc;
+}
+
+/** one activation row against the group at gp in this build's relaxed decode kernel */
+@inline function rowQ8_0(gp: usize, xr: usize, k: i32, nb: i32): v128 {
+  return GEMMA_DOT_ADD ? rowQ8_0u(gp, xr, k, nb) : rowQ8_0r(gp, xr, k, nb);
 }
 
 /** SIMD128 build: one activation row (Q8A, int16 quants at xr + k) against the group at gp,
@@ -249,10 +283,11 @@ import { q8aParts } from './quantize';
 }
 
 /**
- * Dot-add build (GEMMA_DOT_ADD), Q8_0 prefill: the group's int8 levels transposed once per token
- * tile into 4 x 4 tiles (vector c = columns 4c..4c+3 of rows 0..3; 128 bytes per block, then d x4
- * as f32: 144 bytes), the signed operand of relaxed dot-add; the activations' positive and
- * negative parts (u8 0..127) are the i7 operand, so every lane sums four exact products in i32.
+ * Dot-add build (GEMMA_DOT_ADD), Q8_0 prefill: the group's levels (stored + 128, u8)
+ * transposed once per token tile into 4 x 4 tiles (vector c = columns 4c..4c+3 of rows 0..3;
+ * 128 bytes per block, then d x4 as f32: 144 bytes), the unsigned operand of relaxed
+ * dot-add (common.ts dotU8); the activations' int8 quants are the signed one, so every lane
+ * sums four exact products in i32.
  */
 @inline function tileQ8_0(gp: usize, nb: i32, s: usize): void {
   const fm = f16Mask(nb), fb = f16Bias(nb);
@@ -266,23 +301,27 @@ import { q8aParts } from './quantize';
   }
 }
 
+/** bytes per block of four activation rows packed by packRowsQ8d */
+const Q8D_ROWS4: i32 = 160;
+
 /**
- * Pack activation rows t..t+3 (Q8A at xr, stride xs) for rowsQ8_0d4, 272 bytes per block: per
- * half of the block (16 columns, 128 bytes), the four rows' positive parts as four column quads
- * ([quad 0: r0 r1 r2 r3] ...), then their negative parts; then d_x of the four rows (f32x4).
+ * Pack activation rows t..t+3 (Q8A at xr, stride xs) for rowsQ8_0d4, Q8D_ROWS4 bytes per
+ * block: the four rows' int8 quants as eight column quads ([quad 0: r0 r1 r2 r3] ..., 128
+ * bytes), then d_x of the four rows (f32x4), then -128 s_x of the four rows (i32x4: the
+ * starting sums that take the weights' level offset off).
  */
 @inline function packRowsQ8d(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
-  const parts = q8aParts(<usize>k), xdo = 3 * <usize>k;
+  const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
   let d = dst;
   for (let b = 0; b < nb; b++) {
-    const o = parts + (<usize>b << 6), o4 = xdo + (<usize>b << 2);
+    const o = <usize>b << 5, o4 = <usize>b << 2;
     transposeStore(v128.load(xr + o), v128.load(x1 + o), v128.load(x2 + o), v128.load(x3 + o), d);
-    transposeStore(v128.load(xr + o, 32), v128.load(x1 + o, 32), v128.load(x2 + o, 32), v128.load(x3 + o, 32), d + 64);
-    transposeStore(v128.load(xr + o, 16), v128.load(x1 + o, 16), v128.load(x2 + o, 16), v128.load(x3 + o, 16), d + 128);
-    transposeStore(v128.load(xr + o, 48), v128.load(x1 + o, 48), v128.load(x2 + o, 48), v128.load(x3 + o, 48), d + 192);
-    v128.store(d, vec4(load<f32>(xr + o4), load<f32>(x1 + o4), load<f32>(x2 + o4), load<f32>(x3 + o4)), 256);
-    d += 272;
+    transposeStore(v128.load(xr + o, 16), v128.load(x1 + o, 16), v128.load(x2 + o, 16), v128.load(x3 + o, 16), d + 64);
+    v128.store(d, vec4(load<f32>(xr + xdo + o4), load<f32>(x1 + xdo + o4), load<f32>(x2 + xdo + o4), load<f32>(x3 + xdo + o4)), 128);
+    const s = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(xr + xso + o4)), 1, load<i32>(x1 + xso + o4)), 2, load<i32>(x2 + xso + o4)), 3, load<i32>(x3 + xso + o4));
+    v128.store(d, i32x4.mul(s, i32x4.splat(-128)), 144);
+    d += Q8D_ROWS4;
   }
 }
 
@@ -292,33 +331,30 @@ import { q8aParts } from './quantize';
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let u = s, xp = x;
   for (let b = 0; b < nb; b++) {
-    let p0 = i32x4.splat(0), p1 = p0, p2 = p0, p3 = p0, n0 = p0, n1 = p0, n2 = p0, n3 = p0;
+    let p0 = v128.load32_splat(xp, 144), p1 = v128.load32_splat(xp, 148), p2 = v128.load32_splat(xp, 152), p3 = v128.load32_splat(xp, 156);
     for (let c: usize = 0; c < 8; c++) {
       const wv = v128.load(u + (c << 4));
-      const xo = xp + ((c >> 2) << 7) + ((c & 3) << 4);
-      p0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo), p0);
-      p1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 4), p1);
-      p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 8), p2);
-      p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 12), p3);
-      n0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 64), n0);
-      n1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 68), n1);
-      n2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 72), n2);
-      n3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(wv, v128.load32_splat(xo, 76), n3);
+      const xo = xp + (c << 4);
+      p0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo), wv, p0);
+      p1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo, 4), wv, p1);
+      p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo, 8), wv, p2);
+      p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo, 12), wv, p3);
     }
     const dw = v128.load(u, 128);
-    f0 = fma(f32x4.convert_i32x4_s(i32x4.sub(p0, n0)), f32x4.mul(dw, v128.load32_splat(xp, 256)), f0);
-    f1 = fma(f32x4.convert_i32x4_s(i32x4.sub(p1, n1)), f32x4.mul(dw, v128.load32_splat(xp, 260)), f1);
-    f2 = fma(f32x4.convert_i32x4_s(i32x4.sub(p2, n2)), f32x4.mul(dw, v128.load32_splat(xp, 264)), f2);
-    f3 = fma(f32x4.convert_i32x4_s(i32x4.sub(p3, n3)), f32x4.mul(dw, v128.load32_splat(xp, 268)), f3);
+    f0 = fma(f32x4.convert_i32x4_s(p0), f32x4.mul(dw, v128.load32_splat(xp, 128)), f0);
+    f1 = fma(f32x4.convert_i32x4_s(p1), f32x4.mul(dw, v128.load32_splat(xp, 132)), f1);
+    f2 = fma(f32x4.convert_i32x4_s(p2), f32x4.mul(dw, v128.load32_splat(xp, 136)), f2);
+    f3 = fma(f32x4.convert_i32x4_s(p3), f32x4.mul(dw, v128.load32_splat(xp, 140)), f3);
     u += 144;
-    xp += 272;
+    xp += Q8D_ROWS4;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
 /**
- * Q8_0: signed 8-bit levels.
- * - One activation row (decode): relaxed build, pmaddubsw against the activations' positive
+ * Q8_0: signed 8-bit levels (stored + 128 in the dot-add build: repack.ts offsetQ8_0).
+ * - One activation row (decode): dot-add build, dot-adds of the u8 levels with the int8
+ *   activations (rowQ8_0u); plain relaxed build, pmaddubsw against the activations' positive
  *   and negative parts (common.ts dotQ8r); SIMD128 build, weights sign-extended to int16 and
  *   multiplied with pmaddwd. Each weight is used once: the fewest operations per weight win.
  * - Several rows (prefill, scratch != 0): each group of four weight rows is widened once per
@@ -326,9 +362,9 @@ import { q8aParts } from './quantize';
  *   (widenQ8_0), then activation rows four at a time run pmaddwd against broadcast
  *   activation pairs: the four rows' sums build up in the four lanes (no horizontal sums),
  *   and each loaded weight vector serves four activation rows. The dot-add build tiles the
- *   group's int8 levels instead (tileQ8_0) and runs relaxed dot-adds against the activations'
- *   packed positive/negative parts (packRowsQ8d, rowsQ8_0d4): 16 products per instruction
- *   where pmaddwd gives 8 (and a separate add).
+ *   group's u8 levels instead (tileQ8_0) and runs relaxed dot-adds against the activations'
+ *   packed int8 quants (packRowsQ8d, rowsQ8_0d4): 16 products per instruction where pmaddwd
+ *   gives 8 (and a separate add).
  */
 export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const nb = k >> 5;
@@ -338,7 +374,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const wide = T >= 2 && scratch != 0;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
   // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w)
-  const pk = scratch + <usize>nb * 272, pstep = <usize>nb * 272;
+  const pk = scratch + <usize>nb * 272, pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (wide) {
@@ -354,14 +390,14 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         let t = t0;
         for (; t + 4 <= t1; t += 4) rowsQ8_0d4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
         // leftover rows: the decode kernel on the group's units (the same sums and rounding)
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0u(gp, xq + <usize>t * <usize>xs, k, nb));
       } else if (wide && t1 - t0 >= 2) {
         widenQ8_0(gp, nb, scratch);
         let t = t0;
         for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
       } else if (ASC_FEATURE_RELAXED_SIMD) {
-        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0r(gp, xq + <usize>t * <usize>xs, k, nb));
+        for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0(gp, xq + <usize>t * <usize>xs, k, nb));
       } else {
         for (let t = t0; t < t1; t++) storeRows(out, t, m, g, rowQ8_0s(gp, xq + <usize>t * <usize>xs, k, nb));
       }

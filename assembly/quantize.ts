@@ -6,7 +6,8 @@
 //     q16 i16[k]      at k        the same quants widened (pmaddwd paths)
 //     d   f32[k/32]   at 3k       block scale amax / 127  (kept in f32; ggml rounds it to f16)
 //     s   i32[k/32]   at 3k+k/8   sum of the block's quants (offset/min terms of the weights)
-//     relaxed build only (Q8_0's pmaddubsw decode path, matmul-q.ts), from 3k+k/4, per block b
+//     plain relaxed build only (Q8_0's pmaddubsw decode path, matmul-q.ts; the dot-add build
+//     reads the int8 quants), from 3k+k/4, per block b
 //     of 32 at 64 b: its positive parts max(q, 0) (u8[32]), then its negative parts max(-q, 0)
 //     (one stream for the kernel: as two arrays k bytes apart, a 1152 x 6912 matrix streamed
 //     from DRAM at 2 threads ran at 21-24 GB/s, interleaved at 27-28; small k unchanged)
@@ -72,9 +73,12 @@ import { hsumi } from './common';
   return s0 + s1;
 }
 
-export function q8aRowBytes(k: i32): i32 { return (ASC_FEATURE_RELAXED_SIMD ? 5 : 3) * k + (k >> 2); }
+/** whether Q8A rows carry the positive/negative parts (the plain relaxed build) */
+const Q8A_PARTS: bool = ASC_FEATURE_RELAXED_SIMD && !GEMMA_DOT_ADD;
 
-/** offset of the positive/negative parts in a Q8A row (relaxed build; 64 bytes per block) */
+export function q8aRowBytes(k: i32): i32 { return (Q8A_PARTS ? 5 : 3) * k + (k >> 2); }
+
+/** offset of the positive/negative parts in a Q8A row (plain relaxed build; 64 bytes per block) */
 @inline export function q8aParts(k: usize): usize { return 3 * k + (k >> 2); }
 export function q8kRowBytes(k: i32): i32 { return 3 * k + (k >> 6) + (k >> 2); }
 
@@ -91,7 +95,7 @@ export function quantQ8A(x: usize, k: i32, dst: usize, stride: i32, r0: i32, r1:
       const id = f32x4.splat(amax > 0 ? <f32>127.0 / amax : 0);
       store<f32>(dp + (<usize>b << 2), amax / 127.0);
       const e = <usize>b << 5;
-      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, e, 0, false, ASC_FEATURE_RELAXED_SIMD, base + q8aParts(<usize>k) + (e << 1)));
+      store<i32>(sp + (<usize>b << 2), quant32(xb, id, base, <usize>k, e, 0, false, Q8A_PARTS, base + q8aParts(<usize>k) + (e << 1)));
     }
   }
 }

@@ -8,6 +8,8 @@
 //   [field 1 of rows 0..3][field 2 of rows 0..3][field 3 of rows 0..3][payload of rows 0..3]
 // Rows past `rows` (the padding of the last group) are written as zeros.
 
+import { Q8_0_LEVEL_OFFSET } from './common';
+
 /**
  * src: `rows` source rows, row r at src + r * srcStride + srcOff; unit u at + u * unit.
  * dst: groups of dstStride bytes; group g's unit u at dst + g * dstStride + dstOff + u * 4 * unit.
@@ -78,3 +80,23 @@ export function sliceQh(dst: usize, groups: i32, groupStride: i32, units: i32, u
     }
   }
 }
+
+/**
+ * Q8_0 after repackX4, dot-add build only (a no-op in the others): store each level q as the
+ * u8 q + 128 (flip its sign bit), the unsigned operand of the decode and prefill dot-adds
+ * (common.ts dotU8). Units of 136 bytes ([d x4][4 x 32 levels]) from dst + g * groupStride.
+ */
+export function offsetQ8_0(dst: usize, groups: i32, groupStride: i32, units: i32): void {
+  if (!GEMMA_DOT_ADD) return;
+  const sign = i8x16.splat(-128);
+  for (let g = 0; g < groups; g++) {
+    let u = dst + <usize>g * <usize>groupStride + 8;
+    for (let n = 0; n < units; n++) {
+      for (let i = 0; i < 128; i += 16) v128.store(u + <usize>i, v128.xor(v128.load(u + <usize>i), sign));
+      u += 136;
+    }
+  }
+}
+
+/** the offset of Q8_0's stored levels in this build (common.ts Q8_0_LEVEL_OFFSET) */
+export function q8_0LevelOffset(): i32 { return Q8_0_LEVEL_OFFSET; }

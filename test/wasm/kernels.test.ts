@@ -402,6 +402,16 @@ describe('wasm builds and memory', () => {
         expect(await P.compare(out), `${dtype} rows=${rows}`).toBe(0);
       }
     }
+    // the dot-add build stores Q8_0 levels + 128: the embedding lookup reads them back exactly
+    const table = randomWeight('q8_0', 9, 64, 5);
+    const tw = P.weight(table);
+    const ids = Int32Array.from([0, 8, 3, 5]);
+    const e = P.tensor(4, 64, new Float32Array(4 * 64));
+    P.be.embed(e[0], tw[0], ids, 1.5); P.ref.embed(e[1], tw[1], ids, 1.5);
+    expect(await P.compare(e)).toBe(0);
+    const emb = await P.be.download(e[0]), vals = new Float32Array(64);
+    getCodec('q8_0').dequantizeRow(table.data, 8 * 34 * 2, vals, 0, 64);
+    expect(Array.from(emb.subarray(64, 128))).toEqual(Array.from(vals, (v) => Math.fround(v * 1.5)));
   });
 
   it('the dot-add speed probe times both builds and rejects one that computes a different product', async () => {

@@ -81,6 +81,8 @@ interface Exports {
   attnCombine(out: number, part: number, H: number, G: number, D: number, ns: number): void;
   repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
   sliceQh(dst: number, groups: number, groupStride: number, units: number, unit4: number, qhOff: number): void;
+  offsetQ8_0(dst: number, groups: number, groupStride: number, units: number): void;
+  q8_0LevelOffset(): number;
   q8aRowBytes(k: number): number;
   q8kRowBytes(k: number): number;
 }
@@ -256,6 +258,7 @@ export class WasmBackend implements Backend {
           const d = dst + panelSlice(panels, gb, g, p);
           for (const c of repackPlan(l, kp)) this.ex.repackX4(stage + b * rb, rb, p * pb + c.srcOff, bn, d, gb, c.dstOff, c.units, c.unit, c.fields);
           if (l.qhOff !== undefined) this.ex.sliceQh(d, Math.ceil(bn / 4), gb, kp / l.unitElems, 4 * l.unitBytes, l.qhOff);
+          if (l.dtype === 'q8_0') this.ex.offsetQ8_0(d, Math.ceil(bn / 4), gb, kp / l.unitElems); // a no-op outside the dot-add build
         }
       }
     }
@@ -362,7 +365,7 @@ export class WasmBackend implements Backend {
       const id = tokens[r]!;
       if (!(id >= 0 && id < tw.rows)) throw new GemmaError('BAD_ARGUMENT', `token id ${id} outside the vocabulary (0..${tw.rows - 1})`);
       for (let p = 0; p < tw.panels; p++) {
-        unpackRow(tw.layout, this.heap.u8, tw.ptr + panelSlice(tw.panels, gb, id >> 2, p), id & 3, kp, rowBytes.subarray(p * pb, (p + 1) * pb));
+        unpackRow(tw.layout, this.heap.u8, tw.ptr + panelSlice(tw.panels, gb, id >> 2, p), id & 3, kp, rowBytes.subarray(p * pb, (p + 1) * pb), this.ex.q8_0LevelOffset());
       }
       codec.dequantizeRow(rowBytes, 0, vals, 0, k);
       for (let c = 0; c < k; c++) vals[c] = Math.fround(vals[c]! * scale);

@@ -149,8 +149,12 @@ export function repackPlan(l: Layout, k: number): { srcOff: number; dstOff: numb
 /**
  * Undo the repacking for one row (the embedding lookup): lane `lane` (0..3) of the group at
  * mem[group..] back into standard row bytes `out` (rowBytes(dtype, k) long).
+ * q8LevelOffset: the offset Q8_0 levels are stored with (assembly/repack.ts offsetQ8_0: 128
+ * in the dot-add build, 0 otherwise), taken off again.
  */
-export function unpackRow(l: Layout, mem: Uint8Array, group: number, lane: number, k: number, out: Uint8Array): void {
+export function unpackRow(l: Layout, mem: Uint8Array, group: number, lane: number, k: number, out: Uint8Array, q8LevelOffset = 0): void {
+  const flip = l.dtype === 'q8_0' && q8LevelOffset === 128;
+  if (l.dtype === 'q8_0' && q8LevelOffset !== 0 && !flip) throw new GemmaError('INTERNAL', `Q8_0 level offset ${q8LevelOffset}`);
   for (const c of repackPlan(l, k)) {
     const hdr = l.fields.reduce((a, b) => a + b, 0);
     const pay = c.unit - (c.fields ? hdr : 0);
@@ -176,6 +180,7 @@ export function unpackRow(l: Layout, mem: Uint8Array, group: number, lane: numbe
         }
       }
       out.set(mem.subarray(d + 4 * pre + lane * pay, d + 4 * pre + lane * pay + pay), s + pre);
+      if (flip) for (let i = s + pre; i < s + pre + pay; i++) out[i] = out[i]! ^ 0x80;
     }
   }
 }

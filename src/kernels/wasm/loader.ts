@@ -133,7 +133,9 @@ export async function relaxedSelfTest(module: WebAssembly.Module, shared: boolea
     i8[X8 + i] = x;
     i16[X16 / 2 + i] = x;
     // two blocks of extremes first (every product +128*127 or +127*127: the largest pair
-    // sums, which any wider sum in int16 would overflow), then random
+    // sums, which any wider sum in int16 would overflow; in the dot-add build's offset levels,
+    // 0 * -127 and 255 * 127: a pair of 64770, which an engine that saturates in int16 or
+    // reads the levels signed gets wrong), then random
     const w = i < 32 ? -128 : i < 64 ? 127 : (rnd() % 256) - 128;
     const xq = i < 32 ? -127 : i < 64 ? 127 : x;
     i8[QW + i] = w;
@@ -180,6 +182,9 @@ export async function probeDotSpeed(modules: WebAssembly.Module[], shared: boole
     const rnd = lcg(777);
     for (let i = 0; i < WB; i++) u8[W + i] = rnd() & 0xff;
     for (let u = 0; u < WB / 136; u++) for (let r = 0; r < 4; r++) u16[(W + 136 * u) / 2 + r] = 0x2c00 + (rnd() & 0x3ff); // scales 1/16..1/8
+    // the levels as this build stores them (the dot-add build: + 128; a no-op in the others)
+    const offset = e.offsetQ8_0 as ((dst: number, groups: number, groupStride: number, units: number) => void) | undefined;
+    if (typeof offset === 'function') offset(W, m / 4, nb * 136, nb);
     for (let i = 0; i < k; i++) f32[X / 4 + i] = (rnd() % 2001 - 1000) / 250;
     const xs = rowBytes(k);
     quant(X, k, XQ, xs, 0, 1);
