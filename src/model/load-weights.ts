@@ -2,7 +2,9 @@
  * Place a model's weights on a backend: look each tensor up by its conventional name,
  * check dtype and shape against the config, turn norm weights into f32 multipliers
  * (HF stores w and the model uses 1 + w; GGUF already stores 1 + w), and upload the
- * rest in their storage format. Tensors are read one at a time.
+ * rest in their storage format. Tensors are read one ahead: the next one's read (file I/O,
+ * and the page faults of its fresh buffer, on another thread in Node) runs while this one is
+ * uploaded; at most two tensors' bytes are held at once.
  */
 import { GemmaError } from '../errors.js';
 import type { StoredTensor, TensorStore } from '../format/store.js';
@@ -62,11 +64,20 @@ export async function loadWeights(store: TensorStore, cfg: GemmaConfig, backend:
     return t;
   });
   const uploaded: Weight[] = [];
+  /** start reading tensor i (a rejection is also handled where it is awaited) */
+  const readAhead = (i: number): Promise<Uint8Array> | undefined => {
+    if (i >= found.length) return undefined;
+    const p = found[i]!.read();
+    p.catch(() => undefined); // not an unhandled rejection if loading stops before awaiting it
+    return p;
+  };
+  let next = readAhead(0);
   try {
     for (let i = 0; i < specs.length; i++) {
       if (opts.signal?.aborted) throw new GemmaError('ABORTED', 'loading was aborted');
       const s = specs[i]!, t = found[i]!;
-      const bytes = await t.read();
+      const bytes = await next!;
+      next = readAhead(i + 1);
       if (s.isNorm) {
         const m = normMultiplier(store, t, bytes);
         uploaded.push(backend.uploadWeight({ name: t.name, dtype: 'f32', shape: [...s.shape], data: new Uint8Array(m.buffer) }));

@@ -459,6 +459,41 @@ describe('wasm builds and memory', () => {
   });
 });
 
+describe('wasm page touching before a weight is repacked (OP_TOUCH)', () => {
+  it('stores a zero byte every 4096 bytes of the range, on all threads, and nothing else', async () => {
+    const be = await wasmBackend({ threads: 3 });
+    const heap = (be as unknown as { heap: { alloc(n: number, k: string, w: string): number; release(p: number): void; u8: Uint8Array } }).heap;
+    const touch = (be as unknown as { touch(ptr: number, bytes: number): void }).touch.bind(be);
+    const bytes = 5 * 1024 * 1024 + 123, pad = 8192;
+    const buf = heap.alloc(bytes + 2 * pad, 'scratch', 'touch test');
+    const ptr = buf + pad + 40; // not page-aligned
+    heap.u8.fill(0xab, buf, buf + bytes + 2 * pad);
+    touch(ptr, bytes);
+    const u8 = heap.u8;
+    let touched = 0, wrong = 0;
+    for (let i = buf; i < buf + bytes + 2 * pad; i++) {
+      const inRange = i >= ptr && i < ptr + bytes && (i - ptr) % 4096 === 0;
+      if (inRange) touched++;
+      if (u8[i] !== (inRange ? 0 : 0xab)) wrong++;
+    }
+    expect(touched).toBe(Math.ceil(bytes / 4096));
+    expect(wrong).toBe(0);
+    heap.release(buf);
+  });
+
+  it('a weight uploaded into touched memory computes the same bits as one that was not', async () => {
+    // 2 threads: weights of 1 MiB and more are touched before the repacking; 1 thread: never
+    const P = new Pair(await wasmBackend({ threads: 2 }), await wasmBackend({ threads: 1 }));
+    for (const dtype of ['q8_0', 'f16'] as DType[]) {
+      const w = P.weight(randomWeight(dtype, 1024, 1024, 3));
+      const x = P.tensor(1, 1024, randn(1024, 4));
+      const out = P.tensor(1, 1024);
+      P.be.matmul(out[0], x[0], w[0]); P.ref.matmul(out[1], x[1], w[1]);
+      expect(await P.compare(out), dtype).toBe(0);
+    }
+  });
+});
+
 describe('wasm prefill scratch: the host gives each kernel what it uses', () => {
   it('every format writes within jobs.ts prefillScratchBytes (canary after it), in one tile and over several', async () => {
     // whole matrices: the kernel is called directly here (the backend's column panels are

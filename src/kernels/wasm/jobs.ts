@@ -21,6 +21,7 @@
  *   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
  *               scratch, scratchStride, itemsPerChunk, items, split, part]
  *   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
+ *   OP_TOUCH   [ptr, pages, pagesPerChunk]: a zero byte stored every 4096 bytes from ptr
  */
 import { GemmaError } from '../../errors.js';
 
@@ -28,6 +29,7 @@ export const OP_MATMUL = 1;
 export const OP_QUANT = 2;
 export const OP_ATTN = 3;
 export const OP_PROBE = 4;
+export const OP_TOUCH = 5;
 
 /** i32 word indices of the descriptor header, and of the first argument */
 export const JOB = { OP: 0, CHUNKS: 1, RANGES: 2, DONE: 4, ARGS: 8 } as const;
