@@ -65,8 +65,8 @@ class CountingSource implements ByteSource {
   constructor(private readonly inner: ByteSource, private readonly report: (loaded: number, total: number) => void) {}
   get name(): string { return this.inner.name; }
   get size(): number { return this.inner.size; }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const b = await this.inner.read(offset, length);
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const b = await this.inner.read(offset, length, into);
     this.loaded = Math.min(this.size, this.loaded + b.byteLength);
     this.report(this.loaded, this.size);
     return b;

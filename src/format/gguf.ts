@@ -271,11 +271,12 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
 }
 
 /** The raw bytes of one tensor, or a clear error for a type we cannot read. */
-export async function readGgufTensor(f: GgufFile, t: GgufTensorInfo): Promise<Uint8Array> {
+/** the tensor's bytes (`into`: see ByteSource.read) */
+export async function readGgufTensor(f: GgufFile, t: GgufTensorInfo, into?: Uint8Array): Promise<Uint8Array> {
   if (!t.dtype) {
     throw new GemmaError('UNSUPPORTED_DTYPE', `GGUF tensor type ${ggmlTypeName(t.ggmlType)} is not supported`, { file: f.source.name, tensor: t.name });
   }
-  return f.source.read(t.offset, t.byteLength);
+  return f.source.read(t.offset, t.byteLength, into);
 }
 
 export function metaNumber(f: GgufFile, key: string): number | undefined {

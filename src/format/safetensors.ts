@@ -105,9 +105,10 @@ export async function readSafetensors(src: ByteSource): Promise<SafetensorsFile>
   return { source: src, metadata, tensors };
 }
 
-export async function readSafetensorsTensor(f: SafetensorsFile, t: SafetensorsTensorInfo): Promise<Uint8Array> {
+/** the tensor's bytes (`into`: see ByteSource.read) */
+export async function readSafetensorsTensor(f: SafetensorsFile, t: SafetensorsTensorInfo, into?: Uint8Array): Promise<Uint8Array> {
   if (!t.dtype) throw new GemmaError('UNSUPPORTED_DTYPE', `safetensors dtype ${t.stDtype} is not supported (F32, F16, BF16 are)`, { file: f.source.name, tensor: t.name });
-  return f.source.read(t.offset, t.byteLength);
+  return f.source.read(t.offset, t.byteLength, into);
 }
 
 /** model.safetensors.index.json: { weight_map: { tensorName: fileName } } */

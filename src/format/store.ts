@@ -20,7 +20,8 @@ export interface StoredTensor {
   byteLength: number;
   /** the file it lives in, for messages */
   file: string;
-  read(): Promise<Uint8Array>;
+  /** the tensor's bytes (`into`: a buffer lent for them, see ByteSource.read) */
+  read(into?: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface TensorStore {
@@ -35,7 +36,7 @@ export function ggufStore(f: GgufFile): TensorStore {
   for (const t of f.tensors) {
     map.set(t.name, {
       name: t.name, dtype: t.dtype, fileType: t.dtype ?? ggmlTypeName(t.ggmlType), shape: t.shape,
-      byteLength: t.byteLength, file: f.source.name, read: () => readGgufTensor(f, t),
+      byteLength: t.byteLength, file: f.source.name, read: (into) => readGgufTensor(f, t, into),
     });
   }
   return { name: f.source.name, format: 'gguf', names: () => [...map.keys()], get: (n) => map.get(n) };
@@ -48,7 +49,7 @@ export function safetensorsStore(files: SafetensorsFile[], name: string): Tensor
       if (map.has(t.name)) throw new GemmaError('DUPLICATE', `tensor appears in two shards`, { file: f.source.name, tensor: t.name });
       map.set(t.name, {
         name: t.name, dtype: t.dtype, fileType: t.stDtype, shape: t.shape, byteLength: t.byteLength,
-        file: f.source.name, read: () => readSafetensorsTensor(f, t),
+        file: f.source.name, read: (into) => readSafetensorsTensor(f, t, into),
       });
     }
   }

@@ -23,9 +23,9 @@ export class FileSource implements ByteSource {
     }
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     checkRange(this, offset, length);
-    const buf = new Uint8Array(length);
+    const buf = into && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
     let done = 0;
     while (done < length) {
       let bytesRead: number;

@@ -10,8 +10,14 @@ export interface ByteSource {
   readonly name: string;
   /** total size in bytes */
   readonly size: number;
-  /** Read exactly `length` bytes at `offset`; throws GemmaError('TRUNCATED') past the end. */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Read exactly `length` bytes at `offset`; throws GemmaError('TRUNCATED') past the end.
+   * `into` (at least `length` bytes) is a buffer the caller lends: a source that can read in
+   * place fills into.subarray(0, length) and returns that view, others return their own
+   * array. (A model load reuses two such buffers instead of a fresh one per tensor: each fresh
+   * page costs a fault, as much as the read itself on the machines we measured.)
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close?(): Promise<void>;
 }
 

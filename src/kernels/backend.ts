@@ -73,6 +73,12 @@ export interface RopeParams {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * uploadWeight copies the bytes it is given (into its own memory, or a GPU buffer): the
+   * caller may reuse the array afterwards (the loader then reads every tensor into one of two
+   * buffers). Absent or false: the backend may keep the array itself (the reference backend).
+   */
+  readonly copiesWeightData?: boolean;
 
   // ---- memory
   uploadWeight(w: WeightData): Weight;

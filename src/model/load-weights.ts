@@ -3,8 +3,9 @@
  * check dtype and shape against the config, turn norm weights into f32 multipliers
  * (HF stores w and the model uses 1 + w; GGUF already stores 1 + w), and upload the
  * rest in their storage format. Tensors are read one ahead: the next one's read (file I/O,
- * and the page faults of its fresh buffer, on another thread in Node) runs while this one is
- * uploaded; at most two tensors' bytes are held at once.
+ * on another thread in Node) runs while this one is uploaded; at most two tensors' bytes are
+ * held at once. Where the backend copies what it uploads (Backend.copiesWeightData), the reads
+ * go into two buffers used in turn (grown to the largest tensor), not a fresh array each.
  */
 import { GemmaError } from '../errors.js';
 import type { StoredTensor, TensorStore } from '../format/store.js';
@@ -64,10 +65,19 @@ export async function loadWeights(store: TensorStore, cfg: GemmaConfig, backend:
     return t;
   });
   const uploaded: Weight[] = [];
+  // the two read buffers (tensor i goes into buffer i % 2: the read of i + 1 starts when i's
+  // bytes are in, and i - 1, the last user of its buffer, is uploaded by then)
+  const lend = backend.copiesWeightData ? [new Uint8Array(0), new Uint8Array(0)] : null;
   /** start reading tensor i (a rejection is also handled where it is awaited) */
   const readAhead = (i: number): Promise<Uint8Array> | undefined => {
     if (i >= found.length) return undefined;
-    const p = found[i]!.read();
+    let into: Uint8Array | undefined;
+    if (lend) {
+      const n = found[i]!.byteLength;
+      if (lend[i % 2]!.byteLength < n) lend[i % 2] = new Uint8Array(n);
+      into = lend[i % 2];
+    }
+    const p = found[i]!.read(into);
     p.catch(() => undefined); // not an unhandled rejection if loading stops before awaiting it
     return p;
   };

@@ -138,6 +138,8 @@ const TOUCH_MIN_BYTES = 1 << 20;
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
+  /** weights are repacked into wasm memory (Backend.copiesWeightData) */
+  readonly copiesWeightData = true;
   private readonly heap: WasmHeap;
   private readonly ex: Exports;
   /** held matmuls; with `up`, a GeGLU pair: out = gelu_tanh(x w^T) * (x up.w^T), up.out = x up.w^T */

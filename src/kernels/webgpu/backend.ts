@@ -47,6 +47,8 @@ export interface WebGpuInfo {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  /** weights are packed into GPU buffers (Backend.copiesWeightData) */
+  readonly copiesWeightData = true;
   private readonly c: OpContext;
   private readonly pool: BufferPool;
   private readonly weights = new Set<GpuWeight>();
