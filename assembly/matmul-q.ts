@@ -352,6 +352,66 @@ const Q8D_ROWS4: i32 = 160;
 }
 
 /**
+ * Dot-add build, two groups at once (prefill): tileQ8_0's tiles of groups g and g + 1
+ * side by side, 288 bytes per block: [g tiles 128][g + 1 tiles 128][d x4 of g][d x4 of g + 1].
+ */
+@inline function tileQ8_0x2(gp: usize, gq: usize, nb: i32, s: usize): void {
+  const fm = f16Mask(nb), fb = f16Bias(nb);
+  let p = gp, r = gq, q = s;
+  for (let b = 0; b < nb; b++) {
+    transposeStore(v128.load(p, 8), v128.load(p, 40), v128.load(p, 72), v128.load(p, 104), q);
+    transposeStore(v128.load(p, 24), v128.load(p, 56), v128.load(p, 88), v128.load(p, 120), q + 64);
+    transposeStore(v128.load(r, 8), v128.load(r, 40), v128.load(r, 72), v128.load(r, 104), q + 128);
+    transposeStore(v128.load(r, 24), v128.load(r, 56), v128.load(r, 88), v128.load(r, 120), q + 192);
+    v128.store(q, f16x4(p, fm, fb), 256);
+    v128.store(q, f16x4(r, fm, fb), 272);
+    p += 136;
+    r += 136;
+    q += 288;
+  }
+}
+
+/**
+ * Four activation rows packed by packRowsQ8d at x against the two groups tiled at s
+ * (tileQ8_0x2): each activation splat feeds both groups' dot-adds (one load per two dot-adds;
+ * rowsQ8_0d4 needs 1.25 loads per dot-add). Outputs to rows t..t+3 of groups g and g + 1.
+ */
+@inline function rowsQ8_0d4x2(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+  if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0, h0 = f0, h1 = f0, h2 = f0, h3 = f0;
+  let u = s, xp = x;
+  for (let b = 0; b < nb; b++) {
+    let p0 = v128.load32_splat(xp, 144), p1 = v128.load32_splat(xp, 148), p2 = v128.load32_splat(xp, 152), p3 = v128.load32_splat(xp, 156);
+    let q0 = p0, q1 = p1, q2 = p2, q3 = p3;
+    for (let c: usize = 0; c < 8; c++) {
+      const wa = v128.load(u + (c << 4)), wb = v128.load(u + (c << 4), 128);
+      const xo = xp + (c << 4);
+      let xv = v128.load32_splat(xo);
+      p0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p0); q0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q0);
+      xv = v128.load32_splat(xo, 4);
+      p1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p1); q1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q1);
+      xv = v128.load32_splat(xo, 8);
+      p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p2); q2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q2);
+      xv = v128.load32_splat(xo, 12);
+      p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p3); q3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q3);
+    }
+    const da = v128.load(u, 256), db = v128.load(u, 272);
+    let dx = v128.load32_splat(xp, 128);
+    f0 = fma(f32x4.convert_i32x4_s(p0), f32x4.mul(da, dx), f0); h0 = fma(f32x4.convert_i32x4_s(q0), f32x4.mul(db, dx), h0);
+    dx = v128.load32_splat(xp, 132);
+    f1 = fma(f32x4.convert_i32x4_s(p1), f32x4.mul(da, dx), f1); h1 = fma(f32x4.convert_i32x4_s(q1), f32x4.mul(db, dx), h1);
+    dx = v128.load32_splat(xp, 136);
+    f2 = fma(f32x4.convert_i32x4_s(p2), f32x4.mul(da, dx), f2); h2 = fma(f32x4.convert_i32x4_s(q2), f32x4.mul(db, dx), h2);
+    dx = v128.load32_splat(xp, 140);
+    f3 = fma(f32x4.convert_i32x4_s(p3), f32x4.mul(da, dx), f3); h3 = fma(f32x4.convert_i32x4_s(q3), f32x4.mul(db, dx), h3);
+    u += 288;
+    xp += Q8D_ROWS4;
+  }
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
+  storeRows4(out, t, m, g + 1, h0, h1, h2, h3);
+}
+
+/**
  * Q8_0: signed 8-bit levels (stored + 128 in the dot-add build: repack.ts offsetQ8_0).
  * - One activation row (decode): dot-add build, dot-adds of the u8 levels with the int8
  *   activations (rowQ8_0u); plain relaxed build, pmaddubsw against the activations' positive
@@ -374,7 +434,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const wide = T >= 2 && scratch != 0;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
   // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w)
-  const pk = scratch + <usize>nb * 272, pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
+  const pk = scratch + <usize>nb * <usize>(GEMMA_DOT_ADD ? 288 : 272), pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (wide) {
@@ -385,7 +445,18 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     }
     for (let g = g0; g < g1; g++) {
       const gp = groupPtr(w, g, gs);
-      if (GEMMA_DOT_ADD && wide && t1 - t0 >= 2) {
+      if (GEMMA_DOT_ADD && wide && t1 - t0 >= 4 && g + 1 < g1) {
+        // two groups at once (rowsQ8_0d4x2); leftover rows through the decode kernel
+        const gq = groupPtr(w, g + 1, gs);
+        tileQ8_0x2(gp, gq, nb, scratch);
+        let t = t0;
+        for (; t + 4 <= t1; t += 4) rowsQ8_0d4x2(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
+        for (; t < t1; t++) {
+          storeRows(out, t, m, g, rowQ8_0u(gp, xq + <usize>t * <usize>xs, k, nb));
+          storeRows(out, t, m, g + 1, rowQ8_0u(gq, xq + <usize>t * <usize>xs, k, nb));
+        }
+        g++;
+      } else if (GEMMA_DOT_ADD && wide && t1 - t0 >= 2) {
         tileQ8_0(gp, nb, scratch);
         let t = t0;
         for (; t + 4 <= t1; t += 4) rowsQ8_0d4(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
@@ -646,6 +717,63 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
+ * Dot-add build: four packed activation rows (packRows4 at pk) against two unpacked groups,
+ * g at s and g + 1 at s2 (widenNibbles each; their units at gp and gq for the scales): each
+ * activation splat feeds both groups' dot-adds, as rowsQ8_0d4x2. Outputs to rows t..t+3 of
+ * groups g and g + 1; the same sums and rounding as rowsNibbles4p on each group.
+ */
+@inline function rowsNibbles4x2(fmt: i32, s: usize, s2: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
+  if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0, h0 = f0, h1 = f0, h2 = f0, h3 = f0;
+  let p = gp, p2 = gq, u = s, u2 = s2, x = pk;
+  for (let b = 0; b < nb; b++) {
+    let d0 = i32x4.splat(0), d1 = d0, d2 = d0, d3 = d0, e0 = d0, e1 = d0, e2 = d0, e3 = d0;
+    for (let j: usize = 0; j < 128; j += 16) {
+      const wa = v128.load(u + j), wb = v128.load(u2 + j);
+      let xv = v128.load32_splat(x + j);
+      d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d0); e0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e0);
+      xv = v128.load32_splat(x + j, 4);
+      d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d1); e1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e1);
+      xv = v128.load32_splat(x + j, 8);
+      d2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d2); e2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e2);
+      xv = v128.load32_splat(x + j, 12);
+      d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d3); e3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e3);
+    }
+    if (fmt == 0 || fmt == 2) { // minus the level offset (8 or 16) times the quant sums, pre-multiplied by packRows4
+      let o = v128.load32_splat(x, 144); d0 = i32x4.sub(d0, o); e0 = i32x4.sub(e0, o);
+      o = v128.load32_splat(x, 148); d1 = i32x4.sub(d1, o); e1 = i32x4.sub(e1, o);
+      o = v128.load32_splat(x, 152); d2 = i32x4.sub(d2, o); e2 = i32x4.sub(e2, o);
+      o = v128.load32_splat(x, 156); d3 = i32x4.sub(d3, o); e3 = i32x4.sub(e3, o);
+    }
+    const da = f16x4(p, fm, fb), db = f16x4(p2, fm, fb);
+    let dx = v128.load32_splat(x, 128);
+    f0 = fma(f32x4.convert_i32x4_s(d0), f32x4.mul(da, dx), f0); h0 = fma(f32x4.convert_i32x4_s(e0), f32x4.mul(db, dx), h0);
+    dx = v128.load32_splat(x, 132);
+    f1 = fma(f32x4.convert_i32x4_s(d1), f32x4.mul(da, dx), f1); h1 = fma(f32x4.convert_i32x4_s(e1), f32x4.mul(db, dx), h1);
+    dx = v128.load32_splat(x, 136);
+    f2 = fma(f32x4.convert_i32x4_s(d2), f32x4.mul(da, dx), f2); h2 = fma(f32x4.convert_i32x4_s(e2), f32x4.mul(db, dx), h2);
+    dx = v128.load32_splat(x, 140);
+    f3 = fma(f32x4.convert_i32x4_s(d3), f32x4.mul(da, dx), f3); h3 = fma(f32x4.convert_i32x4_s(e3), f32x4.mul(db, dx), h3);
+    if (fmt == 1) {
+      // + m_w d_x s_x (d_x s_x rounded in f32 as unitAcc does)
+      const ma = f16x4(p + 8, fm, fb), mb = f16x4(p2 + 8, fm, fb);
+      const dxs = f32x4.mul(v128.load(x, 128), f32x4.convert_i32x4_s(v128.load(x, 144)));
+      let v = f32x4.splat(f32x4.extract_lane(dxs, 0)); f0 = fma(ma, v, f0); h0 = fma(mb, v, h0);
+      v = f32x4.splat(f32x4.extract_lane(dxs, 1)); f1 = fma(ma, v, f1); h1 = fma(mb, v, h1);
+      v = f32x4.splat(f32x4.extract_lane(dxs, 2)); f2 = fma(ma, v, f2); h2 = fma(mb, v, h2);
+      v = f32x4.splat(f32x4.extract_lane(dxs, 3)); f3 = fma(ma, v, f3); h3 = fma(mb, v, h3);
+    }
+    p += unit;
+    p2 += unit;
+    u += 128;
+    u2 += 128;
+    x += 160;
+  }
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
+  storeRows4(out, t, m, g + 1, h0, h1, h2, h3);
+}
+
+/**
  * One kernel body for the four 4/5-bit formats: `fmt` is a compile-time constant after
  * inlining (0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1). Prefill with per-thread scratch: Q4_0,
  * Q4_1 and Q5_0 (relaxed build) unpack each group's levels once per token tile and run four
@@ -672,8 +800,9 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
-  // nib: the tile's activation rows packed four at a time after the unpacked group (packRows4)
-  const pk = scratch + (<usize>nb << 7), pstep = <usize>nb * 160;
+  // nib: the tile's activation rows packed four at a time after the unpacked group (the dot-add
+  // build: two groups, rowsNibbles4x2) (packRows4)
+  const pk = scratch + (<usize>nb << (GEMMA_DOT_ADD ? 8 : 7)), pstep = <usize>nb * 160;
   // wide (Q5_0): packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
   const pw = scratch + <usize>nb * 272, pwstep = <usize>nb * 272;
   for (let t0 = 0; t0 < T; t0 += tt) {
@@ -683,6 +812,20 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
+      if (GEMMA_DOT_ADD && nib && t1 - t0 >= 4 && g + 1 < g1) {
+        // two groups at once; leftover rows against each (rowNibbles, as below)
+        const gq = gp + gs, s2 = scratch + (<usize>nb << 7);
+        widenNibbles(fmt, gp, nb, scratch, unit, qs, qh);
+        widenNibbles(fmt, gq, nb, s2, unit, qs, qh);
+        for (; t + 4 <= t1; t += 4) rowsNibbles4x2(fmt, scratch, s2, gp, gq, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, fm, fb, out, t, m, g);
+        for (; t < t1; t++) {
+          const xr = xq + <usize>t * <usize>xs;
+          storeRows(out, t, m, g, rowNibbles(fmt, scratch, gp, unit, xr, k, nb, ones));
+          storeRows(out, t, m, g + 1, rowNibbles(fmt, s2, gq, unit, xr, k, nb, ones));
+        }
+        g++;
+        continue;
+      }
       if (nib && t1 - t0 >= 2) {
         widenNibbles(fmt, gp, nb, scratch, unit, qs, qh);
         for (; t + 4 <= t1; t += 4) rowsNibbles4p(fmt, scratch, gp, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, ones, fm, fb, out, t, m, g);
