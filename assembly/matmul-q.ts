@@ -307,8 +307,8 @@ const Q8D_ROWS4: i32 = 160;
 /**
  * Pack activation rows t..t+3 (Q8A at xr, stride xs) for rowsQ8_0d4, Q8D_ROWS4 bytes per
  * block: the four rows' int8 quants as eight column quads ([quad 0: r0 r1 r2 r3] ..., 128
- * bytes), then d_x of the four rows (f32x4), then -128 s_x of the four rows (i32x4: the
- * starting sums that take the weights' level offset off).
+ * bytes), then d_x of the four rows (f32x4), then 128 s_x of the four rows (i32x4: what the
+ * weights' level offset adds to the dots; the same places as packRows4's d_x and o s_x).
  */
 @inline function packRowsQ8d(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
   const xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
@@ -320,7 +320,7 @@ const Q8D_ROWS4: i32 = 160;
     transposeStore(v128.load(xr + o, 16), v128.load(x1 + o, 16), v128.load(x2 + o, 16), v128.load(x3 + o, 16), d + 64);
     v128.store(d, vec4(load<f32>(xr + xdo + o4), load<f32>(x1 + xdo + o4), load<f32>(x2 + xdo + o4), load<f32>(x3 + xdo + o4)), 128);
     const s = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(xr + xso + o4)), 1, load<i32>(x1 + xso + o4)), 2, load<i32>(x2 + xso + o4)), 3, load<i32>(x3 + xso + o4));
-    v128.store(d, i32x4.mul(s, i32x4.splat(-128)), 144);
+    v128.store(d, i32x4.shl(s, 7), 144);
     d += Q8D_ROWS4;
   }
 }
@@ -331,7 +331,7 @@ const Q8D_ROWS4: i32 = 160;
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let u = s, xp = x;
   for (let b = 0; b < nb; b++) {
-    let p0 = v128.load32_splat(xp, 144), p1 = v128.load32_splat(xp, 148), p2 = v128.load32_splat(xp, 152), p3 = v128.load32_splat(xp, 156);
+    let p0 = i32x4.splat(0), p1 = p0, p2 = p0, p3 = p0;
     for (let c: usize = 0; c < 8; c++) {
       const wv = v128.load(u + (c << 4));
       const xo = xp + (c << 4);
@@ -340,6 +340,8 @@ const Q8D_ROWS4: i32 = 160;
       p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo, 8), wv, p2);
       p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xo, 12), wv, p3);
     }
+    p0 = i32x4.sub(p0, v128.load32_splat(xp, 144)); p1 = i32x4.sub(p1, v128.load32_splat(xp, 148));
+    p2 = i32x4.sub(p2, v128.load32_splat(xp, 152)); p3 = i32x4.sub(p3, v128.load32_splat(xp, 156));
     const dw = v128.load(u, 128);
     f0 = fma(f32x4.convert_i32x4_s(p0), f32x4.mul(dw, v128.load32_splat(xp, 128)), f0);
     f1 = fma(f32x4.convert_i32x4_s(p1), f32x4.mul(dw, v128.load32_splat(xp, 132)), f1);
@@ -349,66 +351,6 @@ const Q8D_ROWS4: i32 = 160;
     xp += Q8D_ROWS4;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
-}
-
-/**
- * Dot-add build, two groups at once (prefill): tileQ8_0's tiles of groups g and g + 1
- * side by side, 288 bytes per block: [g tiles 128][g + 1 tiles 128][d x4 of g][d x4 of g + 1].
- */
-@inline function tileQ8_0x2(gp: usize, gq: usize, nb: i32, s: usize): void {
-  const fm = f16Mask(nb), fb = f16Bias(nb);
-  let p = gp, r = gq, q = s;
-  for (let b = 0; b < nb; b++) {
-    transposeStore(v128.load(p, 8), v128.load(p, 40), v128.load(p, 72), v128.load(p, 104), q);
-    transposeStore(v128.load(p, 24), v128.load(p, 56), v128.load(p, 88), v128.load(p, 120), q + 64);
-    transposeStore(v128.load(r, 8), v128.load(r, 40), v128.load(r, 72), v128.load(r, 104), q + 128);
-    transposeStore(v128.load(r, 24), v128.load(r, 56), v128.load(r, 88), v128.load(r, 120), q + 192);
-    v128.store(q, f16x4(p, fm, fb), 256);
-    v128.store(q, f16x4(r, fm, fb), 272);
-    p += 136;
-    r += 136;
-    q += 288;
-  }
-}
-
-/**
- * Four activation rows packed by packRowsQ8d at x against the two groups tiled at s
- * (tileQ8_0x2): each activation splat feeds both groups' dot-adds (one load per two dot-adds;
- * rowsQ8_0d4 needs 1.25 loads per dot-add). Outputs to rows t..t+3 of groups g and g + 1.
- */
-@inline function rowsQ8_0d4x2(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
-  if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
-  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0, h0 = f0, h1 = f0, h2 = f0, h3 = f0;
-  let u = s, xp = x;
-  for (let b = 0; b < nb; b++) {
-    let p0 = v128.load32_splat(xp, 144), p1 = v128.load32_splat(xp, 148), p2 = v128.load32_splat(xp, 152), p3 = v128.load32_splat(xp, 156);
-    let q0 = p0, q1 = p1, q2 = p2, q3 = p3;
-    for (let c: usize = 0; c < 8; c++) {
-      const wa = v128.load(u + (c << 4)), wb = v128.load(u + (c << 4), 128);
-      const xo = xp + (c << 4);
-      let xv = v128.load32_splat(xo);
-      p0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p0); q0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q0);
-      xv = v128.load32_splat(xo, 4);
-      p1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p1); q1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q1);
-      xv = v128.load32_splat(xo, 8);
-      p2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p2); q2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q2);
-      xv = v128.load32_splat(xo, 12);
-      p3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, p3); q3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, q3);
-    }
-    const da = v128.load(u, 256), db = v128.load(u, 272);
-    let dx = v128.load32_splat(xp, 128);
-    f0 = fma(f32x4.convert_i32x4_s(p0), f32x4.mul(da, dx), f0); h0 = fma(f32x4.convert_i32x4_s(q0), f32x4.mul(db, dx), h0);
-    dx = v128.load32_splat(xp, 132);
-    f1 = fma(f32x4.convert_i32x4_s(p1), f32x4.mul(da, dx), f1); h1 = fma(f32x4.convert_i32x4_s(q1), f32x4.mul(db, dx), h1);
-    dx = v128.load32_splat(xp, 136);
-    f2 = fma(f32x4.convert_i32x4_s(p2), f32x4.mul(da, dx), f2); h2 = fma(f32x4.convert_i32x4_s(q2), f32x4.mul(db, dx), h2);
-    dx = v128.load32_splat(xp, 140);
-    f3 = fma(f32x4.convert_i32x4_s(p3), f32x4.mul(da, dx), f3); h3 = fma(f32x4.convert_i32x4_s(q3), f32x4.mul(db, dx), h3);
-    u += 288;
-    xp += Q8D_ROWS4;
-  }
-  storeRows4(out, t, m, g, f0, f1, f2, f3);
-  storeRows4(out, t, m, g + 1, h0, h1, h2, h3);
 }
 
 /**
@@ -447,10 +389,11 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       const gp = groupPtr(w, g, gs);
       if (GEMMA_DOT_ADD && wide && t1 - t0 >= 4 && g + 1 < g1) {
         // two groups at once (rowsQ8_0d4x2); leftover rows through the decode kernel
-        const gq = groupPtr(w, g + 1, gs);
-        tileQ8_0x2(gp, gq, nb, scratch);
+        const gq = groupPtr(w, g + 1, gs), s2 = scratch + <usize>nb * 144;
+        tileQ8_0(gp, nb, scratch);
+        tileQ8_0(gq, nb, s2);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsQ8_0d4x2(scratch, pk + <usize>((t - t0) >> 2) * pstep, nb, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsTiles4x2(Q8_0_TILES, scratch, s2, 144, 0, 0, 0, pk + <usize>((t - t0) >> 2) * pstep, nb, i32x4.splat(0), i32x4.splat(0), out, t, m, g); // (no f16 scales: in the tiles)
         for (; t < t1; t++) {
           storeRows(out, t, m, g, rowQ8_0u(gp, xq + <usize>t * <usize>xs, k, nb));
           storeRows(out, t, m, g + 1, rowQ8_0u(gq, xq + <usize>t * <usize>xs, k, nb));
@@ -716,13 +659,19 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
+/** rowsTiles4x2's fmt for Q8_0 (tileQ8_0 tiles, packRowsQ8d rows; 0..2 are mmQ45's formats) */
+const Q8_0_TILES: i32 = 4;
+
 /**
- * Dot-add build: four packed activation rows (packRows4 at pk) against two unpacked groups,
- * g at s and g + 1 at s2 (widenNibbles each; their units at gp and gq for the scales): each
- * activation splat feeds both groups' dot-adds, as rowsQ8_0d4x2. Outputs to rows t..t+3 of
- * groups g and g + 1; the same sums and rounding as rowsNibbles4p on each group.
+ * Dot-add build, prefill: four packed activation rows at pk against two groups' tiles of
+ * unsigned levels, g at s and g + 1 at s2 (ts bytes per block): each activation splat feeds
+ * both groups' dot-adds (0.75 loads per dot-add, where one group takes 1.25; in-process A/B
+ * 1.10-1.25x). Q4_0 / Q4_1 / Q5_0 (fmt 0..2): widenNibbles tiles (ts = 128), packRows4 rows,
+ * scales from the groups' units at gp and gq (unit bytes each); Q8_0 (Q8_0_TILES): tileQ8_0
+ * tiles with their scales (ts = 144), packRowsQ8d rows. Outputs to rows t..t+3 of groups g and
+ * g + 1: the same sums and rounding as rowsNibbles4p / rowsQ8_0d4 on each group.
  */
-@inline function rowsNibbles4x2(fmt: i32, s: usize, s2: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
+@inline function rowsTiles4x2(fmt: i32, s: usize, s2: usize, ts: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
   if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0, h0 = f0, h1 = f0, h2 = f0, h3 = f0;
   let p = gp, p2 = gq, u = s, u2 = s2, x = pk;
@@ -739,13 +688,13 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       xv = v128.load32_splat(x + j, 12);
       d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d3); e3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e3);
     }
-    if (fmt == 0 || fmt == 2) { // minus the level offset (8 or 16) times the quant sums, pre-multiplied by packRows4
+    if (fmt != 1) { // minus the level offset (8, 16 or 128) times the quant sums, pre-multiplied by the packing
       let o = v128.load32_splat(x, 144); d0 = i32x4.sub(d0, o); e0 = i32x4.sub(e0, o);
       o = v128.load32_splat(x, 148); d1 = i32x4.sub(d1, o); e1 = i32x4.sub(e1, o);
       o = v128.load32_splat(x, 152); d2 = i32x4.sub(d2, o); e2 = i32x4.sub(e2, o);
       o = v128.load32_splat(x, 156); d3 = i32x4.sub(d3, o); e3 = i32x4.sub(e3, o);
     }
-    const da = f16x4(p, fm, fb), db = f16x4(p2, fm, fb);
+    const da = fmt == Q8_0_TILES ? v128.load(u, 128) : f16x4(p, fm, fb), db = fmt == Q8_0_TILES ? v128.load(u2, 128) : f16x4(p2, fm, fb);
     let dx = v128.load32_splat(x, 128);
     f0 = fma(f32x4.convert_i32x4_s(d0), f32x4.mul(da, dx), f0); h0 = fma(f32x4.convert_i32x4_s(e0), f32x4.mul(db, dx), h0);
     dx = v128.load32_splat(x, 132);
@@ -765,8 +714,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     }
     p += unit;
     p2 += unit;
-    u += 128;
-    u2 += 128;
+    u += ts;
+    u2 += ts;
     x += 160;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
@@ -817,7 +766,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         const gq = gp + gs, s2 = scratch + (<usize>nb << 7);
         widenNibbles(fmt, gp, nb, scratch, unit, qs, qh);
         widenNibbles(fmt, gq, nb, s2, unit, qs, qh);
-        for (; t + 4 <= t1; t += 4) rowsNibbles4x2(fmt, scratch, s2, gp, gq, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, fm, fb, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsTiles4x2(fmt, scratch, s2, 128, gp, gq, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, fm, fb, out, t, m, g);
         for (; t < t1; t++) {
           const xr = xq + <usize>t * <usize>xs;
           storeRows(out, t, m, g, rowNibbles(fmt, scratch, gp, unit, xr, k, nb, ones));
