@@ -27,6 +27,11 @@ import { storeRows, tokenTile } from './matmul-q';
   return i16x8.shuffle(i16x8.splat(0), v128.load(p), 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
+/** four f16 at p as f32 bits without the rebias: w 2^-112 exactly (fm: common.ts f16Mask) */
+@inline function bits4(p: usize, fm: v128): v128 {
+  return v128.and(i32x4.shl(v128.load_ext<i16>(p), 13), fm);
+}
+
 @inline function scalarAt(dt: i32, p: usize): f32 {
   if (dt == 0) return load<f32>(p);
   if (dt == 1) return f16(load<u16>(p));
@@ -194,18 +199,25 @@ import { storeRows, tokenTile } from './matmul-q';
         if (dt == 1) {
           // F16: eight independent fma chains (a: elements 0..3 of each chunk, b: 4..7) hide
           // the conversions' latency (in-process A/B: +8-11 %); F32 and BF16 lose to the
-          // register pressure (BF16 -19 %) and keep four
+          // register pressure (BF16 -19 %) and keep four.
+          // The weights are converted without f16x4s's rebiasing multiply: the masked bits read
+          // as an f32 are w 2^-112, exactly (subnormal halves too, as f32 denormals). The
+          // activations are scaled by 2^64 instead (two multiplies per chunk, not eight), so
+          // each product is w x 2^-48, and the sums are scaled back by 2^48: powers of two, so
+          // every product and sum rounds as w x would, unless |w x| < 2^-78 (its contribution
+          // then underflows) or |x| >= 2^64 (no real activation: x^2 overflows RMSNorm first).
           let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+          const up = f32x4.splat(reinterpret<f32>(0x5f800000)); // 2^64
           for (let c = 0; c < nc; c++) {
             const xp = xr + (<usize>c << 5);
-            const x0 = v128.load(xp), x1 = v128.load(xp, 16);
-            a0 = fma(lo4(dt, p, fm, fb), x0, a0); b0 = fma(hi4(dt, p, fm, fb), x1, b0);
-            a1 = fma(lo4(dt, p + rs, fm, fb), x0, a1); b1 = fma(hi4(dt, p + rs, fm, fb), x1, b1);
-            a2 = fma(lo4(dt, p + 2 * rs, fm, fb), x0, a2); b2 = fma(hi4(dt, p + 2 * rs, fm, fb), x1, b2);
-            a3 = fma(lo4(dt, p + 3 * rs, fm, fb), x0, a3); b3 = fma(hi4(dt, p + 3 * rs, fm, fb), x1, b3);
+            const x0 = f32x4.mul(v128.load(xp), up), x1 = f32x4.mul(v128.load(xp, 16), up);
+            a0 = fma(bits4(p, fm), x0, a0); b0 = fma(bits4(p + 8, fm), x1, b0);
+            a1 = fma(bits4(p + rs, fm), x0, a1); b1 = fma(bits4(p + rs + 8, fm), x1, b1);
+            a2 = fma(bits4(p + 2 * rs, fm), x0, a2); b2 = fma(bits4(p + 2 * rs + 8, fm), x1, b2);
+            a3 = fma(bits4(p + 3 * rs, fm), x0, a3); b3 = fma(bits4(p + 3 * rs + 8, fm), x1, b3);
             p += cs;
           }
-          acc = hadd4f(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3));
+          acc = f32x4.mul(hadd4f(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3)), f32x4.splat(reinterpret<f32>(0x57800000))); // 2^48
         } else {
           let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
           for (let c = 0; c < nc; c++) {
