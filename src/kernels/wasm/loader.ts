@@ -6,7 +6,10 @@
  * through i32x4.relaxed_dot_i8x16_i7x16_add_s) replaces it when that passes the same self-test
  * and a start-up speed probe finds it faster: V8 13.6+ (Node 24; seen, while 12.4 does not) with
  * AVX-VNNI make the instruction one multiply-accumulate, other engines three instructions
- * (slower than the plain build). All three come from scripts/build-wasm.mjs as base64 modules.
+ * (slower than the plain build). The dot-add build also stores Q8_0 levels as u8, outside the
+ * instruction's i7 range (assembly/common.ts dotU8): its self-test checks that the engine reads
+ * them unsigned without saturating (vpdpbusd does; V8 12.4's pmaddubsw lowering saturates and
+ * fails it). All three come from scripts/build-wasm.mjs as base64 modules.
  */
 import { GemmaError } from '../../errors.js';
 
