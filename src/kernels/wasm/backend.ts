@@ -244,7 +244,7 @@ export class WasmBackend implements Backend {
 
   /**
    * Take the page faults of [ptr, ptr + bytes) on all threads at once (a zero byte stored in
-   * every page: the repacking overwrites the range). Fresh wasm memory costs a fault per 4 KiB
+   * every page of the new weight's range: the repacking then writes every byte the kernels read). Fresh wasm memory costs a fault per 4 KiB
    * page on first touch, 8-14 µs each in the VMs we measured: most of a model's load time when
    * one thread took them all during the repacking. Reused memory costs one store a page.
    */
