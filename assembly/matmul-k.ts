@@ -293,10 +293,32 @@ const QK_WIDE: usize = 1312;
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let q = s;
+  const m16 = i32x4.splat(0xffff * min(nb, 1)); // the dot-add path's scale mask, held in a register
   for (let b = 0; b < nb; b++) {
     const xb = pk + (<usize>b << 10); // the super-block's packed quads (packRowsQ8K)
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
-    for (let j: usize = 0; j < 8; j++) {
+    if (GEMMA_DOT_ADD) {
+      // dot-add build: each sub-block's four dots straight into i32 (levels <= 31 need no
+      // split), then times the rows' scales (the low halves of the pmaddwd pairs)
+      for (let j: usize = 0; j < 8; j++) {
+        const u = q + (j << 7), x = xb + (j << 7);
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (let v: usize = 0; v < 128; v += 16) {
+          const wv = v128.load(u + v), c = x + v;
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(c), wv, a0);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(c, 4), wv, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(c, 8), wv, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(c, 12), wv, a3);
+        }
+        const sc = v128.and(v128.load(q + 1024 + (j << 4)), m16);
+        i0 = i32x4.add(i0, i32x4.mul(a0, sc));
+        i1 = i32x4.add(i1, i32x4.mul(a1, sc));
+        i2 = i32x4.add(i2, i32x4.mul(a2, sc));
+        i3 = i32x4.add(i3, i32x4.mul(a3, sc));
+      }
+    }
+    const jn: usize = GEMMA_DOT_ADD ? 0 : 8; // (the loop above in the dot-add build)
+    for (let j: usize = 0; j < jn; j++) {
       const u = q + (j << 7), x = xb + (j << 7);
       // each weight vector loaded once for the four rows; Q5_K: columns 16..31 in b0..b3
       let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -530,6 +552,13 @@ const Q6_WIDE: usize = 1296;
 /** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */
 @inline function q6Dot(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, ones: v128, bsum: i32): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
+  if (GEMMA_DOT_ADD) {
+    // dot-add build: the four products of each lane straight into i32, the offset as the start
+    let a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x), w0, i32x4.splat(-(bsum << 5)));
+    a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x, 4), w1, a);
+    a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x, 8), w2, a);
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(x, 12), w3, a);
+  }
   const a = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 4), w1));
   const b = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 8), w2), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x, 12), w3));
   return i32x4.sub(i32x4.add(i32x4.dot_i16x8_s(a, ones), i32x4.dot_i16x8_s(b, ones)), i32x4.splat(bsum << 5));
