@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { byteMask, dotAdd32, dotU16, dotU32, f16, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotAdd32, dotU16, dotU32, f16, f16Bias, f16Mask, f16x4s, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -28,16 +28,17 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 }
 
 /**
- * blockQ45K in the relaxed build (as blockQ6Kr): each 32-element sub-block's int16 sums are
+ * Relaxed builds: a Q4_K/Q5_K super-block's scaled sub-block dots sum_j sc_j (q_j . x_j) in the
+ * lanes of an i32x4 (blocksQ45K4 reduces four rows' at once). Each 32-element sub-block's int16 sums are
  * widened by pmaddwd against its 6-bit scale broadcast, so the eight sub-blocks add up scaled,
  * with no horizontal sums and no i32 multiplies (|sums| <= 4 * 31 * 127 per lane, times 63 in
  * i32: no overflow); the same integer totals as blockQ45K's. The dot-add build sums each
  * sub-block in i32 with two dot-adds and multiplies by its scale in every lane (one i32 multiply
  * instead of the int16 add and the widening pmaddwd: Q4_K decode +10 %, Q5_K +7.5 % on Node 24/26).
  */
-@inline function blockQ45Kr(q5: bool, p: usize, x8: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128): f32 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return 0; // never called in the SIMD128 build
-  const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
+@inline function subDotsQ45K(q5: bool, p: usize, x8: usize, lo: v128, m10: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return lo; // never called in the SIMD128 build
+  const u0 = load<u32>(p, 4), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   let s0: v128, s1: v128, s2: v128, s3: v128, s4: v128, s5: v128, s6: v128, s7: v128;
   if (GEMMA_DOT_ADD) { // each scale in every i32 lane (scaledDot32 multiplies i32 sums)
@@ -84,9 +85,29 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
     acc = i32x4.add(acc, scaledDot32(v128.or(v128.and(a, lo), moveBits(ha, 6, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 6, 4, m10)), x8 + 192, s6));
     acc = i32x4.add(acc, scaledDot32(v128.or(hiNibbles(a, lo), moveBits(ha, 7, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 7, 4, m10)), x8 + 224, s7));
   }
-  const msum = i32x4.add(i32x4.mul(bs32lo, mLo(u1)), i32x4.mul(bs32hi, mHi(u1, u2)));
-  const d = f16(load<u16>(p)), dmin = f16(load<u16>(p, 2));
-  return dx * (d * <f32>hsumi(acc) - dmin * <f32>hsumi(msum));
+  return acc;
+}
+
+/** a Q4_K/Q5_K super-block's sum_j m_j sum(x_j) in the lanes of an i32x4 (bs32lo/hi: the
+ *  activations' per-32 sums) */
+@inline function minDotsQ45K(p: usize, bs32lo: v128, bs32hi: v128): v128 {
+  const u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
+  return i32x4.add(i32x4.mul(bs32lo, mLo(u1)), i32x4.mul(bs32hi, mHi(u1, u2)));
+}
+
+/**
+ * Relaxed builds, decode: super-block b of the group's four rows (at p, bb bytes apart) against
+ * one activation row, added to acc lane by lane: dx (d isum - dmin msum) per row, the sums
+ * reduced for the four rows at once (hadd4i) and the scales converted as one vector, where
+ * blockQ45K reduces and converts per row (the same operations per lane, so the same bits).
+ */
+@inline function blocksQ45K4(q5: bool, p: usize, bb: usize, x8: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128, fm: v128, fb: v128, acc: v128): v128 {
+  const isum = hadd4i(subDotsQ45K(q5, p, x8, lo, m10), subDotsQ45K(q5, p + bb, x8, lo, m10), subDotsQ45K(q5, p + 2 * bb, x8, lo, m10), subDotsQ45K(q5, p + 3 * bb, x8, lo, m10));
+  const msum = hadd4i(minDotsQ45K(p, bs32lo, bs32hi), minDotsQ45K(p + bb, bs32lo, bs32hi), minDotsQ45K(p + 2 * bb, bs32lo, bs32hi), minDotsQ45K(p + 3 * bb, bs32lo, bs32hi));
+  // (d, dmin) of the four rows: the u32 at each block's start, d in its low half, dmin high
+  const dd = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(p)), 1, load<i32>(p + bb)), 2, load<i32>(p + 2 * bb)), 3, load<i32>(p + 3 * bb));
+  const d = f16x4s(i32x4.shr_s(i32x4.shl(dd, 16), 16), fm, fb), dmin = f16x4s(i32x4.shr_s(dd, 16), fm, fb);
+  return f32x4.add(acc, f32x4.mul(f32x4.splat(dx), f32x4.sub(f32x4.mul(d, f32x4.convert_i32x4_s(isum)), f32x4.mul(dmin, f32x4.convert_i32x4_s(msum)))));
 }
 
 /** relaxed build: 32 unsigned levels (a: elements 0..15, b: 16..31) against 32 int8 activations
@@ -94,7 +115,7 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 @inline function scaledDot32(a: v128, b: v128, x8: usize, s: v128): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return s; // never called in the SIMD128 build
   if (GEMMA_DOT_ADD) {
-    // s: the scale in every i32 lane (blockQ45Kr)
+    // s: the scale in every i32 lane (subDotsQ45K)
     return i32x4.mul(dotAdd32(a, b, x8), s);
   }
   return i32x4.dot_i16x8_s(i16x8.add(
@@ -105,7 +126,7 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
 /** one Q4_K (q5 = false) or Q5_K (q5 = true) super-block at p against activations:
  *  x8/x16 at this super-block, dx its scale, bs32lo/hi its per-32 sums */
 @inline function blockQ45K(q5: bool, p: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128, lo: v128, m10: v128): f32 {
-  if (ASC_FEATURE_RELAXED_SIMD) return blockQ45Kr(q5, p, x8, dx, bs32lo, bs32hi, lo, m10);
+  if (ASC_FEATURE_RELAXED_SIMD) return 0; // the relaxed builds take blocksQ45K4
   const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128;
@@ -151,6 +172,7 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10); // see common.ts dotQ8r, byteMask
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill in the relaxed build with scratch: unpacked groups (widenQ45K)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -174,6 +196,17 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
         let p = gp;
+        if (ASC_FEATURE_RELAXED_SIMD) {
+          let acc = f32x4.splat(0);
+          for (let b = 0; b < nb; b++) {
+            const bs = bsr + (<usize>b << 6);
+            const bl = pairSums(v128.load(bs), v128.load(bs, 16)), bh = pairSums(v128.load(bs, 32), v128.load(bs, 48));
+            acc = blocksQ45K4(q5, p, bb, xr + (<usize>b << 8), load<f32>(xd + (<usize>b << 2)), bl, bh, lo, m10, fm, fb, acc);
+            p += bb << 2;
+          }
+          storeRows(out, t, m, g, acc);
+          continue;
+        }
         for (let b = 0; b < nb; b++) {
           const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
           const dx = load<f32>(xd + (<usize>b << 2));
