@@ -430,14 +430,15 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 @inline function sc8(p: usize): v128 { return i32x4.extend_low_i16x8_s(v128.load_ext<i8>(p)); }
 
 /**
- * blockQ6K in the relaxed build: each sub-block's int16 pair sums are widened by pmaddwd
+ * Relaxed builds: a Q6_K super-block's (dot - 32 bsum) sums in the lanes of an i32x4 (blocksQ6K4
+ * reduces four rows' at once). Each sub-block's int16 pair sums are widened by pmaddwd
  * against its own scale broadcast (instead of ones), so the eight sub-blocks of a half add up
  * as they are, scaled, with no horizontal sums and no i32 multiplies; the -32 offset becomes
  * -32 sum_j sc_j bsum_j, one pmaddwd of the half's block sums against its scales. The same
  * integer total as blockQ6K's (|pair sums x scale| <= 2 * 16002 * 128: no overflow).
  */
-@inline function blockQ6Kr(p: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128): f32 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return 0; // never called in the SIMD128 build
+@inline function subDotsQ6K(p: usize, x8: usize, bs: usize, lo: v128, m30: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return lo; // never called in the SIMD128 build
   let acc = i32x4.splat(0), corr = acc;
   for (let h = 0; h < 2; h++) {
     const ql = p + (<usize>h << 6), qh = p + 128 + (<usize>h << 5);
@@ -458,7 +459,19 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     const bh = bs + (<usize>h << 5);
     corr = i32x4.add(corr, i32x4.dot_i16x8_s(i16x8.narrow_i32x4_s(v128.load(bh), v128.load(bh, 16)), sv));
   }
-  return dx * f16(load<u16>(p, 208)) * <f32>hsumi(i32x4.sub(acc, i32x4.shl(corr, 5)));
+  return i32x4.sub(acc, i32x4.shl(corr, 5));
+}
+
+/**
+ * Relaxed builds, decode: Q6_K super-block b of the group's four rows (at p, bb bytes apart)
+ * against one activation row, added to acc lane by lane: dx d isum per row, the four rows'
+ * sums reduced at once (hadd4i) and their d converted as one vector (blockQ6K does this per
+ * row; the same operations per lane, so the same bits).
+ */
+@inline function blocksQ6K4(p: usize, bb: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128, fm: v128, fb: v128, acc: v128): v128 {
+  const isum = hadd4i(subDotsQ6K(p, x8, bs, lo, m30), subDotsQ6K(p + bb, x8, bs, lo, m30), subDotsQ6K(p + 2 * bb, x8, bs, lo, m30), subDotsQ6K(p + 3 * bb, x8, bs, lo, m30));
+  const dh = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(<i32>load<i16>(p, 208)), 1, <i32>load<i16>(p + bb, 208)), 2, <i32>load<i16>(p + 2 * bb, 208)), 3, <i32>load<i16>(p + 3 * bb, 208));
+  return f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.splat(dx), f16x4s(dh, fm, fb)), f32x4.convert_i32x4_s(isum)));
 }
 
 /** relaxed build: the 16 unsigned levels w (< 128) against 16 int8 activations at x8, the pair
@@ -478,7 +491,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * Each 16-lane vector is exactly one 16-element sub-block (scale index element >> 4).
  */
 @inline function blockQ6K(p: usize, x8: usize, x16: usize, dx: f32, bs: usize, ones: v128, lo: v128, m30: v128): f32 {
-  if (ASC_FEATURE_RELAXED_SIMD) return blockQ6Kr(p, x8, dx, bs, lo, m30);
+  if (ASC_FEATURE_RELAXED_SIMD) return 0; // the relaxed builds take blocksQ6K4
   let isum = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = p + (<usize>h << 6), qh = p + 128 + (<usize>h << 5);
@@ -620,6 +633,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m30 = byteMask(nb, 0x30); // see common.ts dotQ8r, byteMask
+  const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill in the relaxed build with scratch: unpacked groups (widenQ6K)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -640,6 +654,15 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
         let p = gp;
+        if (ASC_FEATURE_RELAXED_SIMD) {
+          let acc = f32x4.splat(0);
+          for (let b = 0; b < nb; b++) {
+            acc = blocksQ6K4(p, bb, xr + (<usize>b << 8), load<f32>(xd + (<usize>b << 2)), bsr + (<usize>b << 6), lo, m30, fm, fb, acc);
+            p += bb << 2;
+          }
+          storeRows(out, t, m, g, acc);
+          continue;
+        }
         for (let b = 0; b < nb; b++) {
           const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
           const dx = load<f32>(xd + (<usize>b << 2));
