@@ -110,9 +110,10 @@
 }
 
 /**
- * Dot-add build, Q8_0: 32 weight levels stored offset by 128 (u8 = q + 128, repack.ts
- * offsetQ8_0; w0: elements 0..15, w1: 16..31) against 32 int8 activations (x0, x1), added to
- * acc: the sum is w.x + 128 sum(x), which the caller takes off.
+ * Dot-add build: 32 unsigned weight levels (w0: elements 0..15, w1: 16..31) against 32 int8
+ * activations (x0, x1), added to acc. Q8_0's levels are stored offset by 128 (u8 = q + 128,
+ * repack.ts offsetQ8_0): the sum is then w.x + 128 sum(x), which the caller takes off (the
+ * 4/5-bit formats' levels, 0..31, are within the i7 range).
  * The levels are outside the i7 range of relaxed dot-add, where the spec lets an engine read
  * them signed or unsigned: V8 on x64 reads them unsigned (vpdpbusd, and pmaddubsw without
  * AVX-VNNI, where a pair of products saturates int16). The loader's self-test (selfTestDotQ8,

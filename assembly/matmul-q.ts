@@ -445,6 +445,17 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 /** the four rows' integer dots with one activation block, minus the level offset */
 @inline function unitDots(fmt: i32, p: usize, qs: usize, qh: usize, x8: usize, x16: usize, sx: i32, ones: v128, lo: v128, m10: v128): v128 {
   const qv = fmt >= 2 ? v128.load(p + qh) : ones; // the four rows' qh words
+  if (GEMMA_DOT_ADD) {
+    // dot-add build: the activation block loaded once for the four rows, and the level offset
+    // as the starting value of each lane (a row's sum adds four lanes: -o s_x in all)
+    const x0 = v128.load(x8), x1 = v128.load(x8, 16);
+    const init = i32x4.splat(fmt == 0 ? -(sx << 1) : fmt == 2 ? -(sx << 2) : 0);
+    return hadd4i(
+      dotU8(levels(fmt, p, qs, qv, 0, false, lo, m10), levels(fmt, p, qs, qv, 0, true, lo, m10), x0, x1, init),
+      dotU8(levels(fmt, p, qs, qv, 1, false, lo, m10), levels(fmt, p, qs, qv, 1, true, lo, m10), x0, x1, init),
+      dotU8(levels(fmt, p, qs, qv, 2, false, lo, m10), levels(fmt, p, qs, qv, 2, true, lo, m10), x0, x1, init),
+      dotU8(levels(fmt, p, qs, qv, 3, false, lo, m10), levels(fmt, p, qs, qv, 3, true, lo, m10), x0, x1, init));
+  }
   let s = hadd4i(
     dotU32(levels(fmt, p, qs, qv, 0, false, lo, m10), levels(fmt, p, qs, qv, 0, true, lo, m10), x8, x16, ones),
     dotU32(levels(fmt, p, qs, qv, 1, false, lo, m10), levels(fmt, p, qs, qv, 1, true, lo, m10), x8, x16, ones),
