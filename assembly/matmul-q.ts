@@ -393,7 +393,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         tileQ8_0(gp, nb, scratch);
         tileQ8_0(gq, nb, s2);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsTiles4x2(Q8_0_TILES, scratch, s2, 144, 0, 0, 0, pk + <usize>((t - t0) >> 2) * pstep, nb, i32x4.splat(0), i32x4.splat(0), out, t, m, g); // (no f16 scales: in the tiles)
+        for (; t + 4 <= t1; t += 4) rowsTiles4x2(Q8_0_TILES, scratch, s2, 144, 0, 0, 0, pk + <usize>((t - t0) >> 2) * pstep, nb, i32x4.splat(0), i32x4.splat(0), i32x4.splat(0), out, t, m, g); // (no f16 scales: in the tiles)
         for (; t < t1; t++) {
           storeRows(out, t, m, g, rowQ8_0u(gp, xq + <usize>t * <usize>xs, k, nb));
           storeRows(out, t, m, g + 1, rowQ8_0u(gq, xq + <usize>t * <usize>xs, k, nb));
@@ -682,22 +682,41 @@ const Q8_0_TILES: i32 = 4;
  * tiles with their scales (ts = 144), packRowsQ8d rows. Outputs to rows t..t+3 of groups g and
  * g + 1: the same sums and rounding as rowsNibbles4p / rowsQ8_0d4 on each group.
  */
-@inline function rowsTiles4x2(fmt: i32, s: usize, s2: usize, ts: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
-  if (!GEMMA_DOT_ADD) return; // only called in the dot-add build
+@inline function rowsTiles4x2(fmt: i32, s: usize, s2: usize, ts: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, ones: v128, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build (and Q5_0, Q8_0 tiles only in the dot-add one)
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0, h0 = f0, h1 = f0, h2 = f0, h3 = f0;
   let p = gp, p2 = gq, u = s, u2 = s2, x = pk;
   for (let b = 0; b < nb; b++) {
     let d0 = i32x4.splat(0), d1 = d0, d2 = d0, d3 = d0, e0 = d0, e1 = d0, e2 = d0, e3 = d0;
-    for (let j: usize = 0; j < 128; j += 16) {
-      const wa = v128.load(u + j), wb = v128.load(u2 + j);
-      let xv = v128.load32_splat(x + j);
-      d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d0); e0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e0);
-      xv = v128.load32_splat(x + j, 4);
-      d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d1); e1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e1);
-      xv = v128.load32_splat(x + j, 8);
-      d2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d2); e2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e2);
-      xv = v128.load32_splat(x + j, 12);
-      d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d3); e3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e3);
+    if (GEMMA_DOT_ADD) {
+      for (let j: usize = 0; j < 128; j += 16) {
+        const wa = v128.load(u + j), wb = v128.load(u2 + j);
+        let xv = v128.load32_splat(x + j);
+        d0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d0); e0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e0);
+        xv = v128.load32_splat(x + j, 4);
+        d1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d1); e1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e1);
+        xv = v128.load32_splat(x + j, 8);
+        d2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d2); e2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e2);
+        xv = v128.load32_splat(x + j, 12);
+        d3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wa, d3); e3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(xv, wb, e3);
+      }
+    } else {
+      // plain relaxed build, levels <= 15 (Q4_0, Q4_1): int16 pair sums (8 * 2 * 15 * 127 fit,
+      // as in rowsNibbles4p), widened once per block
+      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+      for (let j: usize = 0; j < 128; j += 16) {
+        const wa = v128.load(u + j), wb = v128.load(u2 + j);
+        let xv = v128.load32_splat(x + j);
+        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa)); c0 = i16x8.add(c0, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wb));
+        xv = v128.load32_splat(x + j, 4);
+        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa)); c1 = i16x8.add(c1, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wb));
+        xv = v128.load32_splat(x + j, 8);
+        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa)); c2 = i16x8.add(c2, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wb));
+        xv = v128.load32_splat(x + j, 12);
+        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wa)); c3 = i16x8.add(c3, i16x8.relaxed_dot_i8x16_i7x16_s(xv, wb));
+      }
+      d0 = i32x4.dot_i16x8_s(a0, ones); d1 = i32x4.dot_i16x8_s(a1, ones); d2 = i32x4.dot_i16x8_s(a2, ones); d3 = i32x4.dot_i16x8_s(a3, ones);
+      e0 = i32x4.dot_i16x8_s(c0, ones); e1 = i32x4.dot_i16x8_s(c1, ones); e2 = i32x4.dot_i16x8_s(c2, ones); e3 = i32x4.dot_i16x8_s(c3, ones);
     }
     if (fmt != 1) { // minus the level offset (8, 16 or 128) times the quant sums, pre-multiplied by the packing
       let o = v128.load32_splat(x, 144); d0 = i32x4.sub(d0, o); e0 = i32x4.sub(e0, o);
@@ -762,7 +781,7 @@ const Q8_0_TILES: i32 = 4;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
   // nib: the tile's activation rows packed four at a time after the unpacked group (the dot-add
   // build: two groups, rowsNibbles4x2) (packRows4)
-  const pk = scratch + (<usize>nb << (GEMMA_DOT_ADD ? 8 : 7)), pstep = <usize>nb * 160;
+  const pk = scratch + (<usize>nb << 8), pstep = <usize>nb * 160;
   // wide (Q5_0): packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
   const pw = scratch + <usize>nb * 272, pwstep = <usize>nb * 272;
   for (let t0 = 0; t0 < T; t0 += tt) {
@@ -772,12 +791,12 @@ const Q8_0_TILES: i32 = 4;
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
-      if (GEMMA_DOT_ADD && nib && t1 - t0 >= 4 && g + 1 < g1) {
+      if ((GEMMA_DOT_ADD || fmt <= 1) && nib && t1 - t0 >= 4 && g + 1 < g1) {
         // two groups at once; leftover rows against each (rowNibbles, as below)
         const gq = gp + gs, s2 = scratch + (<usize>nb << 7);
         widenNibbles(fmt, gp, nb, scratch, unit, qs, qh);
         widenNibbles(fmt, gq, nb, s2, unit, qs, qh);
-        for (; t + 4 <= t1; t += 4) rowsTiles4x2(fmt, scratch, s2, 128, gp, gq, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, fm, fb, out, t, m, g);
+        for (; t + 4 <= t1; t += 4) rowsTiles4x2(fmt, scratch, s2, 128, gp, gq, unit, pk + <usize>((t - t0) >> 2) * pstep, nb, ones, fm, fb, out, t, m, g);
         for (; t < t1; t++) {
           const xr = xq + <usize>t * <usize>xs;
           storeRows(out, t, m, g, rowNibbles(fmt, scratch, gp, unit, xr, k, nb, ones));
