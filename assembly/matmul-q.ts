@@ -388,7 +388,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
     for (let g = g0; g < g1; g++) {
       const gp = groupPtr(w, g, gs);
       if (GEMMA_DOT_ADD && wide && t1 - t0 >= 4 && g + 1 < g1) {
-        // two groups at once (rowsQ8_0d4x2); leftover rows through the decode kernel
+        // two groups at once (rowsTiles4x2); leftover rows through the decode kernel
         const gq = groupPtr(w, g + 1, gs), s2 = scratch + <usize>nb * 144;
         tileQ8_0(gp, nb, scratch);
         tileQ8_0(gq, nb, s2);
@@ -758,7 +758,8 @@ const Q8_0_TILES: i32 = 4;
  * Q4_1 and Q5_0 (relaxed build) unpack each group's levels once per token tile and run four
  * activation rows, packed once per tile, against them (widenNibbles, packRows4, rowsNibbles4p:
  * Q4_0 22-24 -> 26-27 GMAC/s per thread with the nibbles unpacked, then +9-15 % with the rows
- * packed: bench/ab-kernels.ts); in the SIMD128 build Q5_0 widens to int16 for the Q8_0 kernels
+ * packed: bench/ab-kernels.ts; two groups at a time where rowsTiles4x2 runs the format, each
+ * activation load feeding both); in the SIMD128 build Q5_0 widens to int16 for the Q8_0 kernels
  * (widenQ5_0). Otherwise activation rows go two at a time: the unit's levels come from L1 for
  * the second row.
  */
@@ -779,8 +780,9 @@ const Q8_0_TILES: i32 = 4;
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : nib ? tokenTile(k + (k >> 3)) : tokenTile(xs);
-  // nib: the tile's activation rows packed four at a time after the unpacked group (the dot-add
-  // build: two groups, rowsNibbles4x2) (packRows4)
+  // nib: the tile's activation rows packed four at a time (packRows4) after room for two unpacked
+  // groups (rowsTiles4x2 runs two at a time: every format in the dot-add build, Q4_0/Q4_1 in the
+  // plain relaxed one)
   const pk = scratch + (<usize>nb << 8), pstep = <usize>nb * 160;
   // wide (Q5_0): packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
   const pw = scratch + <usize>nb * 272, pwstep = <usize>nb * 272;

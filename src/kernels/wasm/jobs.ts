@@ -80,7 +80,7 @@ export function tokenTile(rowBytes: number): number {
  */
 function nibbleScratchBytes(k: number, rows: number): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(k + k / 8));
-  // two groups unpacked at once in the dot-add build (assembly/matmul-q.ts rowsNibbles4x2)
+  // two groups unpacked at once (assembly/matmul-q.ts rowsTiles4x2)
   return 2 * nb * 128 + Math.ceil(tt / 4) * nb * 160;
 }
 
