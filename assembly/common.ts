@@ -106,7 +106,7 @@
  * (dotU32, and matmul-k.ts scaledDot32 before its scale).
  */
 @inline export function dotAdd32(a: v128, b: v128, x8: usize): v128 {
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8, 16), b, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x8), a, i32x4.splat(0)));
+  return dotU8(a, b, v128.load(x8), v128.load(x8, 16), i32x4.splat(0));
 }
 
 /**

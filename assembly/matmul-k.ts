@@ -349,39 +349,39 @@ const QK_WIDE: usize = 1312;
         i2 = i32x4.add(i2, i32x4.mul(a2, sc));
         i3 = i32x4.add(i3, i32x4.mul(a3, sc));
       }
-    }
-    const jn: usize = GEMMA_DOT_ADD ? 0 : 8; // (the loop above in the dot-add build)
-    for (let j: usize = 0; j < jn; j++) {
-      const u = q + (j << 7), x = xb + (j << 7);
-      // each weight vector loaded once for the four rows; Q5_K: columns 16..31 in b0..b3
-      let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-      for (let v: usize = 0; v < 64; v += 16) {
-        const wv = v128.load(u + v), c = x + v;
-        a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
-        a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
-        a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
-        a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
-      }
-      for (let v: usize = 64; v < 128; v += 16) {
-        const wv = v128.load(u + v), c = x + v;
-        if (q5) {
-          b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
-          b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
-          b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
-          b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
-        } else {
+    } else {
+      for (let j: usize = 0; j < 8; j++) {
+        const u = q + (j << 7), x = xb + (j << 7);
+        // each weight vector loaded once for the four rows; Q5_K: columns 16..31 in b0..b3
+        let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (let v: usize = 0; v < 64; v += 16) {
+          const wv = v128.load(u + v), c = x + v;
           a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
           a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
           a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
           a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
         }
+        for (let v: usize = 64; v < 128; v += 16) {
+          const wv = v128.load(u + v), c = x + v;
+          if (q5) {
+            b0 = i16x8.add(b0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
+            b1 = i16x8.add(b1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
+            b2 = i16x8.add(b2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
+            b3 = i16x8.add(b3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
+          } else {
+            a0 = i16x8.add(a0, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c), wv));
+            a1 = i16x8.add(a1, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 4), wv));
+            a2 = i16x8.add(a2, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 8), wv));
+            a3 = i16x8.add(a3, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(c, 12), wv));
+          }
+        }
+        // each row's pair sums widened and scaled in one pmaddwd (scales as int16 pairs)
+        const sc = v128.load(q + 1024 + (j << 4));
+        i0 = i32x4.add(i0, widen2(q5, a0, b0, sc));
+        i1 = i32x4.add(i1, widen2(q5, a1, b1, sc));
+        i2 = i32x4.add(i2, widen2(q5, a2, b2, sc));
+        i3 = i32x4.add(i3, widen2(q5, a3, b3, sc));
       }
-      // each row's pair sums widened and scaled in one pmaddwd (scales as int16 pairs)
-      const sc = v128.load(q + 1024 + (j << 4));
-      i0 = i32x4.add(i0, widen2(q5, a0, b0, sc));
-      i1 = i32x4.add(i1, widen2(q5, a1, b1, sc));
-      i2 = i32x4.add(i2, widen2(q5, a2, b2, sc));
-      i3 = i32x4.add(i3, widen2(q5, a3, b3, sc));
     }
     const d = v128.load(q, 1280), dmin = v128.load(q, 1296), bo = bso + (<usize>b << 6), db = <usize>b << 2;
     f0 = f32x4.add(f0, superAcc(q, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));

@@ -285,10 +285,13 @@ import { q8aParts } from './quantize';
 /**
  * Dot-add build (GEMMA_DOT_ADD), Q8_0 prefill: the group's levels (stored + 128, u8)
  * transposed once per token tile into 4 x 4 tiles (vector c = columns 4c..4c+3 of rows 0..3;
- * 128 bytes per block, then d x4 as f32: 144 bytes), the unsigned operand of relaxed
+ * 128 bytes per block, then d x4 as f32: Q8_0_TILE_BYTES), the unsigned operand of relaxed
  * dot-add (common.ts dotU8); the activations' int8 quants are the signed one, so every lane
  * sums four exact products in i32.
  */
+/** bytes per block of a tileQ8_0 tile: the 4 x 32 levels, then the four rows' d as f32 */
+const Q8_0_TILE_BYTES: usize = 144;
+
 @inline function tileQ8_0(gp: usize, nb: i32, s: usize): void {
   const fm = f16Mask(nb), fb = f16Bias(nb);
   let p = gp, q = s;
@@ -297,7 +300,7 @@ import { q8aParts } from './quantize';
     transposeStore(v128.load(p, 24), v128.load(p, 56), v128.load(p, 88), v128.load(p, 120), q + 64);
     v128.store(q, f16x4(p, fm, fb), 128);
     p += 136;
-    q += 144;
+    q += Q8_0_TILE_BYTES;
   }
 }
 
@@ -347,7 +350,7 @@ const Q8D_ROWS4: i32 = 160;
     f1 = fma(f32x4.convert_i32x4_s(p1), f32x4.mul(dw, v128.load32_splat(xp, 132)), f1);
     f2 = fma(f32x4.convert_i32x4_s(p2), f32x4.mul(dw, v128.load32_splat(xp, 136)), f2);
     f3 = fma(f32x4.convert_i32x4_s(p3), f32x4.mul(dw, v128.load32_splat(xp, 140)), f3);
-    u += 144;
+    u += Q8_0_TILE_BYTES;
     xp += Q8D_ROWS4;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
@@ -376,7 +379,7 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const wide = T >= 2 && scratch != 0;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
   // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w)
-  const pk = scratch + <usize>nb * <usize>(GEMMA_DOT_ADD ? 288 : 272), pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
+  const pk = scratch + <usize>nb * (GEMMA_DOT_ADD ? 2 * Q8_0_TILE_BYTES : 272), pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (wide) {
@@ -389,11 +392,11 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       const gp = groupPtr(w, g, gs);
       if (GEMMA_DOT_ADD && wide && t1 - t0 >= 4 && g + 1 < g1) {
         // two groups at once (rowsTiles4x2); leftover rows through the decode kernel
-        const gq = groupPtr(w, g + 1, gs), s2 = scratch + <usize>nb * 144;
+        const gq = groupPtr(w, g + 1, gs), s2 = scratch + <usize>nb * Q8_0_TILE_BYTES;
         tileQ8_0(gp, nb, scratch);
         tileQ8_0(gq, nb, s2);
         let t = t0;
-        for (; t + 4 <= t1; t += 4) rowsTiles4x2(Q8_0_TILES, scratch, s2, 144, 0, 0, 0, pk + <usize>((t - t0) >> 2) * pstep, nb, i32x4.splat(0), i32x4.splat(0), i32x4.splat(0), out, t, m, g); // (no f16 scales: in the tiles)
+        for (; t + 4 <= t1; t += 4) rowsTiles4x2(Q8_0_TILES, scratch, s2, Q8_0_TILE_BYTES, 0, 0, 0, pk + <usize>((t - t0) >> 2) * pstep, nb, i32x4.splat(0), i32x4.splat(0), i32x4.splat(0), out, t, m, g); // (no f16 scales: in the tiles)
         for (; t < t1; t++) {
           storeRows(out, t, m, g, rowQ8_0u(gp, xq + <usize>t * <usize>xs, k, nb));
           storeRows(out, t, m, g + 1, rowQ8_0u(gq, xq + <usize>t * <usize>xs, k, nb));
@@ -674,13 +677,15 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 const Q8_0_TILES: i32 = 4;
 
 /**
- * Dot-add build, prefill: four packed activation rows at pk against two groups' tiles of
- * unsigned levels, g at s and g + 1 at s2 (ts bytes per block): each activation splat feeds
- * both groups' dot-adds (0.75 loads per dot-add, where one group takes 1.25; in-process A/B
- * 1.10-1.25x). Q4_0 / Q4_1 / Q5_0 (fmt 0..2): widenNibbles tiles (ts = 128), packRows4 rows,
- * scales from the groups' units at gp and gq (unit bytes each); Q8_0 (Q8_0_TILES): tileQ8_0
- * tiles with their scales (ts = 144), packRowsQ8d rows. Outputs to rows t..t+3 of groups g and
- * g + 1: the same sums and rounding as rowsNibbles4p / rowsQ8_0d4 on each group.
+ * Prefill: four packed activation rows at pk against two groups' tiles of unsigned levels, g at
+ * s and g + 1 at s2 (ts bytes per block): each activation splat feeds both groups' dot products
+ * (0.75 loads per dot-add, where one group takes 1.25; in-process A/B 1.10-1.25x). Q4_0 / Q4_1 /
+ * Q5_0 (fmt 0..2): widenNibbles tiles (ts = 128), packRows4 rows, scales from the groups' units
+ * at gp and gq (unit bytes each); Q8_0 (Q8_0_TILES): tileQ8_0 tiles with their scales
+ * (ts = Q8_0_TILE_BYTES), packRowsQ8d rows. The dot-add build runs every format; the plain
+ * relaxed build Q4_0 and Q4_1 (int16 pair sums; Q5_0's would need a split). Outputs to rows
+ * t..t+3 of groups g and g + 1: the same sums and rounding as rowsNibbles4p / rowsQ8_0d4 on
+ * each group.
  */
 @inline function rowsTiles4x2(fmt: i32, s: usize, s2: usize, ts: usize, gp: usize, gq: usize, unit: usize, pk: usize, nb: i32, ones: v128, fm: v128, fb: v128, out: usize, t: i32, m: i32, g: i32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return; // never called in the SIMD128 build (and Q5_0, Q8_0 tiles only in the dot-add one)

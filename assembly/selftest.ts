@@ -33,11 +33,11 @@ export function selfTestDot(a: usize, x8: usize, x16: usize, n16: i32): i32 {
 export function selfTestDotQ8(w: usize, xp: usize, xn: usize, n32: i32): i32 {
   let acc = i32x4.splat(0);
   const ones = onesI16(n32);
+  const sign = byteMask(n32, 0x80); // the dot-add build's level offset (repack.ts offsetQ8_0)
   let xsum = 0;
   for (let i = 0; i < n32; i++) {
     const o = <usize>i << 5;
     if (GEMMA_DOT_ADD) {
-      const sign = byteMask(n32, 0x80);
       const x0 = i8x16.sub(v128.load(xp + o), v128.load(xn + o)), x1 = i8x16.sub(v128.load(xp + o, 16), v128.load(xn + o, 16));
       acc = dotU8(v128.xor(v128.load(w + o), sign), v128.xor(v128.load(w + o, 16), sign), x0, x1, acc);
       for (let j: usize = 0; j < 32; j++) xsum += <i32>load<u8>(xp + o + j) - <i32>load<u8>(xn + o + j);
