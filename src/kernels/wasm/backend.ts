@@ -244,16 +244,17 @@ export class WasmBackend implements Backend {
 
   /**
    * Take the page faults of [ptr, ptr + bytes) on all threads at once (a zero byte stored in
-   * every page of the new weight's range: the repacking then writes every byte the kernels read). Fresh wasm memory costs a fault per 4 KiB
-   * page on first touch, 8-14 µs each in the VMs we measured: most of a model's load time when
-   * one thread took them all during the repacking. Reused memory costs one store a page.
+   * every page of the new weight's range: the repacking then writes every byte the kernels
+   * read). Fresh wasm memory costs a fault per 4 KiB page on first touch, 8-14 µs each in the
+   * VMs we measured: most of a model's load time when one thread took them all during the
+   * repacking. Reused memory costs one store a page.
    */
   private touch(ptr: number, bytes: number): void {
     if (!this.pool || bytes < TOUCH_MIN_BYTES) return;
     const j = this.jobI32(), a = JOB.ARGS;
-    const pages = Math.ceil(bytes / 4096), chunks = Math.min(64, pages);
-    j[a] = ptr; j[a + 1] = pages; j[a + 2] = Math.ceil(pages / chunks);
-    this.runJob(OP_TOUCH, Math.ceil(pages / j[a + 2]!), true);
+    const pages = Math.ceil(bytes / 4096), per = Math.ceil(pages / 64); // at most 64 chunks
+    j[a] = ptr; j[a + 1] = pages; j[a + 2] = per;
+    this.runJob(OP_TOUCH, Math.ceil(pages / per), true);
   }
 
   /**
@@ -351,7 +352,9 @@ export class WasmBackend implements Backend {
     const buf = this.heap.alloc(bytes + 4096, 'scratch', 'bandwidth probe'); // + one i32 result per chunk
     try {
       const u8 = this.heap.u8;
-      for (let i = 0; i < bytes; i += 4096) u8[buf + i] = i >> 12; // commit every page
+      // commit every page, with contents of its own (not touch()'s zeros: pages a host could
+      // merge would not stream from DRAM)
+      for (let i = 0; i < bytes; i += 4096) u8[buf + i] = i >> 12;
       let best = 0;
       for (let r = 0; r < reps; r++) {
         const j = this.jobI32(), a = JOB.ARGS;
