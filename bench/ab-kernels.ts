@@ -13,6 +13,8 @@
  * --build relaxed --build-b dotadd` compares the plain relaxed build with the dot-add one.
  *
  * Prints weight GB/s (rows = 1, decode) or GMAC/s (prefill) per round and the best of each.
+ * The types `q8a` / `q8k` time the activation quantization instead (ns per column; the two
+ * builds' output bytes compared).
  * The type `attention` times the attention kernel instead (a 128-row prefill and two decode
  * shapes, microseconds per call).
  * Noise floor: two copies of one build differ by up to ~1.5 % (code placement).
@@ -51,6 +53,7 @@ console.log(`A = ${dirA} (${build}), B = ${dirB} (${buildB}); 1 thread, [${M} x 
 
 for (const dtype of types) {
   if (dtype === ('attention' as DType)) { abAttention(); continue; }
+  if (dtype === ('q8a' as DType) || dtype === ('q8k' as DType)) { abQuant(dtype === ('q8k' as DType)); continue; }
   const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
   const w = be.uploadWeight(spec);
   const x = be.tensor(T, K), out = be.tensor(T, M);
@@ -81,6 +84,34 @@ for (const dtype of types) {
   console.log(`${dtype.padEnd(5)} ${unit}: ${line.join('  ')}   best A ${rate(best[0]!).toFixed(1)}, B ${rate(best[1]!).toFixed(1)} (B/A ${(best[0]! / best[1]!).toFixed(3)})`);
   for (const t of [x, out, xq, scratch]) be.freeTensor(t);
   be.freeWeight(w);
+}
+
+/** activation quantization (quantQ8A / quantQ8K) of --rows rows of --k columns: ns per column;
+ *  and whether both builds wrote the same bytes */
+function abQuant(k8: boolean): void {
+  const kq = builds[0]![1];
+  const xs = k8 ? kq.q8kRowBytes!(K) : kq.q8aRowBytes!(K);
+  const x = be.tensor(T, K);
+  be.upload(x, randn(T * K, 2));
+  const outs = builds.map(() => be.tensor(T, Math.ceil(xs / 4) + 16));
+  const best = [Infinity, Infinity];
+  for (let r = -1; r < rounds; r++) {
+    builds.forEach(([, e], i) => {
+      let b = Infinity;
+      for (let rep = 0; rep < 50; rep++) {
+        const t0 = performance.now();
+        for (let it = 0; it < 20; it++) (k8 ? e.quantQ8K! : e.quantQ8A!)(ptr(x), K, ptr(outs[i]), xs, 0, T);
+        b = Math.min(b, (performance.now() - t0) / 20);
+      }
+      if (r >= 0) best[i] = Math.min(best[i]!, b);
+    });
+  }
+  const u8 = new Uint8Array(memory.buffer);
+  const a = u8.subarray(ptr(outs[0]), ptr(outs[0]) + T * xs), b = u8.subarray(ptr(outs[1]), ptr(outs[1]) + T * xs);
+  const same = a.every((v, i) => v === b[i]);
+  const ns = (ms: number) => ((ms * 1e6) / (T * K)).toFixed(3);
+  console.log(`${k8 ? 'quantQ8K' : 'quantQ8A'} ${T} x ${K}: best A ${ns(best[0]!)} ns/column, B ${ns(best[1]!)} (A/B ${(best[0]! / best[1]!).toFixed(3)}); outputs ${same ? 'identical' : 'DIFFER'}`);
+  for (const t of [x, ...outs]) be.freeTensor(t);
 }
 
 function abAttention(): void {

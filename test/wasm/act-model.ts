@@ -13,13 +13,14 @@ function roundEven(v: number): number {
   return fl % 2 === 0 ? fl : fl + 1;
 }
 
-/** the activation quantization spec: blocks of B, d = amax/127, q = round_even(x * (127/amax)) in f32 */
-function quantizeActs(x: Float32Array, off: number, k: number, B: number): { q: Int32Array; d: Float64Array } {
+/** the activation quantization spec: blocks of B, d = amax/127, q = round_even(x * (127/amax)) in f32;
+ *  q = 0 where amax < 2^-120 (zeros, or 127/amax would overflow f32) */
+export function quantizeActs(x: Float32Array, off: number, k: number, B: number): { q: Int32Array; d: Float64Array } {
   const q = new Int32Array(k), d = new Float64Array(k / B);
   for (let b = 0; b < k / B; b++) {
     let amax = 0;
     for (let j = 0; j < B; j++) amax = Math.max(amax, Math.abs(x[off + b * B + j]!));
-    const id = amax > 0 ? f(127 / amax) : 0;
+    const id = amax >= 2 ** -120 ? f(127 / amax) : 0;
     d[b] = f(amax / 127);
     for (let j = 0; j < B; j++) q[b * B + j] = roundEven(f(x[off + b * B + j]! * id));
   }

@@ -13,7 +13,7 @@ import type { DType } from '../../src/tensor/dtype.js';
 import { getCodec } from '../../src/quant/index.js';
 import { Pair, maxRelErr, randn, randomWeight } from '../helpers/backend-conformance.js';
 import { wasmBackend } from './helpers.js';
-import { modelMatmul } from './act-model.js';
+import { modelMatmul, quantizeActs } from './act-model.js';
 
 const QUANT: DType[] = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k'];
 
@@ -44,6 +44,56 @@ describe('wasm quantized matmul = its integer arithmetic (exact activation model
       be.dispose();
     });
   }
+});
+
+describe('wasm activation quantization = its spec, byte for byte', () => {
+  it('Q8A and Q8K rows: quants (int8 and int16), scales and sums; ties to even, zero blocks, subnormals', async () => {
+    const be = await wasmBackend({ threads: 1 });
+    type Ex = Record<string, (...a: number[]) => number>;
+    const ex = (be as unknown as { ex: Ex }).ex;
+    const addr = (t: unknown) => (t as { ptr: number }).ptr;
+    const k = 512, rows = 3;
+    const x = randn(rows * k, 11, 2);
+    // row 0: blocks of amax 127 (scale 1) and 254 (scale 1/2) holding exact halves: every
+    // quant a tie (2.5 -> 2, -3.5 -> -4, 0.5 -> 0, 126.5 -> 126, 5 / 2 -> 2, -7 / 2 -> -4)
+    for (let j = 0; j < 64; j++) x[j] = j === 0 ? 127 : ((j % 2 ? -1 : 1) * ((j % 127) + 0.5));
+    for (let j = 64; j < 96; j++) x[j] = j === 64 ? -254 : (j % 3 ? 1 : -1) * (2 * (j % 50) + 1);
+    x.fill(0, 96, 128); // a zero block
+    x[130] = -0; x[131] = 1e-41; x[132] = -3e-42; // signed zero and subnormals in a normal block
+    x.fill(1e-40, 160, 192); x[170] = 0; // subnormals and a zero: below 2^-120, all quants 0
+    x.fill(-1e-37, 192, 224); x[200] = 0; // normal but below 2^-120: 127 / amax would overflow
+    for (let j = 224; j < 256; j++) x[j] = x[j]! * 1e-36; // just above: 127 / amax ~ 6e37, finite
+    // row 2: a super-block of zeros (Q8K) and one whose outlier makes the rest round to 0 / +-1
+    x.fill(0, 2 * k, 2 * k + 256);
+    x[2 * k + 300] = 1e4;
+    const xt = be.tensor(rows, k);
+    be.upload(xt, x);
+    const heap = () => (be as unknown as { heap: { u8: Uint8Array } }).heap.u8;
+    for (const [scheme, B] of [['q8a', 32], ['q8k', 256]] as const) {
+      const stride = Math.ceil((scheme === 'q8a' ? ex.q8aRowBytes!(k) : ex.q8kRowBytes!(k)) / 16) * 16;
+      const xq = be.tensor(rows, stride / 4);
+      (scheme === 'q8a' ? ex.quantQ8A! : ex.quantQ8K!)(addr(xt), k, addr(xq), stride, 0, rows);
+      const bytes = heap().slice(addr(xq), addr(xq) + rows * stride);
+      const dv = new DataView(bytes.buffer);
+      for (let t = 0; t < rows; t++) {
+        const { q, d } = quantizeActs(x, t * k, k, B);
+        const o = t * stride;
+        const q8 = Array.from({ length: k }, (_, j) => dv.getInt8(o + j));
+        const q16 = Array.from({ length: k }, (_, j) => dv.getInt16(o + k + 2 * j, true));
+        expect(q8, `${scheme} row ${t} int8 quants`).toEqual(Array.from(q));
+        expect(q16, `${scheme} row ${t} int16 quants`).toEqual(Array.from(q));
+        const ds = Array.from({ length: k / B }, (_, b) => dv.getFloat32(o + 3 * k + 4 * b, true));
+        expect(ds, `${scheme} row ${t} scales`).toEqual(Array.from(d));
+        // sums: of each block (Q8A), of each 16 (Q8K)
+        const S = scheme === 'q8a' ? 32 : 16, so = o + 3 * k + 4 * (k / B);
+        const sums = Array.from({ length: k / S }, (_, i) => dv.getInt32(so + 4 * i, true));
+        const want = Array.from({ length: k / S }, (_, i) => q.slice(i * S, (i + 1) * S).reduce((a, b) => a + b, 0));
+        expect(sums, `${scheme} row ${t} sums`).toEqual(want);
+      }
+      be.freeTensor(xq);
+    }
+    be.dispose();
+  });
 });
 
 describe('wasm Q8_0 matmul at the extremes of its integer ranges', () => {
