@@ -214,8 +214,12 @@ export const Q8_0_LEVEL_OFFSET: i32 = GEMMA_DOT_ADD ? 128 : 0;
 /** exp(x) on four lanes: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n by
  *  building the exponent bits. Relative error ~2 ulp; inputs are clamped to [-87, 88]. */
 @inline export function expx4(x0: v128): v128 {
-  const x = f32x4.min(f32x4.max(x0, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // the clamp by pseudo-min/max (one minps/maxps each; a NaN x0 stays NaN, as with min/max)
+  const x = f32x4.pmin(f32x4.pmax(x0, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  // n = round_even(x log2 e) by the 1.5 * 2^23 add (|x log2 e| <= 127): t's low mantissa bits
+  // hold n, so n is t - 1.5 * 2^23 as a float and bits(t) - bits(1.5 * 2^23) as an integer
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
   // r = x - n*ln2 in two parts (Cody-Waite) to keep r exact
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -227,7 +231,7 @@ export const Q8_0_LEVEL_OFFSET: i32 = GEMMA_DOT_ADD ? 128 : 0;
   p = fma(p, r, f32x4.splat(1.6666665459e-1));
   p = fma(p, r, f32x4.splat(5.0000001201e-1));
   p = fma(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1.0)));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = i32x4.shl(i32x4.sub(t, i32x4.splat(0x4b400000 - 127)), 23);
   return f32x4.mul(p, e);
 }
 
