@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
  *                                   [--context 64] [--steps 16] [--split] [--no-fused]
- *                                   [--ab ROUNDS [--toggle fused|ranges]]
+ *                                   [--ab ROUNDS [--toggle fused|ranges|split [--split 32] [--split-base 64]]]
  *
  * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
@@ -23,7 +23,8 @@
  * on the same loaded model, alternating blocks of `--steps` steps for ROUNDS rounds (no op
  * wrapping): noise hits both alike; prints each variant's best and median block. With
  * `--toggle ranges` the A/B is instead per-thread chunk ranges (each thread streams its own
- * contiguous rows) against one shared range (the threads' chunks interleave).
+ * contiguous rows) against one shared range (the threads' chunks interleave); with `--toggle split`,
+ * decode attention in work items of `--split` keys against `--split-base` (WasmBackend.attnSplitKeys).
  */
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { buildLabel } from '../src/kernels/wasm/loader.js';
@@ -44,8 +45,12 @@ const steps = Number(opt('steps', '16'));
 const split = args.includes('--split');
 const noFused = args.includes('--no-fused');
 const abRounds = Number(opt('ab', '0'));
-const toggle = opt('toggle', 'fused') as 'fused' | 'ranges';
-if (toggle !== 'fused' && toggle !== 'ranges') throw new Error(`--toggle fused|ranges, got ${toggle}`);
+const toggle = opt('toggle', 'fused') as 'fused' | 'ranges' | 'split';
+if (!['fused', 'ranges', 'split'].includes(toggle)) throw new Error(`--toggle fused|ranges|split, got ${toggle}`);
+const splitKeys = Number(opt('split', '32')), splitBase = Number(opt('split-base', '64'));
+function setSplit(be: WasmBackend, on: boolean): void {
+  be.attnSplitKeys = on ? splitKeys : splitBase;
+}
 
 /** show or hide the backend's optional fused methods (forward.ts checks for them per call) */
 function setFused(be: WasmBackend, on: boolean): void {
@@ -171,7 +176,7 @@ async function abCompare(size: string, be: WasmBackend, threads: number, model: 
   let id = id0;
   for (let r = 0; r < abRounds; r++) {
     for (const v of (r % 2 ? ['on', 'off'] : ['off', 'on']) as ('off' | 'on')[]) {
-      (toggle === 'fused' ? setFused : setRanges)(be, v === 'on');
+      (toggle === 'fused' ? setFused : toggle === 'ranges' ? setRanges : setSplit)(be, v === 'on');
       id = await model.nextGreedy([id], cache); // one untimed step after the switch
       const t0 = performance.now(), c0 = process.cpuUsage();
       for (let s = 0; s < steps; s++) id = await model.nextGreedy([id], cache);
@@ -182,9 +187,10 @@ async function abCompare(size: string, be: WasmBackend, threads: number, model: 
   }
   setFused(be, true);
   setRanges(be, true);
+  setSplit(be, false);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
   const row = (v: 'off' | 'on') => `best ${Math.min(...ms[v]).toFixed(2)} ms (${(1000 / Math.min(...ms[v])).toFixed(1)} tok/s), median ${med(ms[v]).toFixed(2)} ms; CPU (all threads) best ${Math.min(...cpu[v]).toFixed(2)}, median ${med(cpu[v]).toFixed(2)} ms/step`;
-  const [offName, onName] = toggle === 'fused' ? ['separate ops', 'fused'] : ['shared range', 'per-thread ranges'];
+  const [offName, onName] = toggle === 'fused' ? ['separate ops', 'fused'] : toggle === 'ranges' ? ['shared range', 'per-thread ranges'] : [`${splitBase}-key items`, `${splitKeys}-key items`];
   console.log(`\ngemma-3-${size} ${dtype}, ${threads} thread(s), ${abRounds} rounds of ${steps} steps each way; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`  ${(offName + ':').padEnd(19)} ${row('off')}`);
   console.log(`  ${(onName + ':').padEnd(19)} ${row('on')}`);

@@ -291,7 +291,7 @@ describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
   });
 
   it('attention: decode over key ranges merged afterwards (hundreds of keys, window, soft-cap, ring buffer), any thread count', async () => {
-    // one query row over more than 256 keys is split into ranges of 256 keys per KV head
+    // one query row over more than 64 keys is split into ranges of 64 keys per KV head
     // (assembly/attention.ts) and merged by attnCombine: against the reference, and the same
     // bits on 1 and 3 threads (the ranges depend on the keys only)
     const ref = new ReferenceBackend();
@@ -305,6 +305,8 @@ describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
         { H: 8, G: 4, D: 36, keys: 520, window: 300, softcap: 30, cap: 520 },
         { H: 8, G: 1, D: 20, keys: 900, window: null, softcap: null, cap: 600 }, // ring buffer: the last 600
         { H: 2, G: 2, D: 16, keys: 257, window: null, softcap: 5, cap: 300 },
+        { H: 4, G: 1, D: 256, keys: 65, window: null, softcap: null, cap: 128 }, // a last range of one key
+        { H: 4, G: 1, D: 32, keys: 130, window: 100, softcap: 20, cap: 160 },
       ]) {
         const kvDim = c.G * c.D;
         const caches = [P.be.createKvLayer(c.cap, kvDim), P.ref.createKvLayer(c.cap, kvDim)] as const;

@@ -124,9 +124,12 @@ async function defaultThreads(): Promise<number> {
  *  splitting pays from a few µs of work (decode of 4 heads of 256 over ~32+ keys) */
 const ATTN_PARALLEL_MACS = 1 << 15;
 
-/** keys per work item of a decode attention (assembly/attention.ts): a range's scores stay
- *  in L1, and a 512-key sliding window already spreads over two threads */
-const ATTN_SPLIT = 256;
+/** keys per work item of a decode attention (assembly/attention.ts): a range's scores stay in
+ *  L1, and a context of 65+ keys already spreads over two threads (one KV head, as Gemma 3
+ *  270M/1B have, was one item up to 256 keys: 28-30 µs a layer on one thread while the other
+ *  waited; 64-key items: decode 1.03-1.08x (270M) and 1.01-1.03x (1B) at 2 threads and a
+ *  128-384 token context, 1.0x at 1 thread; 32-key items gained less) */
+const ATTN_SPLIT = 64;
 
 /** cos/sin tables kept for RoPE (local and global bases, for q and k alike) */
 const ROPE_TABLES = 4;
@@ -153,6 +156,9 @@ export class WasmBackend implements Backend {
   private columnPanels = true;
   /** most bytes of column-panel partial sums one matmul job may use (see flush) */
   private panelPartBytes = 64 << 20;
+  /** keys per work item of a decode attention (ATTN_SPLIT; settable for benchmarks: the result
+   *  depends on it, not on the thread count) */
+  attnSplitKeys = ATTN_SPLIT;
   private jobView: Int32Array;
   private jobViewF: Float32Array;
   private rangeView: BigInt64Array;
@@ -634,9 +640,10 @@ export class WasmBackend implements Backend {
     let lo = win > 0 ? Math.max(0, start - win + 1) : 0;
     if (start - lo + 1 > c.capacity) lo = start - c.capacity + 1;
     const n = start - lo + 1;
-    const ns = decode ? Math.ceil(n / ATTN_SPLIT) : 1;
+    const split = this.attnSplitKeys;
+    const ns = decode ? Math.ceil(n / split) : 1;
     const items = decode ? G * ns : q.rows * G;
-    const keysPerItem = decode ? Math.min(n, ATTN_SPLIT) : c.capacity;
+    const keysPerItem = decode ? Math.min(n, split) : c.capacity;
     const perThread = Math.ceil((hg * (keysPerItem + 1)) / 4) * 16 + 64;
     const scratch = this.scratchBuf('attn', nth * perThread);
     const part = decode && ns > 1 ? this.scratchBuf('attn-part', items * hg * (D + 4) * 4) : 0;
@@ -648,7 +655,7 @@ export class WasmBackend implements Backend {
     j[a] = T(out).ptr; j[a + 1] = T(q).ptr; j[a + 2] = c.k; j[a + 3] = c.v; j[a + 4] = q.rows; j[a + 5] = H;
     j[a + 6] = G; j[a + 7] = D; j[a + 8] = c.capacity; j[a + 9] = p.startPos; j[a + 10] = win;
     jf[a + 11] = p.scale; jf[a + 12] = p.softcap ?? 0; j[a + 13] = scratch; j[a + 14] = perThread; j[a + 15] = per;
-    j[a + 16] = items; j[a + 17] = decode ? ATTN_SPLIT : 0; j[a + 18] = part;
+    j[a + 16] = items; j[a + 17] = decode ? split : 0; j[a + 18] = part;
     this.runJob(OP_ATTN, Math.ceil(items / per), par);
     if (part) this.ex.attnCombine(T(out).ptr, part, H, G, D, ns);
   }
