@@ -109,6 +109,8 @@ export class WasmKvLayer implements KvLayer {
 
 const T = (t: Tensor) => t as WasmTensor;
 const W = (w: Weight) => w as WasmWeight;
+/** the key of the activation form a weight reads (format / column panels; WasmBackend.flush) */
+function actKey(w: WasmWeight): string { return `${w.layout!.act}/${w.panels}`; }
 
 async function defaultThreads(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -424,8 +426,7 @@ export class WasmBackend implements Backend {
   /** add a matmul (or GeGLU pair) on input x to the held job, running the held one first when
    *  its input differs, it is full, or one of the new outputs is already written by it */
   private hold(out: WasmTensor, x: WasmTensor, w: WasmWeight, up?: { out: WasmTensor; w: WasmWeight }): void {
-    const clash = (t: WasmTensor) => this.pending.some((p) => p.out === t || p.up?.out === t);
-    if (this.pending.length && (this.pending[0]!.x !== x || this.pending.length >= MAX_FUSED || clash(out) || (up && clash(up.out)))) this.flush();
+    if (this.pending.length && (this.pending[0]!.x !== x || this.pending.length >= MAX_FUSED || this.writes(out) || (up && this.writes(up.out)))) this.flush();
     this.pending.push(up ? { out, x, w, up } : { out, x, w });
   }
 
@@ -454,6 +455,12 @@ export class WasmBackend implements Backend {
     this.hold(T(out), T(x), g, { out: T(up), w: u });
   }
 
+  /** whether a held matmul writes t */
+  private writes(t: WasmTensor): boolean {
+    for (const p of this.pending) if (p.out === t || p.up?.out === t) return true;
+    return false;
+  }
+
   /** run the held matmuls as one job: quantize the shared input once, then all products */
   private flush(): void {
     if (!this.pending.length) return;
@@ -465,9 +472,9 @@ export class WasmBackend implements Backend {
     // row of k columns in p panels is quantized as p rows of k / p (the same blocks; panel i of
     // the row is then the i-th of them); floats are read in place
     interface Act { ptr: number; rowStride: number; panelBytes: number; threadBytes: number }
+    // (no closures here: this runs ~100 times a decode step, and tsx's keepNames makes each
+    // closure creation a defineProperty call)
     const acts = new Map<string, Act>();
-    const actOf = (w: WasmWeight): Act => acts.get(`${w.layout!.act}/${w.panels}`)!;
-    const rowBytes = (s: 'q8a' | 'q8k', kp: number) => Math.ceil((s === 'q8a' ? this.ex.q8aRowBytes(kp) : this.ex.q8kRowBytes(kp)) / 16) * 16;
     // activations: one row (decode) is quantized by every thread into its own copy inside the
     // matmul job (no serial step, no cache lines pulled across cores); several rows (prefill)
     // once, by a parallel quantization job, into one shared buffer
@@ -481,7 +488,7 @@ export class WasmBackend implements Backend {
         acts.set(key, { ptr: x.ptr, rowStride: k * 4, panelBytes: kp * 4, threadBytes: 0 });
         continue;
       }
-      const stride = rowBytes(scheme, kp);
+      const stride = Math.ceil((scheme === 'q8a' ? this.ex.q8aRowBytes(kp) : this.ex.q8kRowBytes(kp)) / 16) * 16;
       if (own) {
         const threadBytes = Math.ceil((panels * stride) / 64) * 64; // a cache line apart
         const ptr = this.scratchBuf(`${key}-own`, threadBytes * this.threads);
@@ -502,7 +509,7 @@ export class WasmBackend implements Backend {
     let wide = 0;
     if (rows >= 2) {
       for (const { w } of list) {
-        const need = prefillScratchBytes(w.layout!.dtype, k / w.panels, rows, actOf(w).rowStride);
+        const need = prefillScratchBytes(w.layout!.dtype, k / w.panels, rows, acts.get(actKey(w))!.rowStride);
         wide = Math.max(wide, Math.ceil(need / 64) * 64);
       }
     }
@@ -511,7 +518,8 @@ export class WasmBackend implements Backend {
     // of rows x m floats each. Many activation rows against a tall matrix (logits at every
     // position) would make them as large as the output itself: the rows then go in slices, one
     // job each, whose planes fit panelPartBytes
-    const perRow = list.reduce((a, { w, up }) => a + (w.panels - 1) * (up ? 2 : 1) * w.rows * 4, 0);
+    let perRow = 0;
+    for (const { w, up } of list) perRow += (w.panels - 1) * (up ? 2 : 1) * w.rows * 4;
     const slice = perRow ? Math.max(1, Math.min(rows, Math.floor(this.panelPartBytes / perRow))) : rows;
     const partPtr = perRow ? this.scratchBuf('panels', perRow * slice) : 0;
     // the descriptor's parts every slice shares
@@ -520,10 +528,10 @@ export class WasmBackend implements Backend {
     const tail = JOB.ARGS + 1 + MATMUL_WORDS * list.length;
     j[tail] = widePtr; j[tail + 1] = wide;
     j[tail + 2] = x.ptr; j[tail + 3] = ownList.length;
-    ownList.forEach((e, i) => {
-      const q = tail + 4 + QUANT_WORDS * i;
+    for (let i = 0; i < ownList.length; i++) {
+      const e = ownList[i]!, q = tail + 4 + QUANT_WORDS * i;
       j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
-    });
+    }
     for (let t0 = 0; t0 < rows; t0 += slice) {
       const T = Math.min(slice, rows - t0);
       let chunks = 0, part = partPtr;
@@ -536,7 +544,7 @@ export class WasmBackend implements Backend {
         let cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
         // column panels: chunks of whole row blocks (a part of a block skips within each panel)
         if (w.panels > 1) cg = Math.ceil(cg / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS;
-        const e = actOf(w), kp = k / w.panels, rowOut = t0 * w.rows * 4;
+        const e = acts.get(actKey(w))!, kp = k / w.panels, rowOut = t0 * w.rows * 4;
         j[o] = l.kind; j[o + 1] = w.ptr; j[o + 2] = e.ptr + t0 * e.rowStride; j[o + 3] = e.rowStride;
         j[o + 4] = out.ptr + rowOut; j[o + 5] = w.rows; j[o + 6] = kp; j[o + 7] = T; j[o + 8] = cg;
         j[o + 9] = e.threadBytes;
