@@ -532,16 +532,25 @@ export class WasmBackend implements Backend {
       const e = ownList[i]!, q = tail + 4 + QUANT_WORDS * i;
       j[q] = e.scheme; j[q + 1] = e.ptr; j[q + 2] = e.threadBytes; j[q + 3] = e.kp; j[q + 4] = e.panels; j[q + 5] = e.stride;
     }
+    // chunks of about equal bytes across the job: about 8 per thread (16 with a GeGLU pair,
+    // whose chunks read both matrices), small enough to even out a late thread; equal bytes so
+    // that the threads' ranges of equal chunk counts (jobs.ts publishRanges) are equal work
+    // also when the job's matrices differ in size (q/k/v: by matrix, the calling thread's range
+    // held 3x the worker's bytes and the worker took ~6 chunks back a round; decode 1.00-1.025x
+    // at 2 threads)
+    let jobBytes = 0, pair = false;
+    for (const { w, up } of list) {
+      jobBytes += Math.ceil(w.rows / 4) * groupBytes(w.layout!, k) * (up ? 2 : 1);
+      if (up) pair = true;
+    }
+    const chunkBytes = jobBytes / ((pair ? 16 : 8) * this.threads);
     for (let t0 = 0; t0 < rows; t0 += slice) {
       const T = Math.min(slice, rows - t0);
       let chunks = 0, part = partPtr;
       for (let i = 0; i < list.length; i++) {
         const { out, w, up } = list[i]!, l = w.layout!, o = JOB.ARGS + 1 + MATMUL_WORDS * i;
-        // about 8 chunks per thread and matrix (a GeGLU pair is two: its chunks read both),
-        // small enough to even out a late thread
         const groups = Math.ceil(w.rows / 4);
-        const per = up ? 16 : 8;
-        let cg = this.threads > 1 ? Math.max(1, Math.ceil(groups / (per * this.threads))) : groups;
+        let cg = this.threads <= 1 ? groups : Math.max(1, Math.min(groups, Math.ceil(chunkBytes / (groupBytes(l, k) * (up ? 2 : 1)))));
         // column panels: chunks of whole row blocks (a part of a block skips within each panel)
         if (w.panels > 1) cg = Math.ceil(cg / PANEL_BLOCK_GROUPS) * PANEL_BLOCK_GROUPS;
         const e = acts.get(actKey(w))!, kp = k / w.panels, rowOut = t0 * w.rows * 4;
