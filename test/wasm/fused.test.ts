@@ -6,7 +6,9 @@
 // - gelu_tanh(gate) * up from independent arithmetic (the exact activation model of
 //   act-model.ts for quantized weights, the reference backend's matmuls for float ones) to
 //   f32 rounding;
-// - one pool round and no host-side GeGLU pass; mixed weight kinds fall back;
+// - prefill: one pool round and no GeGLU pass; decode: gate and up in the round of the other
+//   matmuls held on the same input, then the GeGLU (a pool round of its own when long);
+//   mixed weight kinds fall back;
 // - a whole tiny model gives the same logits with and without the fused methods.
 import { describe, expect, it } from 'vitest';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
@@ -104,30 +106,54 @@ describe('wasm matmulGeglu = matmul + matmul + geglu', () => {
     });
   }
 
-  it('decode is one matmul job and no separate geglu; held q/k/v-style matmuls on the same input join it', async () => {
+  it('decode: gate and up join the matmul job held on the same input, then one GeGLU (on all threads when long); prefill: one pair job and no GeGLU pass', async () => {
+    const { OP_GEGLU, OP_QUANT } = await import('../../src/kernels/wasm/jobs.js');
     for (const threads of [1, 3]) {
-      const be = await wasmBackend({ threads });
-      const k = 256, m = 67;
-      const [g, u, o] = [1, 2, 3].map((s) => be.uploadWeight(randomWeight('q8_0', m, k, s)));
-      const x = be.tensor(1, k);
-      be.upload(x, randn(k, 5));
-      const jobs = countJobs(be);
-      let gegluCalls = 0;
-      const geglu = be.geglu.bind(be);
-      be.geglu = (...a) => { gegluCalls++; geglu(...a); };
-      const other = be.tensor(1, m), out = be.tensor(1, m), up = be.tensor(1, m);
-      be.matmul(other, x, o!);
-      be.matmulGeglu(out, x, g!, u!, up);
-      const got = await be.download(out);
-      expect(jobs.get(OP_MATMUL)).toBe(1);
-      expect([...jobs.keys()]).toEqual([OP_MATMUL]);
-      expect(gegluCalls).toBe(0);
-      // the same through separate ops
-      const out2 = be.tensor(1, m), up2 = be.tensor(1, m), other2 = be.tensor(1, m);
-      be.matmul(other2, x, o!); be.matmul(out2, x, g!); be.matmul(up2, x, u!); be.geglu(out2, out2, up2);
-      expect(Array.from(got)).toEqual(Array.from(await be.download(out2)));
-      expect(Array.from(await be.download(other))).toEqual(Array.from(await be.download(other2)));
-      be.dispose();
+      for (const m of [67, 4103]) { // 4103: a GeGLU long enough for its own pool round
+        const be = await wasmBackend({ threads });
+        const k = 256;
+        const [g, u, o] = [1, 2, 3].map((s) => be.uploadWeight(randomWeight('q8_0', m, k, s)));
+        const x = be.tensor(1, k);
+        be.upload(x, randn(k, 5));
+        const jobs = countJobs(be);
+        let gegluCalls = 0;
+        const geglu = be.geglu.bind(be);
+        be.geglu = (...a) => { gegluCalls++; geglu(...a); };
+        const other = be.tensor(1, m), out = be.tensor(1, m), up = be.tensor(1, m);
+        be.matmul(other, x, o!);
+        be.matmulGeglu(out, x, g!, u!, up);
+        const got = await be.download(out);
+        const tag = `threads=${threads} m=${m}`;
+        expect(jobs.get(OP_MATMUL), tag).toBe(1);
+        expect(gegluCalls, tag).toBe(1);
+        expect(jobs.get(OP_GEGLU) ?? 0, tag).toBe(threads > 1 && m >= 2048 ? 1 : 0);
+        // the same through separate ops
+        be.geglu = geglu;
+        const out2 = be.tensor(1, m), up2 = be.tensor(1, m), other2 = be.tensor(1, m);
+        be.matmul(other2, x, o!); be.matmul(out2, x, g!); be.matmul(up2, x, u!); be.geglu(out2, out2, up2);
+        expect(Array.from(got), tag).toEqual(Array.from(await be.download(out2)));
+        expect(Array.from(await be.download(other)), tag).toEqual(Array.from(await be.download(other2)));
+        // and the same as the GeGLU kernel called once on this thread over the whole row (the
+        // pool round's chunks must not change any element)
+        const gp = be.tensor(1, m), want = be.tensor(1, m);
+        be.matmul(gp, x, g!);
+        await be.download(gp);
+        const ptr = (t: unknown) => (t as { ptr: number }).ptr;
+        (be as unknown as { ex: Record<string, (...a: number[]) => void> }).ex.geglu!(ptr(want), ptr(gp), ptr(up2), m);
+        expect(Array.from(got), tag).toEqual(Array.from(await be.download(want)));
+        // prefill: the pair, whose chunks apply the GeGLU themselves
+        const X = be.tensor(3, k), O = be.tensor(3, m), U = be.tensor(3, m);
+        be.upload(X, randn(3 * k, 6));
+        jobs.clear();
+        gegluCalls = 0;
+        be.geglu = (...a) => { gegluCalls++; geglu(...a); };
+        be.matmulGeglu(O, X, g!, u!, U);
+        await be.download(O);
+        expect(gegluCalls, tag).toBe(0);
+        expect([...jobs.keys()].filter((op) => op !== OP_QUANT), tag).toEqual([OP_MATMUL]);
+        expect(jobs.get(OP_MATMUL), tag).toBe(1);
+        be.dispose();
+      }
     }
   });
 

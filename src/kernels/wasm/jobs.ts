@@ -22,6 +22,7 @@
  *               scratch, scratchStride, itemsPerChunk, items, split, part]
  *   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
  *   OP_TOUCH   [ptr, pages, pagesPerChunk]: a zero byte stored every 4096 bytes from ptr
+ *   OP_GEGLU   [out, gate, up, n, perChunk]: out = gelu_tanh(gate) * up, n elements
  */
 import { GemmaError } from '../../errors.js';
 
@@ -30,6 +31,7 @@ export const OP_QUANT = 2;
 export const OP_ATTN = 3;
 export const OP_PROBE = 4;
 export const OP_TOUCH = 5;
+export const OP_GEGLU = 6;
 
 /** i32 word indices of the descriptor header, and of the first argument */
 export const JOB = { OP: 0, CHUNKS: 1, RANGES: 2, DONE: 4, ARGS: 8 } as const;
