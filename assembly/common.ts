@@ -265,11 +265,12 @@ export const Q8_0_LEVEL_OFFSET: i32 = GEMMA_DOT_ADD ? 128 : 0;
  * one row block (all its panels) and the kernels find group g of the panel at
  * groupPtr(panel base, g, bytes of a group of the panel); 0 otherwise (group g at w + g * gs).
  */
-export const PANEL_GROUPS: i32 = 8;
+export const PANEL_SHIFT: i32 = 3;
+export const PANEL_GROUPS: i32 = 1 << PANEL_SHIFT;
 export let panelBlockStride: usize = 0;
 
 @inline export function groupPtr(w: usize, g: i32, gs: usize): usize {
-  return panelBlockStride == 0 ? w + <usize>g * gs : w + <usize>(g >> 3) * panelBlockStride + <usize>(g & 7) * gs;
+  return panelBlockStride == 0 ? w + <usize>g * gs : w + <usize>(g >> PANEL_SHIFT) * panelBlockStride + <usize>(g & (PANEL_GROUPS - 1)) * gs;
 }
 
 /** set panelBlockStride (index.ts, around the calls for one column-panelled matrix) */
