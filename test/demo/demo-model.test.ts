@@ -98,7 +98,12 @@ describe('quantization lab on the demo model', () => {
     const text = [2, ...tok.encode(await readFile(join(FIX, 'heldout.txt'), 'utf8'), { allowSpecial: false })].slice(0, 160);
     const prompts = (await readFile(join(FIX, 'prompts.txt'), 'utf8')).trim().split('\n').slice(0, 4).map((l) => [2, ...tok.encode(l, { allowSpecial: false })]);
     const src = await openHfModel(nodeDirFileSet(DIR));
-    const r = await quantReport(src, { schemes: ['q8_0', 'q4_0'], prompts, textTokens: text });
+    let r: Awaited<ReturnType<typeof quantReport>>;
+    try {
+      r = await quantReport(src, { schemes: ['q8_0', 'q4_0'], prompts, textTokens: text });
+    } finally {
+      await src.close(); // its file handles (else Node closes them on GC, with a warning)
+    }
     const [q8, q4] = r.schemes as [typeof r.schemes[0], typeof r.schemes[0]];
     lines.push(`quant lab: source ppl ${r.source.perplexity?.toFixed(2)}; q8_0 ppl ${q8.perplexity?.toFixed(2)} KL ${q8.meanKl.toExponential(2)} top-1 ${(q8.top1 * 100).toFixed(1)}%; q4_0 ppl ${q4.perplexity?.toFixed(2)} KL ${q4.meanKl.toExponential(2)} top-1 ${(q4.top1 * 100).toFixed(1)}%`);
     // random weights would give a perplexity near the vocabulary size (4096)
