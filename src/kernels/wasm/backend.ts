@@ -668,7 +668,7 @@ export class WasmBackend implements Backend {
     let lo = win > 0 ? Math.max(0, start - win + 1) : 0;
     if (start - lo + 1 > c.capacity) lo = start - c.capacity + 1;
     const n = start - lo + 1;
-    const split = this.attnSplitKeys;
+    const split = Math.max(1, Math.floor(this.attnSplitKeys) || ATTN_SPLIT);
     const ns = decode ? Math.ceil(n / split) : 1;
     const items = decode ? G * ns : q.rows * G;
     const keysPerItem = decode ? Math.min(n, split) : c.capacity;
