@@ -6,7 +6,8 @@
 // so results do not depend on who did what).
 //
 // Job descriptor (layouts must match src/kernels/wasm/jobs.ts), bytes from `job`:
-//   0  op            1 matmul, 2 quantize activations, 3 attention, 4 read probe
+//   0  op            1 matmul, 2 quantize activations, 3 attention, 4 read probe, 5 touch,
+//                    6 GeGLU
 //   4  chunks        number of chunks
 //   8  ranges        R: chunk ranges at RANGE_PTR, one 64-bit word per range, 64 bytes apart:
 //                    gen24 << 40 | front << 20 | back (chunks [front, back) not yet claimed);
@@ -42,12 +43,12 @@
 //              (attention.ts: items of one KV head's group; split > 0: ranges of keys, merged
 //              by attnCombine after the job)
 //   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
-//   OP_GEGLU   [out, gate, up, n, perChunk]: out = gelu_tanh(gate) * up over elements
-//              [c * perChunk, ...) of n (elementwise.ts geglu; the same value for an element
-//              whatever the chunking)
 //   OP_TOUCH   [ptr, pages, pagesPerChunk]: a zero byte stored every 4096 bytes from ptr, so
 //              that the threads take the page faults of fresh memory side by side (a weight's
 //              destination before its repacking: src/kernels/wasm/backend.ts uploadWeight)
+//   OP_GEGLU   [out, gate, up, n, perChunk]: out = gelu_tanh(gate) * up over elements
+//              [c * perChunk, ...) of n (elementwise.ts geglu; the same value for an element
+//              whatever the chunking)
 
 import { attention } from './attention';
 import { mmBF16, mmF16, mmF32 } from './matmul-f';
@@ -173,15 +174,15 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
     const l0 = c * per, l1 = min(lines, l0 + per);
     const p = load<usize>(a);
     store<i32>(load<usize>(a, 8) + (<usize>c << 2), readProbe(p + (<usize>l0 << 6), p + (<usize>l1 << 6)));
-  } else if (op == 6) {
-    const n = load<i32>(a, 12), per = load<i32>(a, 16);
-    const i0 = c * per, i1 = min(n, i0 + per), o = <usize>i0 << 2;
-    geglu(load<usize>(a) + o, load<usize>(a, 4) + o, load<usize>(a, 8) + o, i1 - i0);
   } else if (op == 5) {
     const pages = load<i32>(a, 4), per = load<i32>(a, 8);
     const p0 = c * per, p1 = min(pages, p0 + per);
     const p = load<usize>(a);
     for (let i = p0; i < p1; i++) store<u8>(p + (<usize>i << 12), 0);
+  } else if (op == 6) {
+    const n = load<i32>(a, 12), per = load<i32>(a, 16);
+    const i0 = c * per, i1 = min(n, i0 + per), o = <usize>i0 << 2;
+    geglu(load<usize>(a) + o, load<usize>(a, 4) + o, load<usize>(a, 8) + o, i1 - i0);
   } else {
     unreachable();
   }

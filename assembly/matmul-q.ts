@@ -378,7 +378,8 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   // the widened path reads only the int16 quants and scales of a row (2k + k/8 bytes)
   const wide = T >= 2 && scratch != 0;
   const tt = wide ? tokenTile(2 * k + (k >> 3)) : tokenTile(xs);
-  // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w)
+  // wide: the tile's activation rows packed four at a time after the widened group (packRowsQ8w),
+  // in the dot-add build after two groups' tiles (tileQ8_0, for rowsTiles4x2; packRowsQ8d)
   const pk = scratch + <usize>nb * (GEMMA_DOT_ADD ? 2 * Q8_0_TILE_BYTES : 272), pstep = <usize>nb * <usize>(GEMMA_DOT_ADD ? Q8D_ROWS4 : 272);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);

@@ -270,8 +270,7 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
   }
 }
 
-/** The raw bytes of one tensor, or a clear error for a type we cannot read. */
-/** the tensor's bytes (`into`: see ByteSource.read) */
+/** The raw bytes of one tensor (`into`: see ByteSource.read), or a clear error for a type we cannot read. */
 export async function readGgufTensor(f: GgufFile, t: GgufTensorInfo, into?: Uint8Array): Promise<Uint8Array> {
   if (!t.dtype) {
     throw new GemmaError('UNSUPPORTED_DTYPE', `GGUF tensor type ${ggmlTypeName(t.ggmlType)} is not supported`, { file: f.source.name, tensor: t.name });
