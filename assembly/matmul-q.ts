@@ -208,10 +208,15 @@ import { q8aParts } from './quantize';
   v128.store(d, i16x8.extend_high_i8x16_s(v3), 112);
 }
 
+/** bytes per block of a Q4_1 group widened for prefill (SIMD128 build): widenQ8_0's 272, then m x4
+ *  as f32; its packed activation rows likewise hold d_x s_x x4 after d_x x4 (host: jobs.ts) */
+const Q41_WIDE_UNIT: usize = 288;
+
 /** one activation row (int16 quants at xr + k) against a group widened at s (the rows left
- *  over by rowsQ8_0w4) */
-@inline function rowQ8_0w(s: usize, xr: usize, k: i32, nb: i32): v128 {
-  const xd = xr + 3 * <usize>k;
+ *  over by rowsQ8_0w4); mins (Q4_1): the units' m_w x4 at 272, + m_w d_x s_x per block */
+@inline function rowQ8_0w(s: usize, xr: usize, k: i32, nb: i32, mins: bool = false): v128 {
+  const xd = xr + 3 * <usize>k, xso = xd + (<usize>nb << 2);
+  const ustep: usize = mins ? Q41_WIDE_UNIT : 272;
   let x = xr + <usize>k;
   let acc = f32x4.splat(0);
   let q = s;
@@ -223,8 +228,10 @@ import { q8aParts } from './quantize';
       c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qq, 16), v128.load32_splat(x, 4)));
       x += 8;
     }
-    acc = fma(f32x4.convert_i32x4_s(i32x4.add(a, c)), f32x4.mul(v128.load(q, 256), f32x4.splat(load<f32>(xd + (<usize>b << 2)))), acc);
-    q += 272;
+    const dx = load<f32>(xd + (<usize>b << 2));
+    acc = fma(f32x4.convert_i32x4_s(i32x4.add(a, c)), f32x4.mul(v128.load(q, 256), f32x4.splat(dx)), acc);
+    if (mins) acc = fma(v128.load(q, 272), f32x4.splat(dx * <f32>load<i32>(xso + (<usize>b << 2))), acc);
+    q += ustep;
   }
   return acc;
 }
@@ -236,8 +243,8 @@ import { q8aParts } from './quantize';
  * rows (f32x4): every activation load of the kernel is at a constant offset from one pointer
  * (with four row pointers, V8 spent an address computation on each).
  */
-@inline function packRowsQ8w(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
-  const x16 = <usize>k, xdo = 3 * <usize>k;
+@inline function packRowsQ8w(xr: usize, xs: usize, k: i32, nb: i32, dst: usize, mins: bool = false): void {
+  const x16 = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
   let d = dst;
   for (let b = 0; b < nb; b++) {
@@ -245,8 +252,17 @@ import { q8aParts } from './quantize';
     for (let c: usize = 0; c < 64; c += 16) {
       transposeStore(v128.load(xr + o + c), v128.load(x1 + o + c), v128.load(x2 + o + c), v128.load(x3 + o + c), d + (c << 2));
     }
-    v128.store(d, vec4(load<f32>(xr + o4), load<f32>(x1 + o4), load<f32>(x2 + o4), load<f32>(x3 + o4)), 256);
-    d += 272;
+    const dx = vec4(load<f32>(xr + o4), load<f32>(x1 + o4), load<f32>(x2 + o4), load<f32>(x3 + o4));
+    v128.store(d, dx, 256);
+    if (mins) {
+      // Q4_1: d_x s_x of the four rows (rounded in f32 as unitAcc does)
+      const so = xso + (<usize>b << 2);
+      const sx = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(xr + so)), 1, load<i32>(x1 + so)), 2, load<i32>(x2 + so)), 3, load<i32>(x3 + so));
+      v128.store(d, f32x4.mul(dx, f32x4.convert_i32x4_s(sx)), 272);
+      d += Q41_WIDE_UNIT;
+    } else {
+      d += 272;
+    }
   }
 }
 
@@ -254,7 +270,8 @@ import { q8aParts } from './quantize';
  * Four activation rows, packed by packRowsQ8w at x, against a group widened at s: each weight
  * vector serves the four rows; outputs to rows t..t+3
  */
-@inline function rowsQ8_0w4(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+@inline function rowsQ8_0w4(s: usize, x: usize, nb: i32, out: usize, t: i32, m: i32, g: i32, mins: bool = false): void {
+  const ustep: usize = mins ? Q41_WIDE_UNIT : 272;
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let q = s, xp = x;
   for (let b = 0; b < nb; b++) {
@@ -276,8 +293,16 @@ import { q8aParts } from './quantize';
     f1 = fma(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(xp, 260)), f1);
     f2 = fma(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(xp, 264)), f2);
     f3 = fma(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(xp, 268)), f3);
-    q += 272;
-    xp += 272;
+    if (mins) {
+      // Q4_1: + m_w d_x s_x
+      const mw = v128.load(q, 272);
+      f0 = fma(mw, v128.load32_splat(xp, 272), f0);
+      f1 = fma(mw, v128.load32_splat(xp, 276), f1);
+      f2 = fma(mw, v128.load32_splat(xp, 280), f2);
+      f3 = fma(mw, v128.load32_splat(xp, 284), f3);
+    }
+    q += ustep;
+    xp += ustep;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
@@ -478,25 +503,32 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
- * Q5_0 widened for prefill into the units of widenQ8_0: signed levels (level - 16) as int16
- * column pairs, then d x4 (unit: 88 bytes, fifth bits at qh, nibbles at qs); the activation
- * rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w). The integer sums are those of
- * unitDots exactly (sum (q - 16) x = sum q x - 16 s_x), so results do not change.
+ * SIMD128 build, prefill of Q4_0 / Q4_1 / Q5_0 (fmt 0..2): a group widened into the units of
+ * widenQ8_0, its levels as int16 column pairs, then d x4 (Q4_1: then m x4, Q41_WIDE_UNIT per
+ * unit): Q4_0 and Q5_0 as signed levels (level - 8, level - 16), Q4_1 as its levels 0..15.
+ * The activation rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w; for Q4_1 with
+ * the min term). The integer sums are those of unitDots exactly (sum (q - 8) x = sum q x -
+ * 8 s_x), so results do not change; 16 pmaddwd per 4 rows x 32 columns x activation row where
+ * the unit path took 16 widenings and 16 pmaddwd per activation row and weight row.
  */
-@inline function widenQ5_0(gp: usize, nb: i32, s: usize, qs: usize, qh: usize): void {
-  const off = byteMask(nb, 16), lo = byteMask(nb, 0x0f); // off (0x10) is also the fifth bit's mask
+@inline function widenQ45(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
+  const off = byteMask(nb, fmt == 0 ? 8 : fmt == 2 ? 16 : 0), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
+  const ustep: usize = fmt == 1 ? Q41_WIDE_UNIT : 272;
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
-    const qv = v128.load(p + qh); // the four rows' qh words
+    const qv = fmt == 2 ? v128.load(p + qh) : lo; // Q5_0: the four rows' qh words
     for (let h = 0; h < 2; h++) {
       const hi = h == 1;
-      widenHalf(i8x16.sub(levels(2, p, qs, qv, 0, hi, lo, off), off), i8x16.sub(levels(2, p, qs, qv, 1, hi, lo, off), off),
-        i8x16.sub(levels(2, p, qs, qv, 2, hi, lo, off), off), i8x16.sub(levels(2, p, qs, qv, 3, hi, lo, off), off), q + (<usize>h << 7));
+      let a0 = levels(fmt, p, qs, qv, 0, hi, lo, m10), a1 = levels(fmt, p, qs, qv, 1, hi, lo, m10);
+      let a2 = levels(fmt, p, qs, qv, 2, hi, lo, m10), a3 = levels(fmt, p, qs, qv, 3, hi, lo, m10);
+      if (fmt != 1) { a0 = i8x16.sub(a0, off); a1 = i8x16.sub(a1, off); a2 = i8x16.sub(a2, off); a3 = i8x16.sub(a3, off); }
+      widenHalf(a0, a1, a2, a3, q + (<usize>h << 7));
     }
     v128.store(q, f16x4(p, fm, fb), 256);
-    p += 88;
-    q += 272;
+    if (fmt == 1) v128.store(q, f16x4(p + 8, fm, fb), 272);
+    p += unit;
+    q += ustep;
   }
 }
 
@@ -765,9 +797,9 @@ const Q8_0_TILES: i32 = 4;
  * activation rows, packed once per tile, against them (widenNibbles, packRows4, rowsNibbles4p:
  * Q4_0 22-24 -> 26-27 GMAC/s per thread with the nibbles unpacked, then +9-15 % with the rows
  * packed: bench/ab-kernels.ts; two groups at a time where rowsTiles4x2 runs the format, each
- * activation load feeding both); in the SIMD128 build Q5_0 widens to int16 for the Q8_0 kernels
- * (widenQ5_0). Otherwise activation rows go two at a time: the unit's levels come from L1 for
- * the second row.
+ * activation load feeding both); in the SIMD128 build Q4_0, Q4_1 and Q5_0 widen to int16 for
+ * the Q8_0 kernels (widenQ45). Otherwise (Q5_1, or no scratch) activation rows go two at a
+ * time: the unit's levels come from L1 for the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;
@@ -778,10 +810,9 @@ const Q8_0_TILES: i32 = 4;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  // prefill of Q5_0 with scratch in the SIMD128 build: widened groups, the Q8_0 prefill
-  // kernels (the relaxed build takes the level path below since the fifth bits are bit-sliced,
-  // 29.2 -> 33.5 GMAC/s a thread; the host's scratch: jobs.ts prefillScratchBytes)
-  const wide = !ASC_FEATURE_RELAXED_SIMD && fmt == 2 && T >= 2 && scratch != 0;
+  // prefill of Q4_0 / Q4_1 / Q5_0 with scratch in the SIMD128 build: widened groups, the Q8_0
+  // prefill kernels (widenQ45; the host's scratch: jobs.ts prefillScratchBytes)
+  const wide = !ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // prefill of Q4_0 / Q4_1 / Q5_0 in the relaxed build: unpacked levels, relaxed dots (widenNibbles)
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -790,12 +821,13 @@ const Q8_0_TILES: i32 = 4;
   // groups (rowsTiles4x2 runs two at a time: every format in the dot-add build, Q4_0/Q4_1 in the
   // plain relaxed one)
   const pk = scratch + (<usize>nb << 8), pstep = <usize>nb * 160;
-  // wide (Q5_0): packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
-  const pw = scratch + <usize>nb * 272, pwstep = <usize>nb * 272;
+  // wide: packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
+  const wunit: usize = fmt == 1 ? Q41_WIDE_UNIT : 272;
+  const pw = scratch + <usize>nb * wunit, pwstep = <usize>nb * wunit;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (nib) for (let t = t0; t + 4 <= t1; t += 4) packRows4(fmt, xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
-    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pw + <usize>((t - t0) >> 2) * pwstep);
+    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pw + <usize>((t - t0) >> 2) * pwstep, fmt == 1);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
@@ -823,9 +855,9 @@ const Q8_0_TILES: i32 = 4;
         continue;
       }
       if (wide && t1 - t0 >= 2) {
-        widenQ5_0(gp, nb, scratch, qs, qh);
-        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pw + <usize>((t - t0) >> 2) * pwstep, nb, out, t, m, g);
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb));
+        widenQ45(fmt, gp, nb, scratch, unit, qs, qh);
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pw + <usize>((t - t0) >> 2) * pwstep, nb, out, t, m, g, fmt == 1);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb, fmt == 1));
         continue;
       }
       for (; t + 2 <= t1; t += 2) {

@@ -6,7 +6,11 @@
  *
  *   npx tsx bench/compare-llama.ts [--models 270m,1b] [--types q8_0,q4_0,f16] [--threads 2]
  *                                  [--rounds 3] [--prompt 128] [--gen 64] [--json out.json]
+ *                                  [--build auto|simd|relaxed|dotadd]
  *
+ * --build picks our kernel build instead of the engine's choice (auto): simd is what engines
+ * without relaxed SIMD run (Safari, Firefox by default), relaxed the plain relaxed build (Node 20
+ * and 22), dotadd the dot-add one (Node 24+, recent Chromium).
  * --types takes block types (every matrix in that type, like `llama-quantize --pure`) and
  * llama.cpp recipes (q4_k_m, q5_k_m, q4_k_s, ...: mixed files, written by our quantizer from
  * the synthetic F16 file with the same tensor types and bytes as `llama-quantize`).
@@ -43,6 +47,11 @@ const promptTokens = Number(opt('prompt', '128'));
 const genTokens = Number(opt('gen', '64'));
 const jsonOut = args.includes('--json') ? opt('json', 'compare.json') : null;
 const threadList = [...new Set([1, N])];
+const build = opt('build', 'auto');
+const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = {
+  auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true },
+};
+if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
 
 /** tokens/s (wall clock) and tokens per CPU-second (all threads of the process) */
 interface Fig { prefill: number; decode: number; prefillCpu: number; decodeCpu: number }
@@ -79,7 +88,7 @@ async function benchLlama(ctx: LlamaContext, vocab: number): Promise<Fig> {
 }
 
 const rows: Record<string, unknown>[] = [];
-const probe = await createWasmBackend({ threads: N });
+const probe = await createWasmBackend({ ...BUILDS[build], threads: N });
 let dram = probe.measureReadBandwidth(512, 5);
 probe.dispose();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -99,7 +108,7 @@ for (const size of models) {
     }
     if (performance.now() - g0 > 1000) console.log(`generated ${path} in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
     for (const threads of threadList) {
-      const backend: WasmBackend = await createWasmBackend({ threads });
+      const backend: WasmBackend = await createWasmBackend({ ...BUILDS[build], threads });
       const ours = await loadPath(path, { backend, noTokenizer: true, contextLength: promptTokens + genTokens + 1, prefillChunk: promptTokens });
       const l = await llama();
       const lm: LlamaModel = await l.loadModel({ modelPath: path, gpuLayers: 0 });

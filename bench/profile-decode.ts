@@ -4,6 +4,7 @@
  *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
  *                                   [--context 64] [--steps 16] [--split] [--no-fused]
  *                                   [--ab ROUNDS [--toggle fused|ranges|split [--split 32] [--split-base 64]]]
+ *                                   [--prefill]
  *
  * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
@@ -25,6 +26,8 @@
  * `--toggle ranges` the A/B is instead per-thread chunk ranges (each thread streams its own
  * contiguous rows) against one shared range (the threads' chunks interleave); with `--toggle split`,
  * decode attention in work items of `--split` keys against `--split-base` (WasmBackend.attnSplitKeys).
+ * `--prefill` profiles prefill instead: each of `--steps` steps is a prefill of `--context` tokens
+ * (one chunk) into a fresh cache.
  */
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { buildLabel } from '../src/kernels/wasm/loader.js';
@@ -47,6 +50,7 @@ const noFused = args.includes('--no-fused');
 const abRounds = Number(opt('ab', '0'));
 const toggle = opt('toggle', 'fused') as 'fused' | 'ranges' | 'split';
 if (!['fused', 'ranges', 'split'].includes(toggle)) throw new Error(`--toggle fused|ranges|split, got ${toggle}`);
+const prefillMode = args.includes('--prefill');
 const splitKeys = Number(opt('split', '32')), splitBase = Number(opt('split-base', '64'));
 function setSplit(be: WasmBackend, on: boolean): void {
   be.attnSplitKeys = on ? splitKeys : splitBase;
@@ -223,18 +227,21 @@ for (const size of models) {
     let wall = 0, rounds = 0;
     const c0 = process.cpuUsage();
     for (let s = 0; s < steps; s++) {
+      const pc = prefillMode ? model.newCache() : null;
       prof.startStep();
       const t0 = performance.now();
-      id = await model.nextGreedy([id], cache);
+      if (pc) await model.nextGreedy(prompt, pc);
+      else id = await model.nextGreedy([id], cache);
       const ms = performance.now() - t0;
+      pc?.dispose();
       rounds = prof.endStep(ms);
       wall += ms;
     }
     const cpu = process.cpuUsage(c0);
     cache.dispose();
     const stepMs = wall / steps;
-    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${buildLabel(backend.info)}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; context ${context}`);
-    console.log(`  step ${stepMs.toFixed(2)} ms = ${(1000 / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
+    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${buildLabel(backend.info)}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; ${prefillMode ? `prefill of ${context} tokens` : `context ${context}`}`);
+    console.log(`  ${prefillMode ? 'prefill' : 'step'} ${stepMs.toFixed(2)} ms = ${(((prefillMode ? context : 1) * 1000) / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
     const rowsOut = [...prof.stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
     for (const [k, s] of rowsOut) {
       const per = s.ms / steps;

@@ -17,10 +17,13 @@ import { modelMatmul, quantizeActs } from './act-model.js';
 
 const QUANT: DType[] = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_k', 'q5_k', 'q6_k'];
 
-describe('wasm quantized matmul = its integer arithmetic (exact activation model)', () => {
+// the engine's own build (relaxed, or dot-add), and the SIMD128 build that engines without relaxed
+// SIMD run (Safari, Firefox): its prefill kernels are its own (int16 widened groups)
+describe.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false as const }]])('wasm quantized matmul = its integer arithmetic (exact activation model), %s', (_, opts) => {
   for (const dtype of QUANT) {
     it(dtype, async () => {
-      const be = await wasmBackend({ threads: 1 });
+      const be = await wasmBackend({ threads: 1, ...opts });
+      if ('relaxed' in opts) expect(be.info.relaxed).toBe(false);
       const B = dtype.endsWith('_k') ? 256 : 32;
       // the last cases span several activation-row tiles (~512 KiB of quantized rows each; the
       // prefill kernels pack each tile's rows four at a time: 60 rows a tile for Q8_0 at k = 4096,
@@ -554,10 +557,10 @@ describe('wasm page touching before a weight is repacked (OP_TOUCH)', () => {
 });
 
 describe('wasm prefill scratch: the host gives each kernel what it uses', () => {
-  it('every format writes within jobs.ts prefillScratchBytes (canary after it), in one tile and over several', async () => {
+  it.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false as const }]])('every format writes within jobs.ts prefillScratchBytes (canary after it), in one tile and over several: %s', async (_, opts) => {
     // whole matrices: the kernel is called directly here (the backend's column panels are
     // covered below)
-    const be = await wasmBackend({ threads: 1, columnPanels: false });
+    const be = await wasmBackend({ threads: 1, columnPanels: false, ...opts });
     const { prefillScratchBytes } = await import('../../src/kernels/wasm/jobs.js');
     const { layoutOf } = await import('../../src/kernels/wasm/layout.js');
     type Ex = Record<string, (...a: number[]) => number>;

@@ -96,16 +96,22 @@ function kquantScratchBytes(k: number, rows: number, stride: number): number {
   return nb * 1312 + Math.ceil(tt / 4) * nb * 1024;
 }
 
+/** bytes per block of a Q4_1 group widened for prefill in the SIMD128 build, and per block of
+ *  its four packed activation rows: Q8_0_WIDE_UNIT, then the min term's four floats
+ *  (assembly/matmul-q.ts Q41_WIDE_UNIT) */
+export const Q4_1_WIDE_UNIT = 288;
+
 /**
- * Per-thread prefill scratch of Q8_0, and of Q5_0 in the SIMD128 build (mmQ8_0, mmQ45): the
- * group widened to int16 (Q8_0_WIDE_UNIT per block) and the token tile's activation rows packed
- * four at a time (packRowsQ8w: as many bytes per block and four rows). The dot-add build's Q8_0
- * prefill uses the same places: its int8 tiles (tileQ8_0, 144 bytes per block) and its packed
- * activation parts (packRowsQ8d, 272 bytes per block and four rows).
+ * Per-thread prefill scratch of Q8_0, and of Q4_0 / Q4_1 / Q5_0 in the SIMD128 build (mmQ8_0,
+ * mmQ45): the group widened to int16 (`unit` bytes per block: Q8_0_WIDE_UNIT, Q4_1_WIDE_UNIT)
+ * and the token tile's activation rows packed four at a time (packRowsQ8w: as many bytes per
+ * block and four rows). The dot-add build's Q8_0 prefill uses the same places: its int8 tiles
+ * (tileQ8_0, 144 bytes per block) and its packed activation parts (packRowsQ8d, 272 bytes per
+ * block and four rows).
  */
-function wideScratchBytes(k: number, rows: number): number {
+function wideScratchBytes(k: number, rows: number, unit = Q8_0_WIDE_UNIT): number {
   const nb = k / 32, tt = Math.min(rows, tokenTile(2 * k + k / 8));
-  return (1 + Math.ceil(tt / 4)) * nb * Q8_0_WIDE_UNIT;
+  return (1 + Math.ceil(tt / 4)) * nb * unit;
 }
 
 /** most matmuls sharing one input that one job may carry */
@@ -158,17 +164,17 @@ export function rangeWords(buffer: ArrayBufferLike): BigInt64Array {
 /**
  * Bytes of per-thread scratch a matmul's prefill (rows >= 2 activation rows of k columns) needs
  * for weights of `dtype`: the kernels unpack each group of four weight rows there once per token
- * tile (assembly/matmul-q.ts widenQ8_0, widenQ5_0, widenNibbles; matmul-k.ts widenQ45K,
+ * tile (assembly/matmul-q.ts widenQ8_0, widenQ45, widenNibbles; matmul-k.ts widenQ45K,
  * widenQ6K; matmul-f.ts widenFloat), next to the tile's activation rows packed four at a time
  * (packRowsQ8w, packRows4, packRowsQ8K; not for Q6_K or the float formats). q8kStride: the Q8K
  * activation row stride. 0: none.
  */
 export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kStride: number): number {
   switch (dtype) {
-    case 'q4_0': case 'q4_1': return nibbleScratchBytes(k, rows);
     case 'q8_0': return wideScratchBytes(k, rows);
-    // relaxed build: unpacked levels as Q4_0; SIMD128 build: widened as Q8_0
-    case 'q5_0': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows));
+    // relaxed build: unpacked levels (widenNibbles); SIMD128 build: widened as Q8_0 (widenQ45)
+    case 'q4_0': case 'q5_0': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows));
+    case 'q4_1': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows, Q4_1_WIDE_UNIT));
     case 'q4_k': case 'q5_k': return kquantScratchBytes(k, rows, q8kStride);
     case 'q6_k': return (k / 256) * 1296; // widenQ6K's Q6_WIDE per super-block
     case 'f32': case 'f16': case 'bf16': return k * FLOAT_WIDE_COLUMN;
