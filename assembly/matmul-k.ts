@@ -10,7 +10,7 @@
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
 import { byteMask, dotAdd32, dotU16, dotU32, f16, f16Bias, f16Mask, f16x4s, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
-import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
+import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
  *  ggml's packing (k-scales.ts): u0,u1,u2 = the three little-endian u32 of the 12 bytes */
@@ -173,15 +173,19 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10); // see common.ts dotQ8r, byteMask
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  // prefill in the relaxed build with scratch: unpacked groups (widenQ45K)
+  // prefill in the relaxed build with scratch: unpacked groups (widenQ45K); in the SIMD128
+  // build: int16-widened groups (widenQ45Ks)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
+  const wideS = !ASC_FEATURE_RELAXED_SIMD && T >= 4 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
-  // wide: the tile's activation rows packed four at a time after the unpacked group (packRowsQ8K)
-  const pk = scratch + QK_WIDE * <usize>nb, pstep = <usize>nb << 10;
+  // wide: the tile's activation rows packed four at a time after the unpacked group (packRowsQ8K;
+  // SIMD128: packRowsQ8Ks)
+  const pk = scratch + (wideS ? QKS_WIDE : QK_WIDE) * <usize>nb, pstep = <usize>nb << (wideS ? 11 : 10);
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8K(xq + <usize>t * <usize>xs, <usize>xs, nb, pk + <usize>((t - t0) >> 2) * pstep);
+    if (wideS) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8Ks(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       if (wide && t1 - t0 >= 2) {
@@ -191,7 +195,13 @@ import { storeRows, storeRows4, tileDots, tokenTile } from './matmul-q';
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ45K1(q5, scratch, xq + <usize>t * <usize>xs, k, nb));
         continue;
       }
-      for (let t = t0; t < t1; t++) {
+      let ts = t0;
+      if (wideS && t1 - t0 >= 4) {
+        widenQ45Ks(q5, gp, nb, scratch);
+        for (; ts + 4 <= t1; ts += 4) rowsQ45Ks4(scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
+        // leftover rows: the decode kernel below (the same sums and rounding)
+      }
+      for (let t = ts; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
@@ -384,10 +394,10 @@ const QK_WIDE: usize = 1312;
       }
     }
     const d = v128.load(q, 1280), dmin = v128.load(q, 1296), bo = bso + (<usize>b << 6), db = <usize>b << 2;
-    f0 = f32x4.add(f0, superAcc(q, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
-    f1 = f32x4.add(f1, superAcc(q, xr + xs + bo, load<f32>(xr + xs + xd + db), i1, d, dmin));
-    f2 = f32x4.add(f2, superAcc(q, xr + 2 * xs + bo, load<f32>(xr + 2 * xs + xd + db), i2, d, dmin));
-    f3 = f32x4.add(f3, superAcc(q, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
+    f0 = f32x4.add(f0, superAcc(q + 1152, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
+    f1 = f32x4.add(f1, superAcc(q + 1152, xr + xs + bo, load<f32>(xr + xs + xd + db), i1, d, dmin));
+    f2 = f32x4.add(f2, superAcc(q + 1152, xr + 2 * xs + bo, load<f32>(xr + 2 * xs + xd + db), i2, d, dmin));
+    f3 = f32x4.add(f3, superAcc(q + 1152, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
     q += QK_WIDE;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
@@ -402,24 +412,135 @@ const QK_WIDE: usize = 1312;
     const x0 = xr + (<usize>b << 8);
     let i0 = i32x4.splat(0);
     for (let j: usize = 0; j < 8; j++) i0 = i32x4.add(i0, tileDots(q5, x0 + (j << 5), q + (j << 7), v128.load(q + 1024 + (j << 4))));
-    f = f32x4.add(f, superAcc(q, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
+    f = f32x4.add(f, superAcc(q + 1152, xr + bso + (<usize>b << 6), load<f32>(xr + xd + (<usize>b << 2)), i0, v128.load(q, 1280), v128.load(q, 1296)));
     q += QK_WIDE;
   }
   return f;
 }
 
-/** dx (d isum - dmin sum_j m_j bsum_j) over the four rows: blockQ45K's expression lane-wise */
-@inline function superAcc(q: usize, bs: usize, dx: f32, isum: v128, d: v128, dmin: v128): v128 {
+/**
+ * SIMD128 build, prefill of Q4_K / Q5_K: each group's super-blocks are widened once per token
+ * tile into per-thread scratch, QKS_WIDE bytes per super-block:
+ *   [sub-block j = 0..7][pair c = 0..15] 16 bytes: columns 2c, 2c+1 of sub-block j of rows
+ *     0..3 as int16 levels (matmul-q.ts widenHalf: the Q8_0 prefill's column pairs)  2048 bytes
+ *   sc_j over the four rows (i32x4), j = 0..7                                        128
+ *   m_j over the four rows (i32x4), j = 0..7                                         128
+ *   d, dmin over the four rows (f32x4 each)                                          32
+ * and four activation rows at a time run pmaddwd against their int16 quants broadcast by column
+ * pairs (packRowsQ8Ks): the four rows' sub-block dots build up in the four lanes, times sc_j
+ * (one i32 multiply), and the float expression is blockQ45K's lane by lane: the integer sums
+ * and the float operations are the same, so results are the same bit for bit. (The SIMD128
+ * decode kernel took 16 widenings and 16 pmaddwd per 32 columns of one weight row and one
+ * activation row; here 16 pmaddwd serve 4 x 4 rows.)
+ */
+const QKS_WIDE: usize = 2336;
+
+@inline function widenQ45Ks(q5: bool, gp: usize, nb: i32, s: usize): void {
+  const lo = byteMask(nb, 0x0f), one = byteMask(nb, 1);
+  const bb: usize = q5 ? 176 : 144, qo: usize = q5 ? 48 : 16;
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    const r0 = p, r1 = p + bb, r2 = p + 2 * bb, r3 = p + 3 * bb;
+    for (let c: usize = 0; c < 4; c++) {
+      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each
+      const o = qo + (c << 5), e = q + (c << 9);
+      for (let h: usize = 0; h < 32; h += 16) {
+        const a0 = v128.load(r0 + o + h), a1 = v128.load(r1 + o + h), a2 = v128.load(r2 + o + h), a3 = v128.load(r3 + o + h);
+        let l0 = v128.and(a0, lo), l1 = v128.and(a1, lo), l2 = v128.and(a2, lo), l3 = v128.and(a3, lo);
+        let h0 = hiNibbles(a0, lo), h1 = hiNibbles(a1, lo), h2 = hiNibbles(a2, lo), h3 = hiNibbles(a3, lo);
+        if (q5) {
+          // the fifth bit of sub-block j is bit j of qh[l] (l: the column)
+          const sl = <u32>(c << 1), sh = sl + 1, qh = 16 + h;
+          l0 = v128.or(l0, fifth(r0 + qh, sl, one)); l1 = v128.or(l1, fifth(r1 + qh, sl, one));
+          l2 = v128.or(l2, fifth(r2 + qh, sl, one)); l3 = v128.or(l3, fifth(r3 + qh, sl, one));
+          h0 = v128.or(h0, fifth(r0 + qh, sh, one)); h1 = v128.or(h1, fifth(r1 + qh, sh, one));
+          h2 = v128.or(h2, fifth(r2 + qh, sh, one)); h3 = v128.or(h3, fifth(r3 + qh, sh, one));
+        }
+        widenHalf(l0, l1, l2, l3, e + (h << 3));       // sub-block 2c, columns h..h+15
+        widenHalf(h0, h1, h2, h3, e + 256 + (h << 3)); // sub-block 2c+1
+      }
+    }
+    transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 2048);
+    transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 2112);
+    transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 2176);
+    transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 2240);
+    v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 2304);
+    v128.store(q, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 2320);
+    p += bb << 2;
+    q += QKS_WIDE;
+  }
+}
+
+/**
+ * Pack activation rows t..t+3 (Q8K at xr, stride xs: int16 quants at 2k..) for rowsQ45Ks4,
+ * 2048 bytes per super-block: its 128 column pairs, each pair's four rows side by side (a
+ * 4 x 4 transpose of i32 lanes per 8 columns, as matmul-q.ts packRowsQ8w). Scales and sums
+ * stay in the rows.
+ */
+@inline function packRowsQ8Ks(xr: usize, xs: usize, k: i32, nb: i32, dst: usize): void {
+  const x16 = <usize>k;
+  const x1 = xr + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let d = dst;
+  for (let b = 0; b < nb; b++) {
+    const o = x16 + (<usize>b << 9);
+    for (let c: usize = 0; c < 512; c += 16) transposeStore(v128.load(xr + o + c), v128.load(x1 + o + c), v128.load(x2 + o + c), v128.load(x3 + o + c), d + (c << 2));
+    d += 2048;
+  }
+}
+
+/** four activation rows (Q8K at xr, stride xs; packed by packRowsQ8Ks at x) against a group
+ *  widened by widenQ45Ks at s */
+@inline function rowsQ45Ks4(s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let q = s, xp = x;
+  for (let b = 0; b < nb; b++) {
+    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    for (let j: usize = 0; j < 2048; j += 256) {
+      let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      const qe = q + j + 256;
+      for (let u = q + j, c = xp + j; u < qe; u += 32, c += 32) {
+        let wv = v128.load(u);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 4)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 8)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 12)));
+        wv = v128.load(u, 16);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 16)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 20)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 24)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 28)));
+      }
+      const sc = v128.load(q + 2048 + (j >> 4));
+      i0 = i32x4.add(i0, i32x4.mul(a0, sc));
+      i1 = i32x4.add(i1, i32x4.mul(a1, sc));
+      i2 = i32x4.add(i2, i32x4.mul(a2, sc));
+      i3 = i32x4.add(i3, i32x4.mul(a3, sc));
+    }
+    const d = v128.load(q, 2304), dmin = v128.load(q, 2320), bo = bso + (<usize>b << 6), db = <usize>b << 2;
+    f0 = f32x4.add(f0, superAcc(q + 2176, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
+    f1 = f32x4.add(f1, superAcc(q + 2176, xr + xs + bo, load<f32>(xr + xs + xd + db), i1, d, dmin));
+    f2 = f32x4.add(f2, superAcc(q + 2176, xr + 2 * xs + bo, load<f32>(xr + 2 * xs + xd + db), i2, d, dmin));
+    f3 = f32x4.add(f3, superAcc(q + 2176, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
+    q += QKS_WIDE;
+    xp += 2048;
+  }
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
+}
+
+/** dx (d isum - dmin sum_j m_j bsum_j) over the four rows: blockQ45K's expression lane-wise;
+ *  mq: the m_j over the four rows (i32x4, j = 0..7) */
+@inline function superAcc(mq: usize, bs: usize, dx: f32, isum: v128, d: v128, dmin: v128): v128 {
   const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
   // sum_j m_j bsum_j per row: bsum32_j is the same for every row (the activation's)
-  let msum = i32x4.mul(v128.load(q + 1152), i32x4.splat(i32x4.extract_lane(lo, 0)));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1168), i32x4.splat(i32x4.extract_lane(lo, 1))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1184), i32x4.splat(i32x4.extract_lane(lo, 2))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1200), i32x4.splat(i32x4.extract_lane(lo, 3))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1216), i32x4.splat(i32x4.extract_lane(hi, 0))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1232), i32x4.splat(i32x4.extract_lane(hi, 1))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1248), i32x4.splat(i32x4.extract_lane(hi, 2))));
-  msum = i32x4.add(msum, i32x4.mul(v128.load(q + 1264), i32x4.splat(i32x4.extract_lane(hi, 3))));
+  let msum = i32x4.mul(v128.load(mq), i32x4.splat(i32x4.extract_lane(lo, 0)));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 16), i32x4.splat(i32x4.extract_lane(lo, 1))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 32), i32x4.splat(i32x4.extract_lane(lo, 2))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 48), i32x4.splat(i32x4.extract_lane(lo, 3))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 64), i32x4.splat(i32x4.extract_lane(hi, 0))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 80), i32x4.splat(i32x4.extract_lane(hi, 1))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 96), i32x4.splat(i32x4.extract_lane(hi, 2))));
+  msum = i32x4.add(msum, i32x4.mul(v128.load(mq, 112), i32x4.splat(i32x4.extract_lane(hi, 3))));
   return f32x4.mul(f32x4.splat(dx), f32x4.sub(f32x4.mul(d, f32x4.convert_i32x4_s(isum)), f32x4.mul(dmin, f32x4.convert_i32x4_s(msum))));
 }
 

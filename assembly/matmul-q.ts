@@ -187,7 +187,7 @@ import { q8aParts } from './quantize';
  * Store one half (16 columns) of a widened unit at d: a0..a3 are the four rows' signed
  * levels (int8) of those columns; 8 vectors of int16 column pairs (see widenQ8_0).
  */
-@inline function widenHalf(a0: v128, a1: v128, a2: v128, a3: v128, d: usize): void {
+@inline export function widenHalf(a0: v128, a1: v128, a2: v128, a3: v128, d: usize): void {
   // rows 0,1 (and 2,3) interleaved by column pairs: pairs 0..3, then 4..7
   const l01 = i8x16.shuffle(a0, a1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
   const l23 = i8x16.shuffle(a2, a3, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);

@@ -88,12 +88,13 @@ function nibbleScratchBytes(k: number, rows: number): number {
 
 /**
  * Per-thread prefill scratch of Q4_K / Q5_K (assembly/matmul-k.ts): the unpacked group (1312
- * bytes per super-block) and the token tile's activation rows (Q8K rows of `stride` bytes) packed
- * four at a time (packRowsQ8K: 1024 bytes per super-block and four rows).
+ * bytes per super-block; SIMD128 build: 2336, widened to int16) and the token tile's activation
+ * rows (Q8K rows of `stride` bytes) packed four at a time (packRowsQ8K: 1024 bytes per
+ * super-block and four rows; SIMD128 build, packRowsQ8Ks: 2048).
  */
 function kquantScratchBytes(k: number, rows: number, stride: number): number {
   const nb = k / 256, tt = Math.min(rows, tokenTile(stride));
-  return nb * 1312 + Math.ceil(tt / 4) * nb * 1024;
+  return Math.max(nb * 1312 + Math.ceil(tt / 4) * nb * 1024, nb * 2336 + Math.ceil(tt / 4) * nb * 2048);
 }
 
 /** bytes per block of a Q4_1 group widened for prefill in the SIMD128 build, and per block of
@@ -166,7 +167,7 @@ export function rangeWords(buffer: ArrayBufferLike): BigInt64Array {
  * for weights of `dtype`: the kernels unpack each group of four weight rows there once per token
  * tile (assembly/matmul-q.ts widenQ8_0, widenQ45, widenNibbles; matmul-k.ts widenQ45K,
  * widenQ6K; matmul-f.ts widenFloat), next to the tile's activation rows packed four at a time
- * (packRowsQ8w, packRows4, packRowsQ8K; not for Q6_K or the float formats). q8kStride: the Q8K
+ * (packRowsQ8w, packRows4, packRowsQ8K, packRowsQ8Ks; not for Q6_K or the float formats). q8kStride: the Q8K
  * activation row stride. 0: none.
  */
 export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kStride: number): number {
