@@ -716,6 +716,77 @@ const Q6_WIDE: usize = 1296;
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
+/**
+ * SIMD128 build, prefill of Q6_K, as widenQ45Ks for Q4_K: each group's super-blocks widened once
+ * per token tile, Q6S_WIDE bytes per super-block:
+ *   [sub-block j = 0..15][pair c = 0..7] 16 bytes: columns 2c, 2c+1 of sub-block j of rows 0..3
+ *     as int16 levels 0..63 (matmul-q.ts widenHalf)                             2048 bytes
+ *   sc_j over the four rows (i32x4), j = 0..15                                  256
+ *   d over the four rows (f32x4)                                                16
+ * Four activation rows at a time (packRowsQ8Ks) by pmaddwd against broadcast column pairs; per
+ * sub-block the dots minus 32 bsum_j, times sc_j: blockQ6K's integer sums and float expression,
+ * so results are the same bit for bit.
+ */
+const Q6S_WIDE: usize = 2320;
+
+@inline function widenQ6Ks(gp: usize, nb: i32, s: usize): void {
+  const lo = byteMask(nb, 0x0f), three = byteMask(nb, 3);
+  let p = gp, q = s;
+  for (let b = 0; b < nb; b++) {
+    for (let h: usize = 0; h < 2; h++) {
+      for (let i: usize = 0; i < 8; i++) {
+        widenHalf(q6Levels(p, h, i, lo, three), q6Levels(p + 210, h, i, lo, three), q6Levels(p + 420, h, i, lo, three), q6Levels(p + 630, h, i, lo, three), q + (((h << 3) + i) << 7));
+      }
+    }
+    const r0 = p, r1 = p + 210, r2 = p + 420, r3 = p + 630;
+    for (let i: usize = 0; i < 4; i++) transposeStore(sc8(r0 + 192 + (i << 2)), sc8(r1 + 192 + (i << 2)), sc8(r2 + 192 + (i << 2)), sc8(r3 + 192 + (i << 2)), q + 2048 + (i << 6));
+    v128.store(q, vec4(f16(load<u16>(r0, 208)), f16(load<u16>(r1, 208)), f16(load<u16>(r2, 208)), f16(load<u16>(r3, 208))), 2304);
+    p += 840;
+    q += Q6S_WIDE;
+  }
+}
+
+/** four activation rows (Q8K at xr, stride xs; packed by packRowsQ8Ks at x) against a group
+ *  widened by widenQ6Ks at s */
+@inline function rowsQ6Ks4(s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+  let q = s, xp = x;
+  for (let b = 0; b < nb; b++) {
+    const bs = xr + bso + (<usize>b << 6);
+    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    for (let j: usize = 0; j < 16; j++) {
+      let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      const u0 = q + (j << 7), ue = u0 + 128;
+      for (let u = u0, c = xp + (j << 7); u < ue; u += 32, c += 32) {
+        let wv = v128.load(u);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 4)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 8)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 12)));
+        wv = v128.load(u, 16);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 16)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 20)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 24)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 28)));
+      }
+      const sc = v128.load(q + 2048 + (j << 4)), o = j << 2;
+      i0 = i32x4.add(i0, i32x4.mul(i32x4.sub(a0, i32x4.splat(load<i32>(bs + o) << 5)), sc));
+      i1 = i32x4.add(i1, i32x4.mul(i32x4.sub(a1, i32x4.splat(load<i32>(bs + xs + o) << 5)), sc));
+      i2 = i32x4.add(i2, i32x4.mul(i32x4.sub(a2, i32x4.splat(load<i32>(bs + 2 * xs + o) << 5)), sc));
+      i3 = i32x4.add(i3, i32x4.mul(i32x4.sub(a3, i32x4.splat(load<i32>(bs + 3 * xs + o) << 5)), sc));
+    }
+    const d = v128.load(q, 2304), db = <usize>b << 2;
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xd + db)), d), f32x4.convert_i32x4_s(i0)));
+    f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xs + xd + db)), d), f32x4.convert_i32x4_s(i1)));
+    f2 = f32x4.add(f2, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 2 * xs + xd + db)), d), f32x4.convert_i32x4_s(i2)));
+    f3 = f32x4.add(f3, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 3 * xs + xd + db)), d), f32x4.convert_i32x4_s(i3)));
+    q += Q6S_WIDE;
+    xp += 2048;
+  }
+  storeRows4(out, t, m, g, f0, f1, f2, f3);
+}
+
 /** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */
 @inline function q6Dot(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, ones: v128, bsum: i32): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
@@ -755,12 +826,16 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m30 = byteMask(nb, 0x30); // see common.ts dotQ8r, byteMask
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  // prefill in the relaxed build with scratch: unpacked groups (widenQ6K)
+  // prefill in the relaxed build with scratch: unpacked groups (widenQ6K); in the SIMD128 build:
+  // int16-widened groups (widenQ6Ks) and activation rows packed four at a time after them
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
+  const wideS = !ASC_FEATURE_RELAXED_SIMD && T >= 4 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
   const tt = tokenTile(xs);
+  const pk = scratch + Q6S_WIDE * <usize>nb, pstep = <usize>nb << 11;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
+    if (wideS) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8Ks(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       if (wide && t1 - t0 >= 2) {
@@ -770,7 +845,13 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         for (; t < t1; t++) storeRows(out, t, m, g, rowQ6K1(scratch, xq + <usize>t * <usize>xs, k, nb, ones));
         continue;
       }
-      for (let t = t0; t < t1; t++) {
+      let ts = t0;
+      if (wideS && t1 - t0 >= 4) {
+        widenQ6Ks(gp, nb, scratch);
+        for (; ts + 4 <= t1; ts += 4) rowsQ6Ks4(scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
+        // leftover rows: the decode kernel below (the same sums and rounding)
+      }
+      for (let t = ts; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;

@@ -167,7 +167,7 @@ export function rangeWords(buffer: ArrayBufferLike): BigInt64Array {
  * for weights of `dtype`: the kernels unpack each group of four weight rows there once per token
  * tile (assembly/matmul-q.ts widenQ8_0, widenQ45, widenNibbles; matmul-k.ts widenQ45K,
  * widenQ6K; matmul-f.ts widenFloat), next to the tile's activation rows packed four at a time
- * (packRowsQ8w, packRows4, packRowsQ8K, packRowsQ8Ks; not for Q6_K or the float formats). q8kStride: the Q8K
+ * (packRowsQ8w, packRows4, packRowsQ8K, packRowsQ8Ks; not for the float formats, nor Q6_K in the relaxed builds). q8kStride: the Q8K
  * activation row stride. 0: none.
  */
 export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kStride: number): number {
@@ -177,7 +177,9 @@ export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kS
     case 'q4_0': case 'q5_0': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows));
     case 'q4_1': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows, Q4_1_WIDE_UNIT));
     case 'q4_k': case 'q5_k': return kquantScratchBytes(k, rows, q8kStride);
-    case 'q6_k': return (k / 256) * 1296; // widenQ6K's Q6_WIDE per super-block
+    // relaxed build: widenQ6K's Q6_WIDE per super-block; SIMD128 build: widenQ6Ks's 2320, then
+    // the tile's activation rows packed four at a time (packRowsQ8Ks, 2048 bytes per super-block)
+    case 'q6_k': return Math.max((k / 256) * 1296, (k / 256) * (2320 + Math.ceil(Math.min(rows, tokenTile(q8kStride)) / 4) * 2048));
     case 'f32': case 'f16': case 'bf16': return k * FLOAT_WIDE_COLUMN;
     default: return 0;
   }
