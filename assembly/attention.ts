@@ -1,4 +1,5 @@
-// Attention over the KV cache (f32, ring buffer: position p in slot p % cap), one work item
+// Attention over the KV cache (f32 or f16 rows, ring buffer: position p in slot p % cap; `kv16`, a
+// compile-time constant in each export, picks the element type), one work item
 // per (query row, KV head) or, decoding, per (KV head, range of keys); threads take contiguous
 // ranges of items.
 //
@@ -9,45 +10,58 @@
 //   out = sum_j softmax(s)_j v_j
 // The scores of one item (a row per head of its group) live in a per-thread scratch.
 
-import { expx4, fma, hadd4f, lane0 } from './common';
+import { expx4, f16, f16Bias, f16Mask, f16x4, fma, hadd4f, lane0 } from './common';
 import { capMax, expShift } from './elementwise';
 
-@inline function dot(a: usize, b: usize, n: i32): f32 {
+/** four cache elements from element i of the row at p, as f32 (fm, fb: common.ts f16x4s) */
+@inline function kv4(kv16: bool, p: usize, i: i32, fm: v128, fb: v128): v128 {
+  return kv16 ? f16x4(p + (<usize>i << 1), fm, fb) : v128.load(p + (<usize>i << 2));
+}
+
+/** cache element i of the row at p, as f32 */
+@inline function kv1(kv16: bool, p: usize, i: i32): f32 {
+  return kv16 ? f16(load<u16>(p + (<usize>i << 1))) : load<f32>(p + (<usize>i << 2));
+}
+
+/** q . k over n elements (q f32 at a, k a cache row at b) */
+@inline function dot(kv16: bool, a: usize, b: usize, n: i32): f32 {
+  const fm = f16Mask(n), fb = f16Bias(n);
   let s0 = f32x4.splat(0), s1 = s0;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const o = <usize>i << 2;
-    s0 = fma(v128.load(a + o), v128.load(b + o), s0);
-    s1 = fma(v128.load(a + o, 16), v128.load(b + o, 16), s1);
+    s0 = fma(v128.load(a + o), kv4(kv16, b, i, fm, fb), s0);
+    s1 = fma(v128.load(a + o, 16), kv4(kv16, b, i + 4, fm, fb), s1);
   }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    s0 = fma(v128.load(a + o), v128.load(b + o), s0);
+    s0 = fma(v128.load(a + o), kv4(kv16, b, i, fm, fb), s0);
   }
   s0 = f32x4.add(s0, s1);
   const t = f32x4.add(s0, v128.shuffle<f32>(s0, s0, 2, 3, 0, 1));
   let s = f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1);
-  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * kv1(kv16, b, i);
   return s;
 }
 
 /** dot(a, b0, n) and dot(a, b1, n) with a's loads shared: each is computed exactly as dot() does */
-@inline function dot2(a: usize, b0: usize, b1: usize, n: i32, out: usize, scale: f32): void {
+@inline function dot2(kv16: bool, a: usize, b0: usize, b1: usize, n: i32, out: usize, scale: f32): void {
+  const fm = f16Mask(n), fb = f16Bias(n);
   let s0 = f32x4.splat(0), s1 = s0, t0 = s0, t1 = s0;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const o = <usize>i << 2;
     const a0 = v128.load(a + o), a1 = v128.load(a + o, 16);
-    s0 = fma(a0, v128.load(b0 + o), s0);
-    s1 = fma(a1, v128.load(b0 + o, 16), s1);
-    t0 = fma(a0, v128.load(b1 + o), t0);
-    t1 = fma(a1, v128.load(b1 + o, 16), t1);
+    s0 = fma(a0, kv4(kv16, b0, i, fm, fb), s0);
+    s1 = fma(a1, kv4(kv16, b0, i + 4, fm, fb), s1);
+    t0 = fma(a0, kv4(kv16, b1, i, fm, fb), t0);
+    t1 = fma(a1, kv4(kv16, b1, i + 4, fm, fb), t1);
   }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const a0 = v128.load(a + o);
-    s0 = fma(a0, v128.load(b0 + o), s0);
-    t0 = fma(a0, v128.load(b1 + o), t0);
+    s0 = fma(a0, kv4(kv16, b0, i, fm, fb), s0);
+    t0 = fma(a0, kv4(kv16, b1, i, fm, fb), t0);
   }
   s0 = f32x4.add(s0, s1);
   t0 = f32x4.add(t0, t1);
@@ -57,8 +71,8 @@ import { capMax, expShift } from './elementwise';
   let t = f32x4.extract_lane(tu, 0) + f32x4.extract_lane(tu, 1);
   for (; i < n; i++) {
     const av = load<f32>(a + (<usize>i << 2));
-    s += av * load<f32>(b0 + (<usize>i << 2));
-    t += av * load<f32>(b1 + (<usize>i << 2));
+    s += av * kv1(kv16, b0, i);
+    t += av * kv1(kv16, b1, i);
   }
   store<f32>(out, s * scale);
   store<f32>(out, t * scale, 4);
@@ -70,12 +84,13 @@ import { capMax, expShift } from './elementwise';
  * for the heads (dot2 per head loads it once per head); one fma chain per (head, key), the tail
  * elements one by one. out: the heads' score rows, os bytes apart.
  */
-@inline function dotsHx2(four: bool, q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
+@inline function dotsHx2(kv16: bool, four: bool, q: usize, qs: usize, k0: usize, k1: usize, n: i32, out: usize, os: usize, scale: f32): void {
+  const fm = f16Mask(n), fb = f16Bias(n);
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const x = v128.load(k0 + o), y = v128.load(k1 + o);
+    const x = kv4(kv16, k0, i, fm, fb), y = kv4(kv16, k1, i, fm, fb);
     let qv = v128.load(q + o);
     a0 = fma(qv, x, a0); a1 = fma(qv, y, a1);
     qv = v128.load(q + qs + o);
@@ -96,7 +111,7 @@ import { capMax, expShift } from './elementwise';
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const x = load<f32>(k0 + o), y = load<f32>(k1 + o);
+    const x = kv1(kv16, k0, i), y = kv1(kv16, k1, i);
     let qv = load<f32>(q + o); s0 += qv * x; s1 += qv * y;
     qv = load<f32>(q + qs + o); s2 += qv * x; s3 += qv * y;
     if (four) {
@@ -113,25 +128,27 @@ import { capMax, expShift } from './elementwise';
 }
 
 /**
- * o[0..n) += p0 v0 + p1 v1 + p2 v2 + p3 v3, one key after the other per element: the same
- * roundings as four axpy passes, with one load and store of o instead of four
+ * o[0..n) += p0 v0 + p1 v1 + p2 v2 + p3 v3 (cache rows v0..v3 from element i0), one key after
+ * the other per element: the same roundings as four axpy passes, with one load and store of o
+ * instead of four
  */
-@inline function axpy4(o: usize, v0: usize, v1: usize, v2: usize, v3: usize, p0: f32, p1: f32, p2: f32, p3: f32, n: i32): void {
+@inline function axpy4(kv16: bool, o: usize, v0: usize, v1: usize, v2: usize, v3: usize, i0: i32, p0: f32, p1: f32, p2: f32, p3: f32, n: i32): void {
+  const fm = f16Mask(n), fb = f16Bias(n);
   const q0 = f32x4.splat(p0), q1 = f32x4.splat(p1), q2 = f32x4.splat(p2), q3 = f32x4.splat(p3);
-  let i = 0;
+  let i = i0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    let acc = fma(v128.load(v0 + off), q0, v128.load(o + off));
-    acc = fma(v128.load(v1 + off), q1, acc);
-    acc = fma(v128.load(v2 + off), q2, acc);
-    v128.store(o + off, fma(v128.load(v3 + off), q3, acc));
+    let acc = fma(kv4(kv16, v0, i, fm, fb), q0, v128.load(o + off));
+    acc = fma(kv4(kv16, v1, i, fm, fb), q1, acc);
+    acc = fma(kv4(kv16, v2, i, fm, fb), q2, acc);
+    v128.store(o + off, fma(kv4(kv16, v3, i, fm, fb), q3, acc));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    let x = load<f32>(o + off) + p0 * load<f32>(v0 + off);
-    x += p1 * load<f32>(v1 + off);
-    x += p2 * load<f32>(v2 + off);
-    store<f32>(o + off, x + p3 * load<f32>(v3 + off));
+    let x = load<f32>(o + off) + p0 * kv1(kv16, v0, i);
+    x += p1 * kv1(kv16, v1, i);
+    x += p2 * kv1(kv16, v2, i);
+    store<f32>(o + off, x + p3 * kv1(kv16, v3, i));
   }
 }
 
@@ -140,15 +157,16 @@ import { capMax, expShift } from './elementwise';
  * for both, each head's sums in axpy4's order (the same bits)
  */
 @inline function axpy4x2(
-  oa: usize, ob: usize, v0: usize, v1: usize, v2: usize, v3: usize,
+  kv16: bool, oa: usize, ob: usize, v0: usize, v1: usize, v2: usize, v3: usize,
   pa: usize, pb: usize, n: i32,
 ): void {
+  const fm = f16Mask(n), fb = f16Bias(n);
   const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
   const b0 = v128.load32_splat(pb), b1 = v128.load32_splat(pb, 4), b2 = v128.load32_splat(pb, 8), b3 = v128.load32_splat(pb, 12);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const x0 = v128.load(v0 + off), x1 = v128.load(v1 + off), x2 = v128.load(v2 + off), x3 = v128.load(v3 + off);
+    const x0 = kv4(kv16, v0, i, fm, fb), x1 = kv4(kv16, v1, i, fm, fb), x2 = kv4(kv16, v2, i, fm, fb), x3 = kv4(kv16, v3, i, fm, fb);
     let acc = fma(x0, a0, v128.load(oa + off));
     acc = fma(x1, a1, acc);
     acc = fma(x2, a2, acc);
@@ -159,10 +177,23 @@ import { capMax, expShift } from './elementwise';
     v128.store(ob + off, fma(x3, b3, bcc));
   }
   if (i < n) {
-    axpy4(oa + (<usize>i << 2), v0 + (<usize>i << 2), v1 + (<usize>i << 2), v2 + (<usize>i << 2), v3 + (<usize>i << 2),
-      load<f32>(pa), load<f32>(pa, 4), load<f32>(pa, 8), load<f32>(pa, 12), n - i);
-    axpy4(ob + (<usize>i << 2), v0 + (<usize>i << 2), v1 + (<usize>i << 2), v2 + (<usize>i << 2), v3 + (<usize>i << 2),
-      load<f32>(pb), load<f32>(pb, 4), load<f32>(pb, 8), load<f32>(pb, 12), n - i);
+    axpy4(kv16, oa, v0, v1, v2, v3, i, load<f32>(pa), load<f32>(pa, 4), load<f32>(pa, 8), load<f32>(pa, 12), n);
+    axpy4(kv16, ob, v0, v1, v2, v3, i, load<f32>(pb), load<f32>(pb, 4), load<f32>(pb, 8), load<f32>(pb, 12), n);
+  }
+}
+
+/** o[0..n) += p * v[0..n) (v a cache row) */
+@inline function axpyKv(kv16: bool, o: usize, v: usize, p: f32, n: i32): void {
+  const fm = f16Mask(n), fb = f16Bias(n);
+  const pv = f32x4.splat(p);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    v128.store(o + off, fma(kv4(kv16, v, i, fm, fb), pv, v128.load(o + off)));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    store<f32>(o + off, load<f32>(o + off) + p * kv1(kv16, v, i));
   }
 }
 
@@ -201,9 +232,27 @@ export function attention(
   startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
   split: i32, part: usize,
 ): void {
+  attn(false, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
+}
+
+/** attention over a cache of f16 rows (elementwise.ts toF16) */
+export function attentionF16(
+  out: usize, q: usize, K: usize, V: usize, rows: i32, H: i32, G: i32, D: i32, cap: i32,
+  startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
+  split: i32, part: usize,
+): void {
+  attn(true, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
+}
+
+@inline function attn(
+  kv16: bool, out: usize, q: usize, K: usize, V: usize, rows: i32, H: i32, G: i32, D: i32, cap: i32,
+  startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
+  split: i32, part: usize,
+): void {
   const hg = H / G;
   const kvDim = G * D;
-  const rowB = <usize>kvDim << 2;
+  const eb: usize = kv16 ? 1 : 2; // log2 of a cache element's bytes
+  const rowB = <usize>kvDim << eb;
   for (let it = item0; it < item1; it++) {
     let r = 0, g = 0, s = 0, ns = 1;
     if (split > 0) {
@@ -218,7 +267,7 @@ export function attention(
     const a = split > 0 ? lo + s * split : lo;
     const b = split > 0 ? min(pos, a + split - 1) : pos;
     const n = b - a + 1;
-    const kvOff = <usize>(g * D) << 2;
+    const kvOff = <usize>(g * D) << eb;
     const whole = ns == 1;
     // head hh of the group: its query at qG + hh * hd, its output at oG + hh * os (the result
     // in out, or this range's unnormalised output in part: attnCombine)
@@ -233,13 +282,13 @@ export function attention(
       const k0 = K + <usize>(j % cap) * rowB + kvOff, k1 = K + <usize>((j + 1) % cap) * rowB + kvOff;
       const sj = scratch + (<usize>(j - a) << 2);
       let hh = 0;
-      for (; hh + 4 <= hg; hh += 4) dotsHx2(true, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
-      for (; hh + 2 <= hg; hh += 2) dotsHx2(false, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
-      for (; hh < hg; hh++) dot2(qG + <usize>hh * hd, k0, k1, D, sj + <usize>hh * nS, scale);
+      for (; hh + 4 <= hg; hh += 4) dotsHx2(kv16, true, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
+      for (; hh + 2 <= hg; hh += 2) dotsHx2(kv16, false, qG + <usize>hh * hd, hd, k0, k1, D, sj + <usize>hh * nS, nS, scale);
+      for (; hh < hg; hh++) dot2(kv16, qG + <usize>hh * hd, k0, k1, D, sj + <usize>hh * nS, scale);
     }
     for (; j <= b; j++) {
       const kp = K + <usize>(j % cap) * rowB + kvOff, sj = scratch + (<usize>(j - a) << 2);
-      for (let hh = 0; hh < hg; hh++) store<f32>(sj + <usize>hh * nS, dot(qG + <usize>hh * hd, kp, D) * scale);
+      for (let hh = 0; hh < hg; hh++) store<f32>(sj + <usize>hh * nS, dot(kv16, qG + <usize>hh * hd, kp, D) * scale);
     }
     // softmax numerators per head; a range keeps its max and sum in part before its output,
     // a whole row its sums after the score rows (for the division at the end)
@@ -265,16 +314,16 @@ export function attention(
       let hh = 0;
       for (; hh + 2 <= hg; hh += 2) {
         const sp = sj + <usize>hh * nS;
-        axpy4x2(oG + <usize>hh * os, oG + <usize>(hh + 1) * os, v0, v1, v2, v3, sp, sp + nS, D);
+        axpy4x2(kv16, oG + <usize>hh * os, oG + <usize>(hh + 1) * os, v0, v1, v2, v3, sp, sp + nS, D);
       }
       for (; hh < hg; hh++) {
         const sp = sj + <usize>hh * nS;
-        axpy4(oG + <usize>hh * os, v0, v1, v2, v3, load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
+        axpy4(kv16, oG + <usize>hh * os, v0, v1, v2, v3, 0, load<f32>(sp), load<f32>(sp, 4), load<f32>(sp, 8), load<f32>(sp, 12), D);
       }
     }
     for (; j <= b; j++) {
       const vp = V + <usize>(j % cap) * rowB + kvOff, sj = scratch + (<usize>(j - a) << 2);
-      for (let hh = 0; hh < hg; hh++) axpy(oG + <usize>hh * os, vp, load<f32>(sj + <usize>hh * nS), D);
+      for (let hh = 0; hh < hg; hh++) axpyKv(kv16, oG + <usize>hh * os, vp, load<f32>(sj + <usize>hh * nS), D);
     }
     if (!whole) continue;
     for (let hh = 0; hh < hg; hh++) scaleRow(oG + <usize>hh * os, <f32>1.0 / load<f32>(scratch + <usize>hg * nS + (<usize>hh << 2)), D);

@@ -94,6 +94,43 @@ export function geglu(out: usize, gate: usize, up: usize, n: i32): void {
 }
 
 /** out = a + b over n elements (out may alias a) */
+/**
+ * dst[0..n) = src[0..n) rounded to f16 bits, to nearest even: overflow to +-inf, NaN to a quiet
+ * NaN, f16 subnormals (by adding 0.5, whose exponent puts the rounding at the subnormal's last
+ * bit) and signed zeros kept (the f32 -> f16 conversion of the f16 KV cache: attentionF16)
+ */
+export function toF16(dst: usize, src: usize, n: i32): void {
+  const f32inf = i32x4.splat(0x7f800000), f16max = i32x4.splat(0x47800000); // 65536: inf after rounding
+  const denorm = i32x4.splat(0x3f000000), normLo = i32x4.splat(0x38800000); // 0.5; 2^-14, the smallest normal f16
+  const rebias = i32x4.splat(-0x38000000 + 0xfff), one = i32x4.splat(1);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const lo = half4(v128.load(src + (<usize>i << 2)), f32inf, f16max, denorm, normLo, rebias, one);
+    const hi = half4(v128.load(src + (<usize>i << 2), 16), f32inf, f16max, denorm, normLo, rebias, one);
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  }
+  for (; i < n; i++) {
+    const v = half4(v128.load32_zero(src + (<usize>i << 2)), f32inf, f16max, denorm, normLo, rebias, one);
+    store<u16>(dst + (<usize>i << 1), <u16>i32x4.extract_lane(v, 0));
+  }
+}
+
+/** four f32 (bits in x) -> f16 bits in the low halves of the lanes (toF16) */
+@inline function half4(x: v128, f32inf: v128, f16max: v128, denorm: v128, normLo: v128, rebias: v128, one: v128): v128 {
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const a = v128.xor(x, sign); // |x| bits
+  // normal f16: rebias the exponent, round to nearest even at bit 13
+  const odd = v128.and(i32x4.shr_u(a, 13), one);
+  const norm = i32x4.shr_u(i32x4.add(i32x4.add(a, rebias), odd), 13);
+  // subnormal f16 (|x| < 2^-14): |x| + 0.5 rounds |x| to a multiple of 2^-24 in the low bits
+  const sub = i32x4.sub(f32x4.add(a, denorm), denorm);
+  // too large: inf, or a quiet NaN for NaN
+  const big = v128.bitselect(i32x4.splat(0x7e00), i32x4.splat(0x7c00), i32x4.gt_s(a, f32inf));
+  let h = v128.bitselect(sub, norm, i32x4.lt_s(a, normLo));
+  h = v128.bitselect(big, h, i32x4.ge_s(a, f16max));
+  return v128.or(h, i32x4.shr_u(sign, 16));
+}
+
 export function add(out: usize, a: usize, b: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {

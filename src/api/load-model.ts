@@ -28,6 +28,12 @@ export interface LoadModelOptions {
   prefillChunk?: number;
   /** WASM worker threads */
   threads?: number;
+  /**
+   * WASM backend: the KV cache's element type. 'f32' (default) computes as the reference backend
+   * does; 'f16' (llama.cpp's default) halves the cache's memory and the attention's reads, and
+   * moves logits by about 1e-3. The WebGPU backend picks its own (f16 with shader-f16).
+   */
+  kvCache?: 'f32' | 'f16';
   onProgress?: (e: LoadProgressEvent) => void;
   signal?: AbortSignal;
   /** browser: keep downloaded files in the Cache API (default true in the browser build) */
@@ -77,7 +83,13 @@ export async function loadModelWith(platform: Platform, source: ModelSource, opt
   if (opts.contextLength !== undefined && !(Number.isInteger(opts.contextLength) && opts.contextLength >= 1)) {
     throw new GemmaError('BAD_ARGUMENT', `contextLength must be a positive integer, got ${opts.contextLength}`, { field: 'contextLength' });
   }
-  const picked = await pickBackend(opts.backend ?? 'auto', { threads: opts.threads, prepareWebGpu: platform.prepareWebGpu });
+  if (opts.kvCache !== undefined && opts.kvCache !== 'f32' && opts.kvCache !== 'f16') {
+    throw new GemmaError('BAD_ARGUMENT', `kvCache must be 'f32' or 'f16', got ${JSON.stringify(opts.kvCache)}`, { field: 'kvCache' });
+  }
+  const picked = await pickBackend(opts.backend ?? 'auto', {
+    threads: opts.threads, prepareWebGpu: platform.prepareWebGpu,
+    backendOptions: opts.kvCache ? { kvCache: opts.kvCache } : undefined,
+  });
   opts.onProgress?.({ phase: 'backend', backend: picked.name, reason: picked.reason });
   let resolved: ResolvedSource | undefined;
   let loaded: Loaded | undefined;

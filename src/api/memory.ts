@@ -23,17 +23,17 @@ export interface MemoryEstimate {
   parameters: number;
 }
 
-export function kvCacheBytes(c: GemmaConfig, contextLength: number, prefillChunk = 128): number {
+export function kvCacheBytes(c: GemmaConfig, contextLength: number, prefillChunk = 128, kvCache: 'f32' | 'f16' = 'f32'): number {
   const kvDim = c.numKvHeads * c.headDim;
   let n = 0;
   for (const t of c.layerTypes) {
     const cap = t === 'sliding' && c.slidingWindow !== null ? Math.min(contextLength, c.slidingWindow + prefillChunk - 1) : contextLength;
-    n += cap * kvDim * 2 * 4;
+    n += cap * kvDim * 2 * (kvCache === 'f16' ? 2 : 4);
   }
   return n;
 }
 
-export function estimateMemory(c: GemmaConfig, o: { dtype?: DType; contextLength?: number; prefillChunk?: number } = {}): MemoryEstimate {
+export function estimateMemory(c: GemmaConfig, o: { dtype?: DType; contextLength?: number; prefillChunk?: number; kvCache?: 'f32' | 'f16' } = {}): MemoryEstimate {
   const dtype = o.dtype ?? 'bf16';
   const ctx = Math.min(o.contextLength ?? Math.min(c.maxPositions, 4096), c.maxPositions);
   const chunk = Math.min(o.prefillChunk ?? 128, ctx);
@@ -48,7 +48,7 @@ export function estimateMemory(c: GemmaConfig, o: { dtype?: DType; contextLength
   }
   const d = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim, f = c.intermediateSize;
   const scratch = (chunk * (d * 4 + q * 2 + kv * 2 + f * 2) + c.vocabSize) * 4;
-  const kvCache = kvCacheBytes(c, ctx, chunk);
+  const kvCache = kvCacheBytes(c, ctx, chunk, o.kvCache);
   return { weights, kvCache, scratch, total: weights + kvCache + scratch, contextLength: ctx, fallbackTensors: fallback, parameters: params };
 }
 

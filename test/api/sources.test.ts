@@ -100,6 +100,21 @@ describe('model sources', () => {
     expect(isGemmaError(e6)).toBe(true);
   });
 
+  it('kvCache: f16 reaches the WASM backend (its cache layers are f16, logits within 1e-2 of f32); a bad value is a typed error', async () => {
+    const f32 = await logitsOf(ggufPath, { backend: 'wasm', threads: 1 });
+    const m = await loadModel(ggufPath, { backend: 'wasm', threads: 1, contextLength: 32, kvCache: 'f16' });
+    const cache = m.engine.newCache();
+    expect((cache as unknown as { layers: { f16: boolean }[] }).layers.every((l) => l.f16)).toBe(true);
+    cache.dispose();
+    const f16 = await m.logits(ids);
+    await m.dispose();
+    const d = maxDiff(f16, f32);
+    expect(d).toBeLessThan(1e-2);
+    expect(d).toBeGreaterThan(0);
+    const e = await loadModel(ggufPath, { backend: 'wasm', kvCache: 'f8' as never }).catch((x) => x);
+    expect(isGemmaError(e, 'BAD_ARGUMENT')).toBe(true);
+  });
+
   it('quantize re-encodes the weights while loading (q8_0: small logit error)', async () => {
     const m = await loadModel(hfDir, { backend: 'reference', contextLength: 32, quantize: 'q8_0' });
     expect(m.engine.weights.layers[0]!.wq.dtype).toBe('q8_0');

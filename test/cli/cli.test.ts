@@ -143,6 +143,8 @@ describe('gemma-ts CLI', () => {
     const global = c.layerTypes.filter((t) => t === 'full').length;
     expect(one.kvCacheBytes).toBe((global * 8192 + (26 - global) * (512 + 127)) * 256 * 2 * 4);
     expect(estimateMemory(c, { dtype: 'bf16', contextLength: 8192 }).total).toBe(one.totalBytes);
+    // an f16 KV cache (the WASM backend's kvCache option): two bytes an element
+    expect(estimateMemory(c, { dtype: 'bf16', contextLength: 8192, kvCache: 'f16' }).kvCache).toBe((global * 8192 + (26 - global) * (512 + 127)) * 256 * 2 * 2);
     // the 27B models do not fit 8 GB at any precision
     expect(j.models.some((m: { variant: string }) => m.variant.includes('27b'))).toBe(false);
     const txt = await cli(['recommend', '--memory', '8GB']);

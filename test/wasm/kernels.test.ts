@@ -333,6 +333,79 @@ describe('wasm element-wise ops, RoPE and attention on odd sizes', () => {
     outs[1]!.forEach((o, i) => expect(Array.from(o), `case ${i}`).toEqual(Array.from(outs[0]![i]!)));
   });
 
+  it('toF16 (the f16 KV cache store) = round to nearest even, bit for bit: ties, subnormals, overflow, inf, NaN, signed zero', async () => {
+    const { f32ToF16 } = await import('../../src/tensor/half.js');
+    const be = await wasmBackend({ threads: 1 });
+    type Ex = Record<string, (...a: number[]) => number>;
+    const ex = (be as unknown as { ex: Ex }).ex;
+    const addr = (t: unknown) => (t as { ptr: number }).ptr;
+    const vals: number[] = [0, -0, 1, -1, 65504, -65504, 65519.99, 65520, 65536, 1e6, -1e30, Infinity, -Infinity, NaN,
+      2 ** -14, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -25, 2 ** -26, 1e-45, -3e-39, 6.1e-5, -5.9e-8];
+    // ties: halfway between neighbouring f16 values (normal and subnormal), both parities
+    for (const e of [-20, -14, -3, 0, 5, 15]) for (let m = 0; m < 6; m++) vals.push((1 + (2 * m + 1) / 2048) * 2 ** e, -(1 + (2 * m + 1) / 2048) * 2 ** e);
+    for (let m = 1; m < 8; m++) vals.push((m + 0.5) * 2 ** -24);
+    const r = randn(300, 5, 3);
+    for (let i = 0; i < r.length; i++) vals.push(r[i]! * 10 ** ((i % 13) - 6));
+    for (const n of [vals.length, 1, 7, 9]) {
+      const x = be.tensor(1, n), h = be.tensor(1, Math.ceil(n / 2) + 4);
+      be.upload(x, Float32Array.from(vals.slice(0, n)));
+      ex.toF16!(addr(h), addr(x), n);
+      const got = new Uint16Array((be as unknown as { heap: { u8: Uint8Array } }).heap.u8.slice(addr(h), addr(h) + 2 * n).buffer);
+      const f = Float32Array.from(vals.slice(0, n));
+      for (let i = 0; i < n; i++) expect(got[i], `toF16(${f[i]})`).toBe(f32ToF16(f[i]!));
+    }
+    be.dispose();
+  });
+
+  it('attention over an f16 cache = the f32 attention over keys and values rounded to f16 (prefill and split decode, GQA, window, soft-cap, ring buffer, tails)', async () => {
+    const { f16ToF32, f32ToF16 } = await import('../../src/tensor/half.js');
+    const round16 = (a: Float32Array) => a.map((x) => f16ToF32(f32ToF16(x)));
+    for (const threads of [1, 3]) {
+      const be = await wasmBackend({ threads, kvCache: 'f16' });
+      const P = new Pair(be, new ReferenceBackend());
+      for (const c of [
+        { H: 4, G: 1, D: 256, keys: 150, rows: 1, window: null, softcap: null, cap: 160 },
+        { H: 8, G: 4, D: 36, keys: 300, rows: 1, window: 120, softcap: 30, cap: 200 }, // ring buffer
+        { H: 3, G: 1, D: 18, keys: 40, rows: 9, window: null, softcap: 5, cap: 64 },   // prefill rows, head tail
+        { H: 2, G: 2, D: 10, keys: 70, rows: 1, window: 1, softcap: null, cap: 80 },
+      ]) {
+        const kvDim = c.G * c.D;
+        const caches = [P.be.createKvLayer(c.cap, kvDim), P.ref.createKvLayer(c.cap, kvDim)] as const;
+        expect((caches[0] as unknown as { f16: boolean }).f16).toBe(true);
+        const last = c.keys - c.rows;
+        for (let pos = 0; pos < last; pos += c.cap) {
+          const n = Math.min(c.cap, last - pos);
+          const kd = randn(n * kvDim, pos + 1, 2), vd = randn(n * kvDim, pos + 2);
+          const k = [P.be.tensor(n, kvDim), P.ref.tensor(n, kvDim)] as const, v = [P.be.tensor(n, kvDim), P.ref.tensor(n, kvDim)] as const;
+          P.be.upload(k[0], kd); P.be.upload(v[0], vd); P.ref.upload(k[1], round16(kd)); P.ref.upload(v[1], round16(vd));
+          P.be.kvStore(caches[0], k[0], v[0], pos); P.ref.kvStore(caches[1], k[1], v[1], pos);
+        }
+        const kd = randn(c.rows * kvDim, 7, 2), vd = randn(c.rows * kvDim, 8);
+        const k = [P.be.tensor(c.rows, kvDim), P.ref.tensor(c.rows, kvDim)] as const, v = [P.be.tensor(c.rows, kvDim), P.ref.tensor(c.rows, kvDim)] as const;
+        P.be.upload(k[0], kd); P.be.upload(v[0], vd); P.ref.upload(k[1], round16(kd)); P.ref.upload(v[1], round16(vd));
+        P.be.kvStore(caches[0], k[0], v[0], last); P.ref.kvStore(caches[1], k[1], v[1], last);
+        const q = P.tensor(c.rows, c.H * c.D, randn(c.rows * c.H * c.D, 9, 2)), out = P.tensor(c.rows, c.H * c.D);
+        const p = { numHeads: c.H, numKvHeads: c.G, headDim: c.D, scale: 0.15, softcap: c.softcap, window: c.window, startPos: last };
+        P.be.attention(out[0], q[0], caches[0], p); P.ref.attention(out[1], q[1], caches[1], p);
+        expect(await P.compare(out), JSON.stringify({ threads, ...c })).toBeLessThan(2e-6);
+      }
+      be.dispose();
+    }
+  });
+
+  it('kvCache option: f16 layers take half the bytes; an unknown type is a typed error', async () => {
+    const a = await wasmBackend({ threads: 1 }), b = await wasmBackend({ threads: 1, kvCache: 'f16' });
+    const kvBytes = (be: unknown) => (be as { heap: { inUse: { kv: number } } }).heap.inUse.kv;
+    expect((a.createKvLayer(100, 256) as unknown as { f16: boolean }).f16).toBe(false);
+    expect((b.createKvLayer(100, 256) as unknown as { f16: boolean }).f16).toBe(true);
+    expect(kvBytes(a)).toBeGreaterThanOrEqual(2 * 100 * 256 * 4);
+    expect(kvBytes(b)).toBe(kvBytes(a) / 2);
+    let err: unknown;
+    try { b.setKvCache('bf16' as never); } catch (e) { err = e; }
+    expect(isGemmaError(err) && err.code === 'BAD_ARGUMENT').toBe(true);
+    a.dispose(); b.dispose();
+  });
+
   it('attention: head size with a tail, window 1, long ring buffer, soft-cap', async () => {
     const P = new Pair(await wasmBackend({ threads: 2 }), new ReferenceBackend());
     for (const c of [{ H: 3, G: 1, D: 18, window: 1, softcap: null, cap: 8 }, { H: 2, G: 2, D: 10, window: 30, softcap: 5, cap: 40 }]) {

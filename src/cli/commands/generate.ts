@@ -72,12 +72,17 @@ export const LOAD_FLAGS_USAGE = `model options:
   --backend auto|webgpu|wasm|reference   (default auto: WebGPU if an adapter exists, else WASM)
   --context N          KV cache length in tokens (default min(model max, 4096))
   --threads N          WASM threads
+  --kv-cache f32|f16   WASM KV cache type (default f32; f16: half the memory, logits move ~1e-3)
   --quantize TYPE      quantize weights while loading (q8_0, q4_k, ...)`;
 
 export function loadOptions(p: ParsedArgs, quiet: boolean): LoadModelOptions {
   const o: LoadModelOptions = { backend: flagString(p, 'backend') ?? 'auto', onProgress: loadProgress({ enabled: !quiet }) };
-  const ctx = flagNumber(p, 'context'), th = flagNumber(p, 'threads'), q = flagString(p, 'quantize');
+  const ctx = flagNumber(p, 'context'), th = flagNumber(p, 'threads'), q = flagString(p, 'quantize'), kv = flagString(p, 'kv-cache');
   if (ctx !== undefined) o.contextLength = ctx;
+  if (kv !== undefined) {
+    if (kv !== 'f32' && kv !== 'f16') throw new UsageError(`--kv-cache must be f32 or f16, got ${kv}`);
+    o.kvCache = kv;
+  }
   if (th !== undefined) o.threads = th;
   if (q !== undefined) o.quantize = q;
   return o;

@@ -54,6 +54,13 @@ export interface WasmBackendOptions {
    * Applies to weights uploaded afterwards (`setColumnPanels`).
    */
   columnPanels?: boolean;
+  /**
+   * element type of the KV cache layers created from now on (`setKvCache`): 'f32' (default:
+   * the reference backend's arithmetic) or 'f16' (keys and values rounded to f16 when stored,
+   * to nearest even, as llama.cpp's default cache: half the memory and half the attention's
+   * reads; logits move by about 1e-3)
+   */
+  kvCache?: 'f32' | 'f16';
 }
 
 /** what the backend ended up using */
@@ -80,6 +87,7 @@ interface Exports {
   zero(x: number, n: number): void;
   argmax(x: number, n: number): number;
   attnCombine(out: number, part: number, H: number, G: number, D: number, ns: number): void;
+  toF16(dst: number, src: number, n: number): void;
   repackX4(src: number, srcStride: number, srcOff: number, rows: number, dst: number, dstStride: number, dstOff: number, units: number, unit: number, fields: number): void;
   sliceQh(dst: number, groups: number, groupStride: number, units: number, unit4: number, qhOff: number): void;
   offsetQ8_0(dst: number, groups: number, groupStride: number, units: number): void;
@@ -105,7 +113,11 @@ export class WasmWeight implements Weight {
 }
 
 export class WasmKvLayer implements KvLayer {
-  constructor(readonly capacity: number, readonly kvDim: number, readonly k: number, readonly v: number) {}
+  constructor(
+    readonly capacity: number, readonly kvDim: number, readonly k: number, readonly v: number,
+    /** rows of f16 (WasmBackendOptions.kvCache), else f32 */
+    readonly f16 = false,
+  ) {}
 }
 
 const T = (t: Tensor) => t as WasmTensor;
@@ -160,6 +172,7 @@ export class WasmBackend implements Backend {
   private ropeTables: { key: string; slot: string }[] = [];
   private disposed = false;
   private columnPanels = true;
+  private kvF16 = false;
   /** most bytes of column-panel partial sums one matmul job may use (see flush) */
   private panelPartBytes = 64 << 20;
   /** keys per work item of a decode attention (ATTN_SPLIT; settable for benchmarks: the result
@@ -215,11 +228,18 @@ export class WasmBackend implements Backend {
       : null;
     const be = new WasmBackend({ threads, relaxed: build.relaxed, dotAdd: build.dotAdd, dotAddSpeedup: build.dotAddSpeedup, shared, notes }, memory, instance, pool);
     be.setColumnPanels(o.columnPanels ?? true);
+    be.setKvCache(o.kvCache ?? 'f32');
     return be;
   }
 
   /** column panels for the weights uploaded from now on (WasmBackendOptions.columnPanels) */
   setColumnPanels(on: boolean): void { this.columnPanels = on; }
+
+  /** element type of the KV cache layers created from now on (WasmBackendOptions.kvCache) */
+  setKvCache(type: 'f32' | 'f16'): void {
+    if (type !== 'f32' && type !== 'f16') throw new GemmaError('BAD_ARGUMENT', `kvCache must be 'f32' or 'f16', got ${JSON.stringify(type)}`);
+    this.kvF16 = type === 'f16';
+  }
 
   // ------------------------------------------------------------------ memory
 
@@ -325,13 +345,14 @@ export class WasmBackend implements Backend {
 
   createKvLayer(capacity: number, kvDim: number): KvLayer {
     this.alive();
-    const bytes = capacity * kvDim * 4;
+    const f16 = this.kvF16;
+    const bytes = Math.ceil((capacity * kvDim * (f16 ? 2 : 4)) / 16) * 16;
     const k = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`);
     let v: number;
     try { v = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`); } catch (e) { this.heap.release(k); throw e; }
     this.ex.zero(k, bytes);
     this.ex.zero(v, bytes);
-    return new WasmKvLayer(capacity, kvDim, k, v);
+    return new WasmKvLayer(capacity, kvDim, k, v, f16);
   }
 
   freeKvLayer(l: KvLayer): void {
@@ -641,9 +662,14 @@ export class WasmBackend implements Backend {
     const c = cache as WasmKvLayer;
     expectShape('kvStore k', k, k.rows, c.kvDim);
     expectShape('kvStore v', v, k.rows, c.kvDim);
-    const u8 = this.heap.u8, rb = c.kvDim * 4;
+    const u8 = this.heap.u8, rb = c.kvDim * 4, cb = c.f16 ? c.kvDim * 2 : rb;
     for (let r = 0; r < k.rows; r++) {
       const slot = (startPos + r) % c.capacity;
+      if (c.f16) {
+        this.ex.toF16(c.k + slot * cb, T(k).ptr + r * rb, c.kvDim);
+        this.ex.toF16(c.v + slot * cb, T(v).ptr + r * rb, c.kvDim);
+        continue;
+      }
       u8.copyWithin(c.k + slot * rb, T(k).ptr + r * rb, T(k).ptr + (r + 1) * rb);
       u8.copyWithin(c.v + slot * rb, T(v).ptr + r * rb, T(v).ptr + (r + 1) * rb);
     }
@@ -683,7 +709,7 @@ export class WasmBackend implements Backend {
     j[a] = T(out).ptr; j[a + 1] = T(q).ptr; j[a + 2] = c.k; j[a + 3] = c.v; j[a + 4] = q.rows; j[a + 5] = H;
     j[a + 6] = G; j[a + 7] = D; j[a + 8] = c.capacity; j[a + 9] = p.startPos; j[a + 10] = win;
     jf[a + 11] = p.scale; jf[a + 12] = p.softcap ?? 0; j[a + 13] = scratch; j[a + 14] = perThread; j[a + 15] = per;
-    j[a + 16] = items; j[a + 17] = decode ? split : 0; j[a + 18] = part;
+    j[a + 16] = items; j[a + 17] = decode ? split : 0; j[a + 18] = part; j[a + 19] = c.f16 ? 1 : 0;
     this.runJob(OP_ATTN, Math.ceil(items / per), par);
     if (part) this.ex.attnCombine(T(out).ptr, part, H, G, D, ns);
   }
