@@ -198,7 +198,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
       let ts = t0;
       if (wideS && t1 - t0 >= 4) {
         widenQ45Ks(q5, gp, nb, scratch);
-        for (; ts + 4 <= t1; ts += 4) rowsQ45Ks4(scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
+        for (; ts + 4 <= t1; ts += 4) rowsKs4(false, scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
         // leftover rows: the decode kernel below (the same sums and rounding)
       }
       for (let t = ts; t < t1; t++) {
@@ -472,7 +472,7 @@ const QKS_WIDE: usize = 2336;
 }
 
 /**
- * Pack activation rows t..t+3 (Q8K at xr, stride xs: int16 quants at 2k..) for rowsQ45Ks4,
+ * Pack activation rows t..t+3 (Q8K at xr, stride xs: int16 quants at 2k..) for rowsKs4,
  * 2048 bytes per super-block: its 128 column pairs, each pair's four rows side by side (a
  * 4 x 4 transpose of i32 lanes per 8 columns, as matmul-q.ts packRowsQ8w). Scales and sums
  * stay in the rows.
@@ -488,17 +488,25 @@ const QKS_WIDE: usize = 2336;
   }
 }
 
-/** four activation rows (Q8K at xr, stride xs; packed by packRowsQ8Ks at x) against a group
- *  widened by widenQ45Ks at s */
-@inline function rowsQ45Ks4(s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
+/**
+ * SIMD128 build, K-quant prefill: four activation rows (Q8K at xr, stride xs; packed by
+ * packRowsQ8Ks at x) against a group widened at s, by widenQ45Ks (q6 = false: eight sub-blocks
+ * of 32 columns, QKS_WIDE bytes per super-block) or widenQ6Ks (q6 = true: sixteen of 16,
+ * Q6S_WIDE). Per sub-block j the four rows' dots build up in the four lanes by pmaddwd against
+ * broadcast column pairs (Q6_K: minus 32 bsum_j), times sc_j; then blockQ45K's or blockQ6K's
+ * float expression lane by lane.
+ */
+@inline function rowsKs4(q6: bool, s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
   const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
+  const sub: usize = q6 ? 128 : 256; // bytes of a sub-block's column pairs
   let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
   let q = s, xp = x;
   for (let b = 0; b < nb; b++) {
+    const bs = xr + bso + (<usize>b << 6);
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
-    for (let j: usize = 0; j < 2048; j += 256) {
+    for (let j: usize = 0; j < 2048; j += sub) {
       let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-      const qe = q + j + 256;
+      const qe = q + j + sub;
       for (let u = q + j, c = xp + j; u < qe; u += 32, c += 32) {
         let wv = v128.load(u);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c)));
@@ -511,18 +519,37 @@ const QKS_WIDE: usize = 2336;
         a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 24)));
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 28)));
       }
-      const sc = v128.load(q + 2048 + (j >> 4));
+      const jj = j / sub; // the sub-block
+      if (q6) {
+        // Q6_K levels are stored + 32: minus 32 times the sub-block's activation sum
+        const o = jj << 2;
+        a0 = i32x4.sub(a0, i32x4.splat(load<i32>(bs + o) << 5));
+        a1 = i32x4.sub(a1, i32x4.splat(load<i32>(bs + xs + o) << 5));
+        a2 = i32x4.sub(a2, i32x4.splat(load<i32>(bs + 2 * xs + o) << 5));
+        a3 = i32x4.sub(a3, i32x4.splat(load<i32>(bs + 3 * xs + o) << 5));
+      }
+      const sc = v128.load(q + 2048 + (jj << 4));
       i0 = i32x4.add(i0, i32x4.mul(a0, sc));
       i1 = i32x4.add(i1, i32x4.mul(a1, sc));
       i2 = i32x4.add(i2, i32x4.mul(a2, sc));
       i3 = i32x4.add(i3, i32x4.mul(a3, sc));
     }
-    const d = v128.load(q, 2304), dmin = v128.load(q, 2320), bo = bso + (<usize>b << 6), db = <usize>b << 2;
-    f0 = f32x4.add(f0, superAcc(q + 2176, xr + bo, load<f32>(xr + xd + db), i0, d, dmin));
-    f1 = f32x4.add(f1, superAcc(q + 2176, xr + xs + bo, load<f32>(xr + xs + xd + db), i1, d, dmin));
-    f2 = f32x4.add(f2, superAcc(q + 2176, xr + 2 * xs + bo, load<f32>(xr + 2 * xs + xd + db), i2, d, dmin));
-    f3 = f32x4.add(f3, superAcc(q + 2176, xr + 3 * xs + bo, load<f32>(xr + 3 * xs + xd + db), i3, d, dmin));
-    q += QKS_WIDE;
+    const db = <usize>b << 2;
+    const dx0 = load<f32>(xr + xd + db), dx1 = load<f32>(xr + xs + xd + db), dx2 = load<f32>(xr + 2 * xs + xd + db), dx3 = load<f32>(xr + 3 * xs + xd + db);
+    if (q6) {
+      const d = v128.load(q, 2304);
+      f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(f32x4.splat(dx0), d), f32x4.convert_i32x4_s(i0)));
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(f32x4.splat(dx1), d), f32x4.convert_i32x4_s(i1)));
+      f2 = f32x4.add(f2, f32x4.mul(f32x4.mul(f32x4.splat(dx2), d), f32x4.convert_i32x4_s(i2)));
+      f3 = f32x4.add(f3, f32x4.mul(f32x4.mul(f32x4.splat(dx3), d), f32x4.convert_i32x4_s(i3)));
+    } else {
+      const d = v128.load(q, 2304), dmin = v128.load(q, 2320);
+      f0 = f32x4.add(f0, superAcc(q + 2176, bs, dx0, i0, d, dmin));
+      f1 = f32x4.add(f1, superAcc(q + 2176, bs + xs, dx1, i1, d, dmin));
+      f2 = f32x4.add(f2, superAcc(q + 2176, bs + 2 * xs, dx2, i2, d, dmin));
+      f3 = f32x4.add(f3, superAcc(q + 2176, bs + 3 * xs, dx3, i3, d, dmin));
+    }
+    q += q6 ? Q6S_WIDE : QKS_WIDE;
     xp += 2048;
   }
   storeRows4(out, t, m, g, f0, f1, f2, f3);
@@ -746,47 +773,6 @@ const Q6S_WIDE: usize = 2320;
   }
 }
 
-/** four activation rows (Q8K at xr, stride xs; packed by packRowsQ8Ks at x) against a group
- *  widened by widenQ6Ks at s */
-@inline function rowsQ6Ks4(s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
-  const xd = 3 * <usize>k, bso = xd + (<usize>nb << 2);
-  let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
-  let q = s, xp = x;
-  for (let b = 0; b < nb; b++) {
-    const bs = xr + bso + (<usize>b << 6);
-    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
-    for (let j: usize = 0; j < 16; j++) {
-      let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-      const u0 = q + (j << 7), ue = u0 + 128;
-      for (let u = u0, c = xp + (j << 7); u < ue; u += 32, c += 32) {
-        let wv = v128.load(u);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 4)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 8)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 12)));
-        wv = v128.load(u, 16);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 16)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 20)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 24)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(c, 28)));
-      }
-      const sc = v128.load(q + 2048 + (j << 4)), o = j << 2;
-      i0 = i32x4.add(i0, i32x4.mul(i32x4.sub(a0, i32x4.splat(load<i32>(bs + o) << 5)), sc));
-      i1 = i32x4.add(i1, i32x4.mul(i32x4.sub(a1, i32x4.splat(load<i32>(bs + xs + o) << 5)), sc));
-      i2 = i32x4.add(i2, i32x4.mul(i32x4.sub(a2, i32x4.splat(load<i32>(bs + 2 * xs + o) << 5)), sc));
-      i3 = i32x4.add(i3, i32x4.mul(i32x4.sub(a3, i32x4.splat(load<i32>(bs + 3 * xs + o) << 5)), sc));
-    }
-    const d = v128.load(q, 2304), db = <usize>b << 2;
-    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xd + db)), d), f32x4.convert_i32x4_s(i0)));
-    f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + xs + xd + db)), d), f32x4.convert_i32x4_s(i1)));
-    f2 = f32x4.add(f2, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 2 * xs + xd + db)), d), f32x4.convert_i32x4_s(i2)));
-    f3 = f32x4.add(f3, f32x4.mul(f32x4.mul(f32x4.splat(load<f32>(xr + 3 * xs + xd + db)), d), f32x4.convert_i32x4_s(i3)));
-    q += Q6S_WIDE;
-    xp += 2048;
-  }
-  storeRows4(out, t, m, g, f0, f1, f2, f3);
-}
-
 /** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */
 @inline function q6Dot(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, ones: v128, bsum: i32): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return ones; // never called in the SIMD128 build
@@ -848,7 +834,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
       let ts = t0;
       if (wideS && t1 - t0 >= 4) {
         widenQ6Ks(gp, nb, scratch);
-        for (; ts + 4 <= t1; ts += 4) rowsQ6Ks4(scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
+        for (; ts + 4 <= t1; ts += 4) rowsKs4(true, scratch, pk + <usize>((ts - t0) >> 2) * pstep, xq + <usize>ts * <usize>xs, <usize>xs, k, nb, out, ts, m, g);
         // leftover rows: the decode kernel below (the same sums and rounding)
       }
       for (let t = ts; t < t1; t++) {
