@@ -249,53 +249,71 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
  */
 const QK_WIDE: usize = 1312;
 
-@inline function widenQ45K(q5: bool, gp: usize, nb: i32, s: usize): void {
+/**
+ * The scales and mins of the four rows' Q4_K/Q5_K super-blocks at r0..r3, over the rows: sc_j
+ * (i32x4, j = 0..7) at o, m_j at o + 128, d (f32x4) at o + 256, dmin at o + 272 (the widened
+ * groups of both builds keep this layout)
+ */
+@inline function kScales(r0: usize, r1: usize, r2: usize, r3: usize, o: usize): void {
+  transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), o);
+  transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), o + 64);
+  transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), o + 128);
+  transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), o + 192);
+  v128.store(o, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 256);
+  v128.store(o, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 272);
+}
+
+
+@inline function widenQ45K(q5: bool, gp: usize, nb: i32, s: usize): void { widenK45(false, q5, gp, nb, s); }
+
+/**
+ * The two builds' Q4_K/Q5_K group widening: each sub-block's levels of the four rows as 4 x 4
+ * tiles (pairs = false: widenQ45K, QK_WIDE per super-block, the scales then as int16 pairs) or
+ * as int16 column pairs (pairs = true: widenQ45Ks, QKS_WIDE), then kScales
+ */
+@inline function widenK45(pairs: bool, q5: bool, gp: usize, nb: i32, s: usize): void {
   const lo = byteMask(nb, 0x0f), one = byteMask(nb, 1);
   const bb: usize = q5 ? 176 : 144, qo: usize = q5 ? 48 : 16;
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     const r0 = p, r1 = p + bb, r2 = p + 2 * bb, r3 = p + 3 * bb;
     for (let c: usize = 0; c < 4; c++) {
-      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each;
-      // Q5_K: the fifth bit of sub-block j is bit j of qh[l] (l: the column)
-      const o = qo + (c << 5);
-      let a0 = v128.load(r0 + o), a1 = v128.load(r1 + o), a2 = v128.load(r2 + o), a3 = v128.load(r3 + o);
-      let b0 = v128.load(r0 + o, 16), b1 = v128.load(r1 + o, 16), b2 = v128.load(r2 + o, 16), b3 = v128.load(r3 + o, 16);
-      const e = q + (c << 8), f = e + 128;
-      let la0 = v128.and(a0, lo), la1 = v128.and(a1, lo), la2 = v128.and(a2, lo), la3 = v128.and(a3, lo);
-      let lb0 = v128.and(b0, lo), lb1 = v128.and(b1, lo), lb2 = v128.and(b2, lo), lb3 = v128.and(b3, lo);
-      let ha0 = hiNibbles(a0, lo), ha1 = hiNibbles(a1, lo), ha2 = hiNibbles(a2, lo), ha3 = hiNibbles(a3, lo);
-      let hb0 = hiNibbles(b0, lo), hb1 = hiNibbles(b1, lo), hb2 = hiNibbles(b2, lo), hb3 = hiNibbles(b3, lo);
-      if (q5) {
-        const sl = <u32>(c << 1), sh = sl + 1;
-        la0 = v128.or(la0, fifth(r0 + 16, sl, one)); la1 = v128.or(la1, fifth(r1 + 16, sl, one));
-        la2 = v128.or(la2, fifth(r2 + 16, sl, one)); la3 = v128.or(la3, fifth(r3 + 16, sl, one));
-        lb0 = v128.or(lb0, fifth(r0 + 32, sl, one)); lb1 = v128.or(lb1, fifth(r1 + 32, sl, one));
-        lb2 = v128.or(lb2, fifth(r2 + 32, sl, one)); lb3 = v128.or(lb3, fifth(r3 + 32, sl, one));
-        ha0 = v128.or(ha0, fifth(r0 + 16, sh, one)); ha1 = v128.or(ha1, fifth(r1 + 16, sh, one));
-        ha2 = v128.or(ha2, fifth(r2 + 16, sh, one)); ha3 = v128.or(ha3, fifth(r3 + 16, sh, one));
-        hb0 = v128.or(hb0, fifth(r0 + 32, sh, one)); hb1 = v128.or(hb1, fifth(r1 + 32, sh, one));
-        hb2 = v128.or(hb2, fifth(r2 + 32, sh, one)); hb3 = v128.or(hb3, fifth(r3 + 32, sh, one));
+      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each,
+      // columns h..h+15 at a time
+      const o = qo + (c << 5), e = q + (pairs ? c << 9 : c << 8);
+      for (let h: usize = 0; h < 32; h += 16) {
+        const a0 = v128.load(r0 + o + h), a1 = v128.load(r1 + o + h), a2 = v128.load(r2 + o + h), a3 = v128.load(r3 + o + h);
+        let l0 = v128.and(a0, lo), l1 = v128.and(a1, lo), l2 = v128.and(a2, lo), l3 = v128.and(a3, lo);
+        let h0 = hiNibbles(a0, lo), h1 = hiNibbles(a1, lo), h2 = hiNibbles(a2, lo), h3 = hiNibbles(a3, lo);
+        if (q5) {
+          // the fifth bit of sub-block j is bit j of qh[l] (l: the column)
+          const sl = <u32>(c << 1), sh = sl + 1, qh = 16 + h;
+          l0 = v128.or(l0, fifth(r0 + qh, sl, one)); l1 = v128.or(l1, fifth(r1 + qh, sl, one));
+          l2 = v128.or(l2, fifth(r2 + qh, sl, one)); l3 = v128.or(l3, fifth(r3 + qh, sl, one));
+          h0 = v128.or(h0, fifth(r0 + qh, sh, one)); h1 = v128.or(h1, fifth(r1 + qh, sh, one));
+          h2 = v128.or(h2, fifth(r2 + qh, sh, one)); h3 = v128.or(h3, fifth(r3 + qh, sh, one));
+        }
+        if (pairs) {
+          widenHalf(l0, l1, l2, l3, e + (h << 3));       // sub-block 2c: 16 column pairs, 256 bytes
+          widenHalf(h0, h1, h2, h3, e + 256 + (h << 3)); // sub-block 2c+1
+        } else {
+          transposeStore(l0, l1, l2, l3, e + (h << 2));       // sub-block 2c: 8 column quads, 128 bytes
+          transposeStore(h0, h1, h2, h3, e + 128 + (h << 2)); // sub-block 2c+1
+        }
       }
-      transposeStore(la0, la1, la2, la3, e);
-      transposeStore(lb0, lb1, lb2, lb3, e + 64);
-      transposeStore(ha0, ha1, ha2, ha3, f);
-      transposeStore(hb0, hb1, hb2, hb3, f + 64);
     }
-    // scales and mins of sub-blocks 0..3 and 4..7 per row, then over the rows
-    transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 1024);
-    transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 1088);
-    // the scales (< 64) as int16 pairs: the pmaddwd multiplier of the kernels' pair sums
-    for (let j: usize = 0; j < 128; j += 16) {
-      const v = v128.load(q + 1024 + j);
-      v128.store(q + 1024 + j, v128.or(v, i32x4.shl(v, 16)));
+    if (pairs) {
+      kScales(r0, r1, r2, r3, q + 2048);
+    } else {
+      kScales(r0, r1, r2, r3, q + 1024);
+      // the scales (< 64) as int16 pairs: the pmaddwd multiplier of the kernels' pair sums
+      for (let j: usize = 0; j < 128; j += 16) {
+        const v = v128.load(q + 1024 + j);
+        v128.store(q + 1024 + j, v128.or(v, i32x4.shl(v, 16)));
+      }
     }
-    transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 1152);
-    transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 1216);
-    v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 1280);
-    v128.store(q, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 1296);
     p += bb << 2;
-    q += QK_WIDE;
+    q += pairs ? QKS_WIDE : QK_WIDE;
   }
 }
 
@@ -435,41 +453,7 @@ const QK_WIDE: usize = 1312;
  */
 const QKS_WIDE: usize = 2336;
 
-@inline function widenQ45Ks(q5: bool, gp: usize, nb: i32, s: usize): void {
-  const lo = byteMask(nb, 0x0f), one = byteMask(nb, 1);
-  const bb: usize = q5 ? 176 : 144, qo: usize = q5 ? 48 : 16;
-  let p = gp, q = s;
-  for (let b = 0; b < nb; b++) {
-    const r0 = p, r1 = p + bb, r2 = p + 2 * bb, r3 = p + 3 * bb;
-    for (let c: usize = 0; c < 4; c++) {
-      // chunk c: sub-block 2c (low nibbles) and 2c+1 (high) of the four rows, 32 bytes each
-      const o = qo + (c << 5), e = q + (c << 9);
-      for (let h: usize = 0; h < 32; h += 16) {
-        const a0 = v128.load(r0 + o + h), a1 = v128.load(r1 + o + h), a2 = v128.load(r2 + o + h), a3 = v128.load(r3 + o + h);
-        let l0 = v128.and(a0, lo), l1 = v128.and(a1, lo), l2 = v128.and(a2, lo), l3 = v128.and(a3, lo);
-        let h0 = hiNibbles(a0, lo), h1 = hiNibbles(a1, lo), h2 = hiNibbles(a2, lo), h3 = hiNibbles(a3, lo);
-        if (q5) {
-          // the fifth bit of sub-block j is bit j of qh[l] (l: the column)
-          const sl = <u32>(c << 1), sh = sl + 1, qh = 16 + h;
-          l0 = v128.or(l0, fifth(r0 + qh, sl, one)); l1 = v128.or(l1, fifth(r1 + qh, sl, one));
-          l2 = v128.or(l2, fifth(r2 + qh, sl, one)); l3 = v128.or(l3, fifth(r3 + qh, sl, one));
-          h0 = v128.or(h0, fifth(r0 + qh, sh, one)); h1 = v128.or(h1, fifth(r1 + qh, sh, one));
-          h2 = v128.or(h2, fifth(r2 + qh, sh, one)); h3 = v128.or(h3, fifth(r3 + qh, sh, one));
-        }
-        widenHalf(l0, l1, l2, l3, e + (h << 3));       // sub-block 2c, columns h..h+15
-        widenHalf(h0, h1, h2, h3, e + 256 + (h << 3)); // sub-block 2c+1
-      }
-    }
-    transposeStore(scLo(load<u32>(r0, 4)), scLo(load<u32>(r1, 4)), scLo(load<u32>(r2, 4)), scLo(load<u32>(r3, 4)), q + 2048);
-    transposeStore(scHi(load<u32>(r0, 4), load<u32>(r0, 12)), scHi(load<u32>(r1, 4), load<u32>(r1, 12)), scHi(load<u32>(r2, 4), load<u32>(r2, 12)), scHi(load<u32>(r3, 4), load<u32>(r3, 12)), q + 2112);
-    transposeStore(mLo(load<u32>(r0, 8)), mLo(load<u32>(r1, 8)), mLo(load<u32>(r2, 8)), mLo(load<u32>(r3, 8)), q + 2176);
-    transposeStore(mHi(load<u32>(r0, 8), load<u32>(r0, 12)), mHi(load<u32>(r1, 8), load<u32>(r1, 12)), mHi(load<u32>(r2, 8), load<u32>(r2, 12)), mHi(load<u32>(r3, 8), load<u32>(r3, 12)), q + 2240);
-    v128.store(q, vec4(f16(load<u16>(r0)), f16(load<u16>(r1)), f16(load<u16>(r2)), f16(load<u16>(r3))), 2304);
-    v128.store(q, vec4(f16(load<u16>(r0, 2)), f16(load<u16>(r1, 2)), f16(load<u16>(r2, 2)), f16(load<u16>(r3, 2))), 2320);
-    p += bb << 2;
-    q += QKS_WIDE;
-  }
-}
+@inline function widenQ45Ks(q5: bool, gp: usize, nb: i32, s: usize): void { widenK45(true, q5, gp, nb, s); }
 
 /**
  * Pack activation rows t..t+3 (Q8K at xr, stride xs: int16 quants at 2k..) for rowsKs4,
@@ -679,23 +663,31 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  */
 const Q6_WIDE: usize = 1296;
 
-@inline function widenQ6K(gp: usize, nb: i32, s: usize): void {
+@inline function widenQ6K(gp: usize, nb: i32, s: usize): void { widenQ6(false, gp, nb, s); }
+
+/**
+ * The two builds' Q6_K group widening: the levels of each 16-element sub-block of the four rows
+ * (as blockQ6K builds them), as 4 x 4 tiles (pairs = false: widenQ6K, Q6_WIDE per super-block) or
+ * int16 column pairs (pairs = true: widenQ6Ks, Q6S_WIDE), then sc_j and d over the rows
+ */
+@inline function widenQ6(pairs: bool, gp: usize, nb: i32, s: usize): void {
   const lo = byteMask(nb, 0x0f), three = byteMask(nb, 3);
+  const so: usize = pairs ? 2048 : 1024; // where the scales go
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
     for (let h: usize = 0; h < 2; h++) {
-      // the eight 16-element sub-blocks of half h, for each row (as blockQ6K builds them)
       for (let i: usize = 0; i < 8; i++) {
         const v0 = q6Levels(p, h, i, lo, three), v1 = q6Levels(p + 210, h, i, lo, three);
         const v2 = q6Levels(p + 420, h, i, lo, three), v3 = q6Levels(p + 630, h, i, lo, three);
-        transposeStore(v0, v1, v2, v3, q + (((h << 3) + i) << 6));
+        if (pairs) widenHalf(v0, v1, v2, v3, q + (((h << 3) + i) << 7));
+        else transposeStore(v0, v1, v2, v3, q + (((h << 3) + i) << 6));
       }
     }
     const r0 = p, r1 = p + 210, r2 = p + 420, r3 = p + 630;
-    for (let i: usize = 0; i < 4; i++) transposeStore(sc8(r0 + 192 + (i << 2)), sc8(r1 + 192 + (i << 2)), sc8(r2 + 192 + (i << 2)), sc8(r3 + 192 + (i << 2)), q + 1024 + (i << 6));
-    v128.store(q, vec4(f16(load<u16>(r0, 208)), f16(load<u16>(r1, 208)), f16(load<u16>(r2, 208)), f16(load<u16>(r3, 208))), 1280);
+    for (let i: usize = 0; i < 4; i++) transposeStore(sc8(r0 + 192 + (i << 2)), sc8(r1 + 192 + (i << 2)), sc8(r2 + 192 + (i << 2)), sc8(r3 + 192 + (i << 2)), q + so + (i << 6));
+    v128.store(q + so + 256, vec4(f16(load<u16>(r0, 208)), f16(load<u16>(r1, 208)), f16(load<u16>(r2, 208)), f16(load<u16>(r3, 208))));
     p += 840;
-    q += Q6_WIDE;
+    q += pairs ? Q6S_WIDE : Q6_WIDE;
   }
 }
 
@@ -756,22 +748,7 @@ const Q6_WIDE: usize = 1296;
  */
 const Q6S_WIDE: usize = 2320;
 
-@inline function widenQ6Ks(gp: usize, nb: i32, s: usize): void {
-  const lo = byteMask(nb, 0x0f), three = byteMask(nb, 3);
-  let p = gp, q = s;
-  for (let b = 0; b < nb; b++) {
-    for (let h: usize = 0; h < 2; h++) {
-      for (let i: usize = 0; i < 8; i++) {
-        widenHalf(q6Levels(p, h, i, lo, three), q6Levels(p + 210, h, i, lo, three), q6Levels(p + 420, h, i, lo, three), q6Levels(p + 630, h, i, lo, three), q + (((h << 3) + i) << 7));
-      }
-    }
-    const r0 = p, r1 = p + 210, r2 = p + 420, r3 = p + 630;
-    for (let i: usize = 0; i < 4; i++) transposeStore(sc8(r0 + 192 + (i << 2)), sc8(r1 + 192 + (i << 2)), sc8(r2 + 192 + (i << 2)), sc8(r3 + 192 + (i << 2)), q + 2048 + (i << 6));
-    v128.store(q, vec4(f16(load<u16>(r0, 208)), f16(load<u16>(r1, 208)), f16(load<u16>(r2, 208)), f16(load<u16>(r3, 208))), 2304);
-    p += 840;
-    q += Q6S_WIDE;
-  }
-}
+@inline function widenQ6Ks(gp: usize, nb: i32, s: usize): void { widenQ6(true, gp, nb, s); }
 
 /** the four rows' (dot - 32 bsum) of one 16-column sub-block: activations at x, unpacked w0..w3 */
 @inline function q6Dot(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, ones: v128, bsum: i32): v128 {
