@@ -33,5 +33,16 @@ describe('gemma-ts bench', () => {
     const want = f.tensors.filter((t) => t.shape.length === 2).reduce((a, t) => a + t.byteLength, 0);
     expect(r.weightBytes).toBe(want);
     expect(r.decodeGBps).toBeCloseTo((want * r.decodeTokPerS) / 1e9, 6);
+    expect(r.kvCache).toBe('f32');
+    // --kv-cache f16 is taken (and reported); a bad value is a usage error
+    const lines2: string[] = [];
+    const spy2 = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { lines2.push(String(s)); });
+    try {
+      await benchCommand.run([path, '--threads', '1', '--prompt-tokens', '8', '--gen-tokens', '2', '--repeat', '1', '--kv-cache', 'f16', '--json']);
+    } finally {
+      spy2.mockRestore();
+    }
+    expect(JSON.parse(lines2.at(-1)!).kvCache).toBe('f16');
+    await expect(benchCommand.run([path, '--kv-cache', 'f8'])).rejects.toThrow(/kv-cache/);
   });
 });

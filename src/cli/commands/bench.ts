@@ -126,7 +126,8 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure prefill and decode speed of a model (tokens/s, time to first token, GB/s)',
   usage: `usage: gemma-ts bench <model.gguf|dir> [--backend wasm|reference|webgpu] [--threads N]
-                      [--prompt-tokens 128] [--gen-tokens 64] [--repeat 3] [--probe] [--json]
+                      [--prompt-tokens 128] [--gen-tokens 64] [--repeat 3] [--kv-cache f32|f16]
+                      [--probe] [--json]
 
 Prefill: the prompt in one chunk, timed to the first token (argmax of its logits).
 Decode: --gen-tokens greedy steps. Bandwidth: bytes of all weight matrices (each is read
@@ -147,7 +148,10 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
     };
     for (const [k, v] of Object.entries(o)) if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${k} must be a positive integer`);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a positive integer');
-    const backend = await cliBackend(name, threads, name === 'webgpu' ? { profile: true } : undefined);
+    const kv = flagString(p, 'kv-cache');
+    if (kv !== undefined && kv !== 'f32' && kv !== 'f16') throw new UsageError('--kv-cache must be f32 or f16');
+    if (kv !== undefined && name !== 'wasm') throw new UsageError('--kv-cache applies to the wasm backend');
+    const backend = await cliBackend(name, threads, name === 'webgpu' ? { profile: true } : kv ? { kvCache: kv } : undefined);
     const gpu = profiled(backend);
     gpu?.setProfiling(false); // the timed runs go without timestamps
     // the wasm backend's facts (other backends have other `info`)
@@ -164,12 +168,12 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
         if (!m.measureReadBandwidth) throw new GemmaError('BAD_ARGUMENT', `--probe needs the wasm backend`);
         dram = m.measureReadBandwidth(512, 5);
       }
-      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, dotAdd: info?.dotAdd ?? null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
+      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, dotAdd: info?.dotAdd ?? null, kvCache: name === 'wasm' ? kv ?? 'f32' : null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
       if (p.flags.has('json')) {
         console.log(JSON.stringify(out));
       } else {
         const f = (x: number, d = 1) => x.toFixed(d);
-        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${buildLabel(info)}` : ''}`);
+        console.log(`${path}  backend ${name}${info ? `  threads ${info.threads}  ${buildLabel(info)}` : ''}${kv ? `  KV cache ${kv}` : ''}`);
         for (const n of info?.notes ?? []) console.log(`  note: ${n}`);
         console.log(`  prefill ${o.promptTokens} tokens: ${f(r.prefillTokPerS)} tok/s   time to first token ${f(r.ttftMs)} ms`);
         console.log(`  decode  ${o.genTokens} tokens: ${f(r.decodeTokPerS)} tok/s   weights ${f(r.weightBytes / 1e6, 0)} MB/token -> ${f(r.decodeGBps)} GB/s`);
