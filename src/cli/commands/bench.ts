@@ -95,8 +95,9 @@ export async function benchGemmaModel(model: GemmaModel, o: BenchOptions): Promi
   // warm-up: JIT tiers, allocator, thread pool
   {
     const c = model.newCache(ctx);
-    let id = await model.nextGreedy(prompt.slice(0, Math.min(16, prompt.length)), c);
-    for (let i = 0; i < 4; i++) id = await model.nextGreedy([id], c);
+    const w = Math.min(16, prompt.length);
+    let id = await model.nextGreedy(prompt.slice(0, w), c);
+    for (let i = 0; i < Math.min(4, ctx - w); i++) id = await model.nextGreedy([id], c); // within the cache
     c.dispose();
   }
   let ttft = Infinity, decode = Infinity, prefillCpu = Infinity, decodeCpu = Infinity;
