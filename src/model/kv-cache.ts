@@ -13,13 +13,21 @@ export class KvCache {
 
   constructor(readonly backend: Backend, readonly config: GemmaConfig, readonly contextLength: number, prefillChunk: number) {
     const kvDim = config.numKvHeads * config.headDim;
-    this.layers = config.layerTypes.map((t) => {
-      // a sliding layer needs its window plus the rows of one prefill chunk that are written before attending
-      const cap = t === 'sliding' && config.slidingWindow !== null
-        ? Math.min(contextLength, config.slidingWindow + prefillChunk - 1)
-        : contextLength;
-      return backend.createKvLayer(cap, kvDim);
-    });
+    const layers: KvLayer[] = [];
+    try {
+      for (const t of config.layerTypes) {
+        // a sliding layer needs its window plus the rows of one prefill chunk that are written before attending
+        const cap = t === 'sliding' && config.slidingWindow !== null
+          ? Math.min(contextLength, config.slidingWindow + prefillChunk - 1)
+          : contextLength;
+        layers.push(backend.createKvLayer(cap, kvDim));
+      }
+    } catch (e) {
+      // out of memory part-way: give back the layers made so far (the backend keeps nothing)
+      for (const l of layers) backend.freeKvLayer(l);
+      throw e;
+    }
+    this.layers = layers;
   }
 
   /**

@@ -72,3 +72,28 @@ describe('model loading errors', () => {
     expect(() => configFromHf({ ...{ model_type: 'gemma2', vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 3, num_key_value_heads: 2 } })).toThrow(GemmaError);
   });
 });
+
+describe('KV cache allocation failure', () => {
+  it('a backend that runs out of memory part-way through a cache gets every layer made so far back', async () => {
+    const { KvCache } = await import('../../src/model/kv-cache.js');
+    const { getPreset } = await import('../../src/model/config.js');
+    const ref = new ReferenceBackend();
+    let made = 0, freed = 0;
+    const failing = new Proxy(ref, {
+      get(t, k) {
+        if (k === 'createKvLayer') return (cap: number, dim: number) => {
+          if (made === 3) throw new GemmaError('BACKEND', 'out of memory (test)');
+          made++;
+          return t.createKvLayer(cap, dim);
+        };
+        if (k === 'freeKvLayer') return (l: unknown) => { freed++; (t.freeKvLayer as (x: unknown) => void)(l); };
+        const v = Reflect.get(t, k);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const cfg = getPreset('tiny-gemma-3');
+    expect(() => new KvCache(failing, cfg, 64, 16)).toThrow(/out of memory/);
+    expect(made).toBe(3);
+    expect(freed).toBe(3);
+  });
+});

@@ -347,9 +347,10 @@ export class WasmBackend implements Backend {
     this.alive();
     const f16 = this.kvF16;
     const bytes = Math.ceil((capacity * kvDim * (f16 ? 2 : 4)) / 16) * 16;
-    const k = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`);
+    const what = `a KV cache layer (${capacity} x ${kvDim}, ${f16 ? 'f16' : "f32; kvCache: 'f16' would halve the cache"})`;
+    const k = this.heap.alloc(bytes, 'kv', what);
     let v: number;
-    try { v = this.heap.alloc(bytes, 'kv', `a KV cache layer (${capacity} x ${kvDim})`); } catch (e) { this.heap.release(k); throw e; }
+    try { v = this.heap.alloc(bytes, 'kv', what); } catch (e) { this.heap.release(k); throw e; }
     this.ex.zero(k, bytes);
     this.ex.zero(v, bytes);
     return new WasmKvLayer(capacity, kvDim, k, v, f16);
