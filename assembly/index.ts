@@ -86,7 +86,7 @@ export function matmulOne(kind: i32, w: usize, xq: usize, xs: i32, out: usize, m
     case 4: mmQ4_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 5: mmQ4_1(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 6: mmQ5_0(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
-    case 7: mmQ5_1(w, xq, xs, out, m, k, T, g0, g1); break;
+    case 7: mmQ5_1(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 8: mmQ4_K(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 9: mmQ5_K(w, xq, xs, out, m, k, T, g0, g1, scratch); break;
     case 10: mmQ6_K(w, xq, xs, out, m, k, T, g0, g1, scratch); break;

@@ -208,7 +208,7 @@ import { q8aParts } from './quantize';
   v128.store(d, i16x8.extend_high_i8x16_s(v3), 112);
 }
 
-/** bytes per block of a Q4_1 group widened for prefill (SIMD128 build): widenQ8_0's 272, then m x4
+/** bytes per block of a Q4_1 (SIMD128 build) or Q5_1 group widened for prefill: widenQ8_0's 272, then m x4
  *  as f32; its packed activation rows likewise hold d_x s_x x4 after d_x x4 (host: jobs.ts) */
 const Q41_WIDE_UNIT: usize = 288;
 
@@ -503,30 +503,31 @@ export function mmQ8_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 }
 
 /**
- * SIMD128 build, prefill of Q4_0 / Q4_1 / Q5_0 (fmt 0..2): a group widened into the units of
- * widenQ8_0, its levels as int16 column pairs, then d x4 (Q4_1: then m x4, Q41_WIDE_UNIT per
- * unit): Q4_0 and Q5_0 as signed levels (level - 8, level - 16), Q4_1 as its levels 0..15.
- * The activation rows then run the Q8_0 prefill kernels (rowsQ8_0w4, rowQ8_0w; for Q4_1 with
- * the min term). The integer sums are those of unitDots exactly (sum (q - 8) x = sum q x -
+ * Prefill of Q4_0 / Q4_1 / Q5_0 (fmt 0..2; SIMD128 build) and Q5_1 (fmt 3; every build): a group
+ * widened into the units of widenQ8_0, its levels as int16 column pairs, then d x4 (Q4_1 and
+ * Q5_1: then m x4, Q41_WIDE_UNIT per unit): Q4_0 and Q5_0 as signed levels (level - 8, level -
+ * 16), Q4_1 and Q5_1 as their levels 0..15 / 0..31. The activation rows then run the Q8_0
+ * prefill kernels (rowsQ8_0w4, rowQ8_0w; with the min term for Q4_1 and Q5_1). The integer sums are those of unitDots exactly (sum (q - 8) x = sum q x -
  * 8 s_x), so results do not change; 16 pmaddwd per 4 rows x 32 columns x activation row where
  * the unit path took 16 widenings and 16 pmaddwd per activation row and weight row.
  */
 @inline function widenQ45(fmt: i32, gp: usize, nb: i32, s: usize, unit: usize, qs: usize, qh: usize): void {
   const off = byteMask(nb, fmt == 0 ? 8 : fmt == 2 ? 16 : 0), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  const ustep: usize = fmt == 1 ? Q41_WIDE_UNIT : 272;
+  const mins = fmt == 1 || fmt == 3;
+  const ustep: usize = mins ? Q41_WIDE_UNIT : 272;
   let p = gp, q = s;
   for (let b = 0; b < nb; b++) {
-    const qv = fmt == 2 ? v128.load(p + qh) : lo; // Q5_0: the four rows' qh words
+    const qv = fmt >= 2 ? v128.load(p + qh) : lo; // Q5_0, Q5_1: the four rows' qh words
     for (let h = 0; h < 2; h++) {
       const hi = h == 1;
       let a0 = levels(fmt, p, qs, qv, 0, hi, lo, m10), a1 = levels(fmt, p, qs, qv, 1, hi, lo, m10);
       let a2 = levels(fmt, p, qs, qv, 2, hi, lo, m10), a3 = levels(fmt, p, qs, qv, 3, hi, lo, m10);
-      if (fmt != 1) { a0 = i8x16.sub(a0, off); a1 = i8x16.sub(a1, off); a2 = i8x16.sub(a2, off); a3 = i8x16.sub(a3, off); }
+      if (!mins) { a0 = i8x16.sub(a0, off); a1 = i8x16.sub(a1, off); a2 = i8x16.sub(a2, off); a3 = i8x16.sub(a3, off); }
       widenHalf(a0, a1, a2, a3, q + (<usize>h << 7));
     }
     v128.store(q, f16x4(p, fm, fb), 256);
-    if (fmt == 1) v128.store(q, f16x4(p + 8, fm, fb), 272);
+    if (mins) v128.store(q, f16x4(p + 8, fm, fb), 272);
     p += unit;
     q += ustep;
   }
@@ -798,8 +799,8 @@ const Q8_0_TILES: i32 = 4;
  * Q4_0 22-24 -> 26-27 GMAC/s per thread with the nibbles unpacked, then +9-15 % with the rows
  * packed: bench/ab-kernels.ts; two groups at a time where rowsTiles4x2 runs the format, each
  * activation load feeding both); in the SIMD128 build Q4_0, Q4_1 and Q5_0 widen to int16 for
- * the Q8_0 kernels (widenQ45). Otherwise (Q5_1, or no scratch) activation rows go two at a
- * time: the unit's levels come from L1 for the second row.
+ * the Q8_0 kernels (widenQ45), and Q5_1 does in every build. Otherwise (no scratch, or a
+ * single row) activation rows go two at a time: the unit's levels come from L1 for the second row.
  */
 @inline function mmQ45(fmt: i32, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
   const unit: usize = fmt == 0 ? 72 : fmt == 1 ? 80 : fmt == 2 ? 88 : 96;
@@ -810,9 +811,10 @@ const Q8_0_TILES: i32 = 4;
   const x16o = <usize>k, xdo = 3 * <usize>k, xso = xdo + (<usize>nb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10);
   const fm = f16Mask(nb), fb = f16Bias(nb);
-  // prefill of Q4_0 / Q4_1 / Q5_0 with scratch in the SIMD128 build: widened groups, the Q8_0
-  // prefill kernels (widenQ45; the host's scratch: jobs.ts prefillScratchBytes)
-  const wide = !ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
+  // prefill of Q4_0 / Q4_1 / Q5_0 with scratch in the SIMD128 build, and of Q5_1 in every build
+  // (no level path for it below): widened groups, the Q8_0 prefill kernels (widenQ45; the host's
+  // scratch: jobs.ts prefillScratchBytes)
+  const wide = (fmt == 3 || !ASC_FEATURE_RELAXED_SIMD) && T >= 2 && scratch != 0;
   // prefill of Q4_0 / Q4_1 / Q5_0 in the relaxed build: unpacked levels, relaxed dots (widenNibbles)
   const nib = ASC_FEATURE_RELAXED_SIMD && fmt <= 2 && T >= 2 && scratch != 0;
   // activation rows in tiles of ~512 KiB (L2) while the thread's rows of weights stream by
@@ -822,12 +824,12 @@ const Q8_0_TILES: i32 = 4;
   // plain relaxed one)
   const pk = scratch + (<usize>nb << 8), pstep = <usize>nb * 160;
   // wide: packed for rowsQ8_0w4 after the widened group (packRowsQ8w)
-  const wunit: usize = fmt == 1 ? Q41_WIDE_UNIT : 272;
+  const wunit: usize = fmt == 1 || fmt == 3 ? Q41_WIDE_UNIT : 272;
   const pw = scratch + <usize>nb * wunit, pwstep = <usize>nb * wunit;
   for (let t0 = 0; t0 < T; t0 += tt) {
     const t1 = min(T, t0 + tt);
     if (nib) for (let t = t0; t + 4 <= t1; t += 4) packRows4(fmt, xq + <usize>t * <usize>xs, <usize>xs, k, nb, pk + <usize>((t - t0) >> 2) * pstep);
-    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pw + <usize>((t - t0) >> 2) * pwstep, fmt == 1);
+    if (wide) for (let t = t0; t + 4 <= t1; t += 4) packRowsQ8w(xq + <usize>t * <usize>xs, <usize>xs, k, nb, pw + <usize>((t - t0) >> 2) * pwstep, fmt == 1 || fmt == 3);
     for (let g = g0; g < g1; g++) {
       const gp = w + <usize>g * gs;
       let t = t0;
@@ -856,8 +858,8 @@ const Q8_0_TILES: i32 = 4;
       }
       if (wide && t1 - t0 >= 2) {
         widenQ45(fmt, gp, nb, scratch, unit, qs, qh);
-        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pw + <usize>((t - t0) >> 2) * pwstep, nb, out, t, m, g, fmt == 1);
-        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb, fmt == 1));
+        for (; t + 4 <= t1; t += 4) rowsQ8_0w4(scratch, pw + <usize>((t - t0) >> 2) * pwstep, nb, out, t, m, g, fmt == 1 || fmt == 3);
+        for (; t < t1; t++) storeRows(out, t, m, g, rowQ8_0w(scratch, xq + <usize>t * <usize>xs, k, nb, fmt == 1 || fmt == 3));
         continue;
       }
       for (; t + 2 <= t1; t += 2) {
@@ -896,5 +898,5 @@ const Q8_0_TILES: i32 = 4;
 export function mmQ4_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(0, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 export function mmQ4_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(1, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 export function mmQ5_0(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(2, w, xq, xs, out, m, k, T, g0, g1, scratch); }
-export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1, 0); }
+export function mmQ5_1(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void { mmQ45(3, w, xq, xs, out, m, k, T, g0, g1, scratch); }
 

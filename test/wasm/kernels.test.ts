@@ -652,7 +652,7 @@ describe('wasm prefill scratch: the host gives each kernel what it uses', () => 
         const xq = be.tensor(rows, Math.max(1, stride / 4));
         if (l.act === 'q8a') ex.quantQ8A!(addr(x), k, addr(xq), stride, 0, rows);
         if (l.act === 'q8k') ex.quantQ8K!(addr(x), k, addr(xq), stride, 0, rows);
-        // 0 for Q5_1 (no widened prefill): then the kernel must not touch the scratch at all
+        // 0 for a format without a widened prefill: then the kernel must not touch the scratch at all
         const need = prefillScratchBytes(dtype, k, rows, stride);
         const scratch = be.tensor(1, Math.ceil(need / 4) + 256);
         const s0 = addr(scratch);

@@ -97,7 +97,7 @@ function kquantScratchBytes(k: number, rows: number, stride: number): number {
   return Math.max(nb * 1312 + Math.ceil(tt / 4) * nb * 1024, nb * 2336 + Math.ceil(tt / 4) * nb * 2048);
 }
 
-/** bytes per block of a Q4_1 group widened for prefill in the SIMD128 build, and per block of
+/** bytes per block of a Q4_1 (SIMD128 build) or Q5_1 group widened for prefill, and per block of
  *  its four packed activation rows: Q8_0_WIDE_UNIT, then the min term's four floats
  *  (assembly/matmul-q.ts Q41_WIDE_UNIT) */
 export const Q4_1_WIDE_UNIT = 288;
@@ -176,6 +176,7 @@ export function prefillScratchBytes(dtype: string, k: number, rows: number, q8kS
     // relaxed build: unpacked levels (widenNibbles); SIMD128 build: widened as Q8_0 (widenQ45)
     case 'q4_0': case 'q5_0': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows));
     case 'q4_1': return Math.max(nibbleScratchBytes(k, rows), wideScratchBytes(k, rows, Q4_1_WIDE_UNIT));
+    case 'q5_1': return wideScratchBytes(k, rows, Q4_1_WIDE_UNIT); // widened as Q8_0 in every build (widenQ45)
     case 'q4_k': case 'q5_k': return kquantScratchBytes(k, rows, q8kStride);
     // relaxed build: widenQ6K's Q6_WIDE per super-block; SIMD128 build: widenQ6Ks's 2320, then
     // the tile's activation rows packed four at a time (packRowsQ8Ks, 2048 bytes per super-block)
