@@ -230,18 +230,11 @@ import { capMax, expShift } from './elementwise';
 export function attention(
   out: usize, q: usize, K: usize, V: usize, rows: i32, H: i32, G: i32, D: i32, cap: i32,
   startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
-  split: i32, part: usize,
+  split: i32, part: usize, kv16: i32,
 ): void {
-  attn(false, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
-}
-
-/** attention over a cache of f16 rows (elementwise.ts toF16) */
-export function attentionF16(
-  out: usize, q: usize, K: usize, V: usize, rows: i32, H: i32, G: i32, D: i32, cap: i32,
-  startPos: i32, window: i32, scale: f32, softcap: f32, scratch: usize, item0: i32, item1: i32,
-  split: i32, part: usize,
-): void {
-  attn(true, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
+  // kv16 != 0: a cache of f16 rows (elementwise.ts toF16); each body has its element type fixed
+  if (kv16 != 0) attn(true, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
+  else attn(false, out, q, K, V, rows, H, G, D, cap, startPos, window, scale, softcap, scratch, item0, item1, split, part);
 }
 
 @inline function attn(

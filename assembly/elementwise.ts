@@ -93,11 +93,10 @@ export function geglu(out: usize, gate: usize, up: usize, n: i32): void {
   }
 }
 
-/** out = a + b over n elements (out may alias a) */
 /**
  * dst[0..n) = src[0..n) rounded to f16 bits, to nearest even: overflow to +-inf, NaN to a quiet
  * NaN, f16 subnormals (by adding 0.5, whose exponent puts the rounding at the subnormal's last
- * bit) and signed zeros kept (the f32 -> f16 conversion of the f16 KV cache: attentionF16)
+ * bit) and signed zeros kept (the f32 -> f16 conversion of the f16 KV cache: attention.ts)
  */
 export function toF16(dst: usize, src: usize, n: i32): void {
   const f32inf = i32x4.splat(0x7f800000), f16max = i32x4.splat(0x47800000); // 65536: inf after rounding
@@ -131,6 +130,7 @@ export function toF16(dst: usize, src: usize, n: i32): void {
   return v128.or(h, i32x4.shr_u(sign, 16));
 }
 
+/** out = a + b over n elements (out may alias a) */
 export function add(out: usize, a: usize, b: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {

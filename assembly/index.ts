@@ -40,7 +40,7 @@
 //   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
 //   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
 //               scratch, scratchStride (per thread), itemsPerChunk, items, split, part, kv16]
-//              (kv16: 1 for a cache of f16 rows: attentionF16)
+//              (kv16: 1 for a cache of f16 rows)
 //              (attention.ts: items of one KV head's group; split > 0: ranges of keys, merged
 //              by attnCombine after the job)
 //   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
@@ -51,7 +51,7 @@
 //              [c * perChunk, ...) of n (elementwise.ts geglu; the same value for an element
 //              whatever the chunking)
 
-import { attention, attentionF16 } from './attention';
+import { attention } from './attention';
 import { mmBF16, mmF16, mmF32 } from './matmul-f';
 import { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q';
@@ -62,7 +62,7 @@ import { add, geglu } from './elementwise';
 import { PANEL_GROUPS, setPanelBlockStride } from './common';
 
 export { rmsNorm, ropeApply, geglu, add, softcap, scale, expShift, capMax, zero, argmax, toF16 } from './elementwise';
-export { attention, attentionF16, attnCombine } from './attention';
+export { attention, attnCombine } from './attention';
 export { quantQ8A, quantQ8K, q8aRowBytes, q8kRowBytes } from './quantize';
 export { repackX4, sliceQh, offsetQ8_0, q8_0LevelOffset } from './repack';
 export { mmF32, mmF16, mmBF16 } from './matmul-f';
@@ -166,14 +166,10 @@ function runChunk(job: usize, op: i32, c: i32, ith: i32): void {
   } else if (op == 3) {
     const rows = load<i32>(a, 16), H = load<i32>(a, 20), per = load<i32>(a, 60), items = load<i32>(a, 64);
     const i0 = c * per, i1 = min(items, i0 + per);
-    if (load<i32>(a, 76) != 0) attentionF16(load<usize>(a), load<usize>(a, 4), load<usize>(a, 8), load<usize>(a, 12), rows, H,
+    attention(load<usize>(a), load<usize>(a, 4), load<usize>(a, 8), load<usize>(a, 12), rows, H,
       load<i32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40),
       load<f32>(a, 44), load<f32>(a, 48), load<usize>(a, 52) + <usize>ith * <usize>load<i32>(a, 56), i0, i1,
-      load<i32>(a, 68), load<usize>(a, 72));
-    else attention(load<usize>(a), load<usize>(a, 4), load<usize>(a, 8), load<usize>(a, 12), rows, H,
-      load<i32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<i32>(a, 36), load<i32>(a, 40),
-      load<f32>(a, 44), load<f32>(a, 48), load<usize>(a, 52) + <usize>ith * <usize>load<i32>(a, 56), i0, i1,
-      load<i32>(a, 68), load<usize>(a, 72));
+      load<i32>(a, 68), load<usize>(a, 72), load<i32>(a, 76));
   } else if (op == 4) {
     const lines = load<i32>(a, 4) >>> 6, per = load<i32>(a, 12);
     const l0 = c * per, l1 = min(lines, l0 + per);

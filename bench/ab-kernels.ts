@@ -131,7 +131,7 @@ function abAttention(): void {
         for (let rep = 0; rep < (rows > 1 ? 3 : 50); rep++) {
           const t0 = performance.now();
           // one item per (row, KV head), all keys (no key ranges: split 0)
-          e.attention!(ptr(out), ptr(q), cache.k, cache.v, rows, H, G, D, cap, startPos, 0, 0.06, 0, ptr(scratch), 0, rows * G, 0, 0);
+          e.attention!(ptr(out), ptr(q), cache.k, cache.v, rows, H, G, D, cap, startPos, 0, 0.06, 0, ptr(scratch), 0, rows * G, 0, 0, 0);
           b = Math.min(b, performance.now() - t0);
         }
         if (r >= 0) best[i] = Math.min(best[i]!, b);

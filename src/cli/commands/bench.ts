@@ -7,6 +7,7 @@ import { allWeights } from '../../model/weights.js';
 import { loadPath } from '../../node.js';
 import { byteSize } from '../../tensor/dtype.js';
 import { type Command, flagNumber, flagString, parseArgs, UsageError } from '../command.js';
+import { kvCacheFlag } from './generate.js';
 
 export interface BenchOptions {
   promptTokens: number;
@@ -149,8 +150,7 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
     };
     for (const [k, v] of Object.entries(o)) if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${k} must be a positive integer`);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a positive integer');
-    const kv = flagString(p, 'kv-cache');
-    if (kv !== undefined && kv !== 'f32' && kv !== 'f16') throw new UsageError('--kv-cache must be f32 or f16');
+    const kv = kvCacheFlag(p);
     if (kv !== undefined && name !== 'wasm') throw new UsageError('--kv-cache applies to the wasm backend');
     const backend = await cliBackend(name, threads, name === 'webgpu' ? { profile: true } : kv ? { kvCache: kv } : undefined);
     const gpu = profiled(backend);

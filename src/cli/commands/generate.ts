@@ -75,14 +75,18 @@ export const LOAD_FLAGS_USAGE = `model options:
   --kv-cache f32|f16   WASM KV cache type (default f32; f16: half the memory, logits move ~1e-3)
   --quantize TYPE      quantize weights while loading (q8_0, q4_k, ...)`;
 
+/** --kv-cache f32|f16 (the WASM backend's KV cache type), or undefined when not given */
+export function kvCacheFlag(p: ParsedArgs): 'f32' | 'f16' | undefined {
+  const kv = flagString(p, 'kv-cache');
+  if (kv !== undefined && kv !== 'f32' && kv !== 'f16') throw new UsageError(`--kv-cache must be f32 or f16, got ${kv}`);
+  return kv;
+}
+
 export function loadOptions(p: ParsedArgs, quiet: boolean): LoadModelOptions {
   const o: LoadModelOptions = { backend: flagString(p, 'backend') ?? 'auto', onProgress: loadProgress({ enabled: !quiet }) };
-  const ctx = flagNumber(p, 'context'), th = flagNumber(p, 'threads'), q = flagString(p, 'quantize'), kv = flagString(p, 'kv-cache');
+  const ctx = flagNumber(p, 'context'), th = flagNumber(p, 'threads'), q = flagString(p, 'quantize'), kv = kvCacheFlag(p);
   if (ctx !== undefined) o.contextLength = ctx;
-  if (kv !== undefined) {
-    if (kv !== 'f32' && kv !== 'f16') throw new UsageError(`--kv-cache must be f32 or f16, got ${kv}`);
-    o.kvCache = kv;
-  }
+  if (kv !== undefined) o.kvCache = kv;
   if (th !== undefined) o.threads = th;
   if (q !== undefined) o.quantize = q;
   return o;

@@ -19,7 +19,7 @@
  *               own dst + ith * dstThreadBytes (assembly/index.ts)
  *   OP_QUANT   [scheme (0 Q8A, 1 Q8K), x, k, dst, stride, rows, rowsPerChunk]
  *   OP_ATTN    [out, q, K, V, rows, H, G, D, cap, startPos, window, scale f32, softcap f32,
- *               scratch, scratchStride, itemsPerChunk, items, split, part]
+ *               scratch, scratchStride, itemsPerChunk, items, split, part, kv16 (1: f16 cache rows)]
  *   OP_PROBE   [ptr, bytes, results (one i32 per chunk), linesPerChunk]
  *   OP_TOUCH   [ptr, pages, pagesPerChunk]: a zero byte stored every 4096 bytes from ptr
  *   OP_GEGLU   [out, gate, up, n, perChunk]: out = gelu_tanh(gate) * up, n elements
