@@ -28,32 +28,21 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
 }
 
 /**
- * Relaxed builds: a Q4_K/Q5_K super-block's scaled sub-block dots sum_j sc_j (q_j . x_j) in the
- * lanes of an i32x4 (blocksQ45K4 reduces four rows' at once). Each 32-element sub-block's int16 sums are
- * widened by pmaddwd against its 6-bit scale broadcast, so the eight sub-blocks add up scaled,
- * with no horizontal sums and no i32 multiplies (|sums| <= 4 * 31 * 127 per lane, times 63 in
- * i32: no overflow); the same integer totals as blockQ45K's. The dot-add build sums each
- * sub-block in i32 with two dot-adds and multiplies by its scale in every lane (one i32 multiply
- * instead of the int16 add and the widening pmaddwd: Q4_K decode +10 %, Q5_K +7.5 % on Node 24/26).
+ * Dot-add build: a Q4_K/Q5_K super-block's scaled sub-block dots sum_j sc_j (q_j . x_j) in the
+ * lanes of an i32x4 (blocksQ45K4 reduces four rows' at once): each 32-element sub-block summed in
+ * i32 by two dot-adds and multiplied by its 6-bit scale broadcast to every lane (no horizontal
+ * sums; |sums| <= 8 * 31 * 127 per lane, times 63 in i32: no overflow); the same integer totals
+ * as chunkQ45K's.
  */
 @inline function subDotsQ45K(q5: bool, p: usize, x8: usize, lo: v128, m10: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return lo; // never called in the SIMD128 build
+  if (!GEMMA_DOT_ADD) return lo; // never called in the other builds
   const u0 = load<u32>(p, 4), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
-  let s0: v128, s1: v128, s2: v128, s3: v128, s4: v128, s5: v128, s6: v128, s7: v128;
-  if (GEMMA_DOT_ADD) { // each scale in every i32 lane (scaledDot32 multiplies i32 sums)
-    const sl = scLo(u0), sh = scHi(u0, u2);
-    s0 = v128.shuffle<i32>(sl, sl, 0, 0, 0, 0); s1 = v128.shuffle<i32>(sl, sl, 1, 1, 1, 1);
-    s2 = v128.shuffle<i32>(sl, sl, 2, 2, 2, 2); s3 = v128.shuffle<i32>(sl, sl, 3, 3, 3, 3);
-    s4 = v128.shuffle<i32>(sh, sh, 0, 0, 0, 0); s5 = v128.shuffle<i32>(sh, sh, 1, 1, 1, 1);
-    s6 = v128.shuffle<i32>(sh, sh, 2, 2, 2, 2); s7 = v128.shuffle<i32>(sh, sh, 3, 3, 3, 3);
-  } else {
-    const sv = i16x8.narrow_i32x4_s(scLo(u0), scHi(u0, u2)); // sc_0..sc_7 as int16
-    s0 = i16x8.shuffle(sv, sv, 0, 0, 0, 0, 0, 0, 0, 0); s1 = i16x8.shuffle(sv, sv, 1, 1, 1, 1, 1, 1, 1, 1);
-    s2 = i16x8.shuffle(sv, sv, 2, 2, 2, 2, 2, 2, 2, 2); s3 = i16x8.shuffle(sv, sv, 3, 3, 3, 3, 3, 3, 3, 3);
-    s4 = i16x8.shuffle(sv, sv, 4, 4, 4, 4, 4, 4, 4, 4); s5 = i16x8.shuffle(sv, sv, 5, 5, 5, 5, 5, 5, 5, 5);
-    s6 = i16x8.shuffle(sv, sv, 6, 6, 6, 6, 6, 6, 6, 6); s7 = i16x8.shuffle(sv, sv, 7, 7, 7, 7, 7, 7, 7, 7);
-  }
+  const sl = scLo(u0), sh = scHi(u0, u2);
+  const s0 = v128.shuffle<i32>(sl, sl, 0, 0, 0, 0), s1 = v128.shuffle<i32>(sl, sl, 1, 1, 1, 1);
+  const s2 = v128.shuffle<i32>(sl, sl, 2, 2, 2, 2), s3 = v128.shuffle<i32>(sl, sl, 3, 3, 3, 3);
+  const s4 = v128.shuffle<i32>(sh, sh, 0, 0, 0, 0), s5 = v128.shuffle<i32>(sh, sh, 1, 1, 1, 1);
+  const s6 = v128.shuffle<i32>(sh, sh, 2, 2, 2, 2), s7 = v128.shuffle<i32>(sh, sh, 3, 3, 3, 3);
   let acc: v128;
   // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes
   if (!q5) {
@@ -88,6 +77,43 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   return acc;
 }
 
+/**
+ * Plain relaxed and SIMD128 builds: chunk c of a Q4_K/Q5_K super-block at p (c = h, or h + 2
+ * when `high`: sub-blocks 2c, 2c + 1, of scales j = 2c, 2c + 1) against its 64 activations,
+ * scaled and added to acc (i32 lanes). Relaxed: each sub-block's two relaxed dots against
+ * xa, xb (xe, xf) added in int16 (4 products per lane, 4 * 31 * 127 < 32767) and widened by
+ * pmaddwd against the scale broadcast. SIMD128: the levels widened to int16 against the int16
+ * activations at x16, times the scale. blocksQ45K4 runs the chunks of its four rows in a loop:
+ * V8 up to 12.x (Node 20, 22) moved the loads of a straight-line four-row super-block ahead of
+ * their arithmetic and spilled (plain relaxed Q4_K decode 8 GB/s; 17 in the loop, and 1.07x on
+ * V8 13.6; the SIMD128 build gains on V8 and JavaScriptCore too).
+ */
+@inline function chunkQ45K(q5: bool, high: bool, p: usize, h: i32, xa: v128, xb: v128, xe: v128, xf: v128, x16: usize, lo: v128, m10: v128, acc: v128): v128 {
+  if (GEMMA_DOT_ADD) return lo; // not in the dot-add build
+  // the two 6-bit scales (ggml's packing, as scLo / scHi): bytes 2h, 2h + 1 of sc
+  const o = <usize>h << 1;
+  const w0 = <u32>load<u16>(p + o, 4);
+  const pair = !high ? w0 & 0x3f3f : (<u32>load<u16>(p + o, 12) & 0x0f0f) | ((w0 >> 2) & 0x3030);
+  const c = high ? h + 2 : h;
+  const qs = p + (q5 ? 48 : 16) + (<usize>c << 5);
+  const a = v128.load(qs), b = v128.load(qs, 16);
+  let la = v128.and(a, lo), lb = v128.and(b, lo), ha = hiNibbles(a, lo), hb = hiNibbles(b, lo);
+  if (q5) {
+    // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1 (to bit 4)
+    const sc = <u32>(c << 1);
+    const qa = i16x8.shr_u(v128.load(p, 16), sc), qb = i16x8.shr_u(v128.load(p, 32), sc);
+    la = v128.or(la, moveBits(qa, 0, 4, m10)); lb = v128.or(lb, moveBits(qb, 0, 4, m10));
+    ha = v128.or(ha, moveBits(qa, 1, 4, m10)); hb = v128.or(hb, moveBits(qb, 1, 4, m10));
+  }
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    // (dotU32 reads only x16 and no `ones` in this build)
+    acc = i32x4.add(acc, i32x4.mul(dotU32(la, lb, 0, x16, lo), i32x4.splat(pair & 0xff)));
+    return i32x4.add(acc, i32x4.mul(dotU32(ha, hb, 0, x16 + 64, lo), i32x4.splat(pair >> 8)));
+  }
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, la), i16x8.relaxed_dot_i8x16_i7x16_s(xb, lb)), i16x8.splat(<i16>(pair & 0xff))));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, ha), i16x8.relaxed_dot_i8x16_i7x16_s(xf, hb)), i16x8.splat(<i16>(pair >> 8))));
+}
+
 /** a Q4_K/Q5_K super-block's sum_j m_j sum(x_j) in the lanes of an i32x4 (bs32lo/hi: the
  *  activations' per-32 sums) */
 @inline function minDotsQ45K(p: usize, bs32lo: v128, bs32hi: v128): v128 {
@@ -96,13 +122,36 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
 }
 
 /**
- * Relaxed builds, decode: super-block b of the group's four rows (at p, bb bytes apart) against
- * one activation row, added to acc lane by lane: dx (d isum - dmin msum) per row, the sums
- * reduced for the four rows at once (hadd4i) and the scales converted as one vector, where
- * blockQ45K reduces and converts per row (the same operations per lane, so the same bits).
+ * Decode: super-block b of the group's four rows (at p, bb bytes apart) against one activation
+ * row (x8: int8, x16: as int16 for the SIMD128 build), added to acc lane by lane:
+ * dx (d isum - dmin msum) per row, with the integer sums isum = sum_j sc_j (q_j . x_j) (exact,
+ * so every build's order gives the same) from subDotsQ45K per row (dot-add build) or chunkQ45K
+ * over the four rows in a loop (the other builds), and msum = sum_j m_j sum(x_j). The prefill
+ * kernels compute the same expression lane by lane.
  */
-@inline function blocksQ45K4(q5: bool, p: usize, bb: usize, x8: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128, fm: v128, fb: v128, acc: v128): v128 {
-  const isum = hadd4i(subDotsQ45K(q5, p, x8, lo, m10), subDotsQ45K(q5, p + bb, x8, lo, m10), subDotsQ45K(q5, p + 2 * bb, x8, lo, m10), subDotsQ45K(q5, p + 3 * bb, x8, lo, m10));
+@inline function blocksQ45K4(q5: bool, p: usize, bb: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128, fm: v128, fb: v128, acc: v128): v128 {
+  let isum: v128;
+  if (GEMMA_DOT_ADD) {
+    isum = hadd4i(subDotsQ45K(q5, p, x8, lo, m10), subDotsQ45K(q5, p + bb, x8, lo, m10), subDotsQ45K(q5, p + 2 * bb, x8, lo, m10), subDotsQ45K(q5, p + 3 * bb, x8, lo, m10));
+  } else {
+    let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    for (let h = 0; h < 2; h++) { // chunks h and h + 2 of the four rows (chunkQ45K)
+      let xc = x8 + (<usize>h << 6), yc = x16 + (<usize>h << 7);
+      let xa = lo, xb = lo, xe = lo, xf = lo;
+      if (ASC_FEATURE_RELAXED_SIMD) { xa = v128.load(xc); xb = v128.load(xc, 16); xe = v128.load(xc, 32); xf = v128.load(xc, 48); }
+      i0 = chunkQ45K(q5, false, p, h, xa, xb, xe, xf, yc, lo, m10, i0);
+      i1 = chunkQ45K(q5, false, p + bb, h, xa, xb, xe, xf, yc, lo, m10, i1);
+      i2 = chunkQ45K(q5, false, p + 2 * bb, h, xa, xb, xe, xf, yc, lo, m10, i2);
+      i3 = chunkQ45K(q5, false, p + 3 * bb, h, xa, xb, xe, xf, yc, lo, m10, i3);
+      xc += 128; yc += 256;
+      if (ASC_FEATURE_RELAXED_SIMD) { xa = v128.load(xc); xb = v128.load(xc, 16); xe = v128.load(xc, 32); xf = v128.load(xc, 48); }
+      i0 = chunkQ45K(q5, true, p, h, xa, xb, xe, xf, yc, lo, m10, i0);
+      i1 = chunkQ45K(q5, true, p + bb, h, xa, xb, xe, xf, yc, lo, m10, i1);
+      i2 = chunkQ45K(q5, true, p + 2 * bb, h, xa, xb, xe, xf, yc, lo, m10, i2);
+      i3 = chunkQ45K(q5, true, p + 3 * bb, h, xa, xb, xe, xf, yc, lo, m10, i3);
+    }
+    isum = hadd4i(i0, i1, i2, i3);
+  }
   const msum = hadd4i(minDotsQ45K(p, bs32lo, bs32hi), minDotsQ45K(p + bb, bs32lo, bs32hi), minDotsQ45K(p + 2 * bb, bs32lo, bs32hi), minDotsQ45K(p + 3 * bb, bs32lo, bs32hi));
   // (d, dmin) of the four rows: the u32 at each block's start, d in its low half, dmin high
   const dd = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(p)), 1, load<i32>(p + bb)), 2, load<i32>(p + 2 * bb)), 3, load<i32>(p + 3 * bb));
@@ -110,61 +159,11 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   return f32x4.add(acc, f32x4.mul(f32x4.splat(dx), f32x4.sub(f32x4.mul(d, f32x4.convert_i32x4_s(isum)), f32x4.mul(dmin, f32x4.convert_i32x4_s(msum)))));
 }
 
-/** relaxed build: 32 unsigned levels (a: elements 0..15, b: 16..31) against 32 int8 activations
- *  at x8, the int16 sums widened by pmaddwd against the sub-block's scale broadcast (s) */
+/** dot-add build: 32 unsigned levels (a: elements 0..15, b: 16..31) against 32 int8 activations
+ *  at x8, times the sub-block's scale in every i32 lane (s) */
 @inline function scaledDot32(a: v128, b: v128, x8: usize, s: v128): v128 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return s; // never called in the SIMD128 build
-  if (GEMMA_DOT_ADD) {
-    // s: the scale in every i32 lane (subDotsQ45K)
-    return i32x4.mul(dotAdd32(a, b, x8), s);
-  }
-  return i32x4.dot_i16x8_s(i16x8.add(
-    i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), a),
-    i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), b)), s);
-}
-
-/** one Q4_K (q5 = false) or Q5_K (q5 = true) super-block at p against activations:
- *  x8/x16 at this super-block, dx its scale, bs32lo/hi its per-32 sums */
-@inline function blockQ45K(q5: bool, p: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128, lo: v128, m10: v128): f32 {
-  if (ASC_FEATURE_RELAXED_SIMD) return 0; // the relaxed builds take blocksQ45K4
-  const u0 = load<u32>(p, 4), u1 = load<u32>(p, 8), u2 = load<u32>(p, 12);
-  const qs = p + (q5 ? 48 : 16);
-  let d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128;
-  // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes;
-  // lo = byteMask(.., 0x0f), m10 = byteMask(.., 0x10) (common.ts: hiNibbles, moveBits)
-  if (!q5) {
-    let a = v128.load(qs), b = v128.load(qs, 16);
-    d0 = dotU32(v128.and(a, lo), v128.and(b, lo), x8, x16, ones);
-    d1 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 32, x16 + 64, ones);
-    a = v128.load(qs, 32); b = v128.load(qs, 48);
-    d2 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 64, x16 + 128, ones);
-    d3 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 96, x16 + 192, ones);
-    a = v128.load(qs, 64); b = v128.load(qs, 80);
-    d4 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 128, x16 + 256, ones);
-    d5 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 160, x16 + 320, ones);
-    a = v128.load(qs, 96); b = v128.load(qs, 112);
-    d6 = dotU32(v128.and(a, lo), v128.and(b, lo), x8 + 192, x16 + 384, ones);
-    d7 = dotU32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 224, x16 + 448, ones);
-  } else {
-    // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1 (moved to bit 4)
-    const ha = v128.load(p, 16), hb = v128.load(p, 32);
-    let a = v128.load(qs), b = v128.load(qs, 16);
-    d0 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 0, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 0, 4, m10)), x8, x16, ones);
-    d1 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 1, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 1, 4, m10)), x8 + 32, x16 + 64, ones);
-    a = v128.load(qs, 32); b = v128.load(qs, 48);
-    d2 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 2, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 2, 4, m10)), x8 + 64, x16 + 128, ones);
-    d3 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 3, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 3, 4, m10)), x8 + 96, x16 + 192, ones);
-    a = v128.load(qs, 64); b = v128.load(qs, 80);
-    d4 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 4, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 4, 4, m10)), x8 + 128, x16 + 256, ones);
-    d5 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 5, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 5, 4, m10)), x8 + 160, x16 + 320, ones);
-    a = v128.load(qs, 96); b = v128.load(qs, 112);
-    d6 = dotU32(v128.or(v128.and(a, lo), moveBits(ha, 6, 4, m10)), v128.or(v128.and(b, lo), moveBits(hb, 6, 4, m10)), x8 + 192, x16 + 384, ones);
-    d7 = dotU32(v128.or(hiNibbles(a, lo), moveBits(ha, 7, 4, m10)), v128.or(hiNibbles(b, lo), moveBits(hb, 7, 4, m10)), x8 + 224, x16 + 448, ones);
-  }
-  const isum = i32x4.add(i32x4.mul(hadd4i(d0, d1, d2, d3), scLo(u0)), i32x4.mul(hadd4i(d4, d5, d6, d7), scHi(u0, u2)));
-  const msum = i32x4.add(i32x4.mul(bs32lo, mLo(u1)), i32x4.mul(bs32hi, mHi(u1, u2)));
-  const d = f16(load<u16>(p)), dmin = f16(load<u16>(p, 2));
-  return dx * (d * <f32>hsumi(isum) - dmin * <f32>hsumi(msum));
+  if (!GEMMA_DOT_ADD) return s; // never called in the other builds
+  return i32x4.mul(dotAdd32(a, b, x8), s);
 }
 
 @inline function mmQ45K(q5: bool, w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32, T: i32, g0: i32, g1: i32, scratch: usize): void {
@@ -204,31 +203,15 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
       for (let t = ts; t < t1; t++) {
         const xr = xq + <usize>t * <usize>xs;
         const x16r = xr + <usize>k, xd = xr + 3 * <usize>k, bsr = xd + (<usize>nb << 2);
-        let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
         let p = gp;
-        if (ASC_FEATURE_RELAXED_SIMD) {
-          let acc = f32x4.splat(0);
-          for (let b = 0; b < nb; b++) {
-            const bs = bsr + (<usize>b << 6);
-            const bl = pairSums(v128.load(bs), v128.load(bs, 16)), bh = pairSums(v128.load(bs, 32), v128.load(bs, 48));
-            acc = blocksQ45K4(q5, p, bb, xr + (<usize>b << 8), load<f32>(xd + (<usize>b << 2)), bl, bh, lo, m10, fm, fb, acc);
-            p += bb << 2;
-          }
-          storeRows(out, t, m, g, acc);
-          continue;
-        }
+        let acc = f32x4.splat(0);
         for (let b = 0; b < nb; b++) {
-          const x8 = xr + (<usize>b << 8), x16 = x16r + (<usize>b << 9);
-          const dx = load<f32>(xd + (<usize>b << 2));
           const bs = bsr + (<usize>b << 6);
           const bl = pairSums(v128.load(bs), v128.load(bs, 16)), bh = pairSums(v128.load(bs, 32), v128.load(bs, 48));
-          a0 += blockQ45K(q5, p, x8, x16, dx, bl, bh, ones, lo, m10);
-          a1 += blockQ45K(q5, p + bb, x8, x16, dx, bl, bh, ones, lo, m10);
-          a2 += blockQ45K(q5, p + 2 * bb, x8, x16, dx, bl, bh, ones, lo, m10);
-          a3 += blockQ45K(q5, p + 3 * bb, x8, x16, dx, bl, bh, ones, lo, m10);
+          acc = blocksQ45K4(q5, p, bb, xr + (<usize>b << 8), x16r + (<usize>b << 9), load<f32>(xd + (<usize>b << 2)), bl, bh, lo, m10, fm, fb, acc);
           p += bb << 2;
         }
-        storeRows(out, t, m, g, vec4(a0, a1, a2, a3));
+        storeRows(out, t, m, g, acc);
       }
     }
   }
@@ -245,7 +228,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
  * Then four activation rows at a time: per sub-block eight relaxed dots against broadcast
  * activation quads summed in int16 (matmul-q.ts tileDots), and pmaddwd by sc_j as int16 pairs
  * gives the four rows' scaled dots in the four lanes; the integer sums and the float expression
- * are those of blockQ45K, so results are the same bit for bit.
+ * are those of blocksQ45K4, so results are the same bit for bit.
  */
 const QK_WIDE: usize = 1312;
 
@@ -446,7 +429,7 @@ const QK_WIDE: usize = 1312;
  *   d, dmin over the four rows (f32x4 each)                                          32
  * and four activation rows at a time run pmaddwd against their int16 quants broadcast by column
  * pairs (packRowsQ8Ks): the four rows' sub-block dots build up in the four lanes, times sc_j
- * (one i32 multiply), and the float expression is blockQ45K's lane by lane: the integer sums
+ * (one i32 multiply), and the float expression is blocksQ45K4's lane by lane: the integer sums
  * and the float operations are the same, so results are the same bit for bit. (The SIMD128
  * decode kernel took 16 widenings and 16 pmaddwd per 32 columns of one weight row and one
  * activation row; here 16 pmaddwd serve 4 x 4 rows.)
@@ -477,7 +460,7 @@ const QKS_WIDE: usize = 2336;
  * packRowsQ8Ks at x) against a group widened at s, by widenQ45Ks (q6 = false: eight sub-blocks
  * of 32 columns, QKS_WIDE bytes per super-block) or widenQ6Ks (q6 = true: sixteen of 16,
  * Q6S_WIDE). Per sub-block j the four rows' dots build up in the four lanes by pmaddwd against
- * broadcast column pairs (Q6_K: minus 32 bsum_j), times sc_j; then blockQ45K's or blockQ6K's
+ * broadcast column pairs (Q6_K: minus 32 bsum_j), times sc_j; then blocksQ45K4's or blockQ6K's
  * float expression lane by lane.
  */
 @inline function rowsKs4(q6: bool, s: usize, x: usize, xr: usize, xs: usize, k: i32, nb: i32, out: usize, t: i32, m: i32, g: i32): void {
@@ -539,7 +522,7 @@ const QKS_WIDE: usize = 2336;
   storeRows4(out, t, m, g, f0, f1, f2, f3);
 }
 
-/** dx (d isum - dmin sum_j m_j bsum_j) over the four rows: blockQ45K's expression lane-wise;
+/** dx (d isum - dmin sum_j m_j bsum_j) over the four rows: blocksQ45K4's expression;
  *  mq: the m_j over the four rows (i32x4, j = 0..7) */
 @inline function superAcc(mq: usize, bs: usize, dx: f32, isum: v128, d: v128, dmin: v128): v128 {
   const lo = pairSums(v128.load(bs), v128.load(bs, 16)), hi = pairSums(v128.load(bs, 32), v128.load(bs, 48));
