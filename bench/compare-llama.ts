@@ -8,6 +8,7 @@
  *                                  [--rounds 3] [--prompt 128] [--gen 64] [--json out.json]
  *                                  [--build auto|simd|relaxed|dotadd]
  *
+ * --models takes Gemma 3 sizes (270m, 1b, 4b) or any synth preset name (gemma-2-2b, ...).
  * --build picks our kernel build instead of the engine's choice (auto): simd is what engines
  * without relaxed SIMD run (Safari, Firefox by default), relaxed the plain relaxed build (Node 20
  * and 22), dotadd the dot-add one (Node 24+, recent Chromium).
@@ -96,12 +97,13 @@ console.log(`${typeof process.versions.deno === 'string' ? 'Deno' : 'Node'} ${pr
 console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s; load average ${load()}`);
 
 for (const size of models) {
-  const cfg = getPreset(`gemma-3-${size}`);
+  const name = size.startsWith('gemma-') ? size : `gemma-3-${size}`;
+  const cfg = getPreset(name);
   for (const dtype of types) {
-    const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
+    const path = `.cache/bench/${name}-${dtype}.gguf`;
     const g0 = performance.now();
     if (MIXED_RECIPES.has(dtype)) {
-      const f16 = await synthModelFile(`.cache/bench/gemma-3-${size}-f16.gguf`, cfg, 'f16', { seed: 1 });
+      const f16 = await synthModelFile(`.cache/bench/${name}-f16.gguf`, cfg, 'f16', { seed: 1 });
       if (!existsSync(path)) await quantizeModelFile(f16, path, dtype);
     } else {
       await synthModelFile(path, cfg, dtype, { seed: 1 });
@@ -122,7 +124,7 @@ for (const size of models) {
       }
       const bytes = decodeWeightBytes(ours.model);
       const row = {
-        model: `gemma-3-${size}`, dtype, threads,
+        model: name, dtype, threads,
         oursPrefill: o!.prefill, llamaPrefill: c!.prefill, prefillRatio: o!.prefill / c!.prefill,
         oursDecode: o!.decode, llamaDecode: c!.decode, decodeRatio: o!.decode / c!.decode,
         oursDecodeGBps: (bytes * o!.decode) / 1e9, llamaDecodeGBps: (bytes * c!.decode) / 1e9,
