@@ -39,25 +39,31 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   const u0 = load<u32>(p, 4), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   const sl = scLo(u0), sh = scHi(u0, u2);
-  const s0 = v128.shuffle<i32>(sl, sl, 0, 0, 0, 0), s1 = v128.shuffle<i32>(sl, sl, 1, 1, 1, 1);
-  const s2 = v128.shuffle<i32>(sl, sl, 2, 2, 2, 2), s3 = v128.shuffle<i32>(sl, sl, 3, 3, 3, 3);
-  const s4 = v128.shuffle<i32>(sh, sh, 0, 0, 0, 0), s5 = v128.shuffle<i32>(sh, sh, 1, 1, 1, 1);
-  const s6 = v128.shuffle<i32>(sh, sh, 2, 2, 2, 2), s7 = v128.shuffle<i32>(sh, sh, 3, 3, 3, 3);
+  // Q4_K: the even (low-nibble) sub-blocks' scales times 16 (q4l: see below)
+  const el = q5 ? sl : i32x4.shl(sl, 4), eh = q5 ? sh : i32x4.shl(sh, 4);
+  const s0 = v128.shuffle<i32>(el, el, 0, 0, 0, 0), s1 = v128.shuffle<i32>(sl, sl, 1, 1, 1, 1);
+  const s2 = v128.shuffle<i32>(el, el, 2, 2, 2, 2), s3 = v128.shuffle<i32>(sl, sl, 3, 3, 3, 3);
+  const s4 = v128.shuffle<i32>(eh, eh, 0, 0, 0, 0), s5 = v128.shuffle<i32>(sh, sh, 1, 1, 1, 1);
+  const s6 = v128.shuffle<i32>(eh, eh, 2, 2, 2, 2), s7 = v128.shuffle<i32>(sh, sh, 3, 3, 3, 3);
   let acc: v128;
   // chunk c holds sub-blocks 2c (low nibbles) and 2c+1 (high nibbles) of 32 bytes
   if (!q5) {
+    // Q4_K: the high nibbles stay in place (16 q, u8 <= 240: the dot-add build reads its weight
+    // operand unsigned, loader.ts self-test) and the low nibbles' scales are taken 16 times, so
+    // this sums 16 sum_j sc_j (q_j . x_j) (|lane| <= 8 * 8 * 240 * 127 * 63 < 2^31 / 4: exact
+    // through hadd4i) without a shift per vector; blocksQ45K4 divides by 16
     let a = v128.load(qs), b = v128.load(qs, 16);
     acc = scaledDot32(v128.and(a, lo), v128.and(b, lo), x8, s0);
-    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 32, s1));
+    acc = i32x4.add(acc, scaledDot32(v128.andnot(a, lo), v128.andnot(b, lo), x8 + 32, s1));
     a = v128.load(qs, 32); b = v128.load(qs, 48);
     acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 64, s2));
-    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 96, s3));
+    acc = i32x4.add(acc, scaledDot32(v128.andnot(a, lo), v128.andnot(b, lo), x8 + 96, s3));
     a = v128.load(qs, 64); b = v128.load(qs, 80);
     acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 128, s4));
-    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 160, s5));
+    acc = i32x4.add(acc, scaledDot32(v128.andnot(a, lo), v128.andnot(b, lo), x8 + 160, s5));
     a = v128.load(qs, 96); b = v128.load(qs, 112);
     acc = i32x4.add(acc, scaledDot32(v128.and(a, lo), v128.and(b, lo), x8 + 192, s6));
-    acc = i32x4.add(acc, scaledDot32(hiNibbles(a, lo), hiNibbles(b, lo), x8 + 224, s7));
+    acc = i32x4.add(acc, scaledDot32(v128.andnot(a, lo), v128.andnot(b, lo), x8 + 224, s7));
   } else {
     // fifth bit of element 64c+l: bit 2c of qh[l]; of element 64c+32+l: bit 2c+1 (moved to bit 4)
     const ha = v128.load(p, 16), hb = v128.load(p, 32);
@@ -133,6 +139,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   let isum: v128;
   if (GEMMA_DOT_ADD) {
     isum = hadd4i(subDotsQ45K(q5, p, x8, lo, m10), subDotsQ45K(q5, p + bb, x8, lo, m10), subDotsQ45K(q5, p + 2 * bb, x8, lo, m10), subDotsQ45K(q5, p + 3 * bb, x8, lo, m10));
+    if (!q5) isum = i32x4.shr_s(isum, 4); // Q4_K's sums come 16 times (subDotsQ45K)
   } else {
     let i0 = i32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
     for (let h = 0; h < 2; h++) { // chunks h and h + 2 of the four rows (chunkQ45K)
