@@ -39,7 +39,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   const u0 = load<u32>(p, 4), u2 = load<u32>(p, 12);
   const qs = p + (q5 ? 48 : 16);
   const sl = scLo(u0), sh = scHi(u0, u2);
-  // Q4_K: the even (low-nibble) sub-blocks' scales times 16 (q4l: see below)
+  // Q4_K: the even (low-nibble) sub-blocks' scales times 16 (see below)
   const el = q5 ? sl : i32x4.shl(sl, 4), eh = q5 ? sh : i32x4.shl(sh, 4);
   const s0 = v128.shuffle<i32>(el, el, 0, 0, 0, 0), s1 = v128.shuffle<i32>(sl, sl, 1, 1, 1, 1);
   const s2 = v128.shuffle<i32>(el, el, 2, 2, 2, 2), s3 = v128.shuffle<i32>(sl, sl, 3, 3, 3, 3);
