@@ -31,8 +31,18 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> kc: array<vec4<half_t>>;
-@group(0) @binding(3) var<storage, read> vc: array<half_t>;
+#if KVP
+@group(0) @binding(2) var<storage, read> kc: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> vc: array<u32>;
+// key elements 4i..4i+3 and value element i of the cache (f16 pairs in u32 words)
+fn key4(i: u32) -> vec4<f32> { let w = kc[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)); }
+fn val(i: u32) -> f32 { return unpack2x16float(vc[i / 2u])[i & 1u]; }
+#else
+@group(0) @binding(2) var<storage, read> kc: array<vec4<kv_t>>;
+@group(0) @binding(3) var<storage, read> vc: array<kv_t>;
+fn key4(i: u32) -> vec4<f32> { return vec4<f32>(kc[i]); }
+fn val(i: u32) -> f32 { return f32(vc[i]); }
+#endif
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 const LANES = 8u;                 // invocations per key when scoring
@@ -76,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var t = 0.0;
     if (j < k1) {
       let ko4 = ((j % P.capacity) * P.kv_dim + kvo) / 4u;
-      for (var i = lane; i < D4; i += LANES) { t += dot(qs[i], vec4<f32>(kc[ko4 + i])); }
+      for (var i = lane; i < D4; i += LANES) { t += dot(qs[i], key4(ko4 + i)); }
     }
     part[lid] = t;
     workgroupBarrier();
@@ -102,7 +112,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = 0u; i < cnt; i++) {
       let p = exp(sc[i] - newM);
       ps += p;
-      if (lid < D) { a += p * f32(vc[((j0 + i) % P.capacity) * P.kv_dim + kvo + lid]); }
+      if (lid < D) { a += p * val(((j0 + i) % P.capacity) * P.kv_dim + kvo + lid); }
     }
     L = L * alpha + ps;
     acc = acc * alpha + a;

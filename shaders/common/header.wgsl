@@ -2,6 +2,7 @@
 //   F16:       the adapter has shader-f16 and the backend runs its f16 path (KV cache and
 //              matmul tiles in f16; accumulation stays f32)
 //   SUBGROUPS: reductions use subgroup operations (workgroup-memory trees otherwise)
+//   KV32, KVP: the KV cache's element type (below)
 #if F16
 enable f16;
 #endif
@@ -15,4 +16,17 @@ diagnostic(off, subgroup_uniformity);
 alias half_t = f16;
 #else
 alias half_t = f32;
+#endif
+// The KV cache's element (WebGpuOptions.kvCache): f16 on the F16 path unless KV32; f32 on the
+// f32 path unless KVP, which keeps f16 pairs packed in u32 words (pack2x16float, no extension)
+#if !KVP
+#if F16
+#if KV32
+alias kv_t = f32;
+#else
+alias kv_t = f16;
+#endif
+#else
+alias kv_t = f32;
+#endif
 #endif

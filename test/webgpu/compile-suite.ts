@@ -13,9 +13,10 @@ import { type Driver, gpuEnv } from './gpu-env.js';
 export async function describeKernelCompilation(driver: Driver): Promise<void> {
   const env = await gpuEnv(driver);
   describe.skipIf(!env.available)(`every kernel variant compiles on ${env.description}`, () => {
-    for (const cfg of env.available ? gpuConfigs(env) : []) {
-      it(`${cfg.name}: no WGSL errors or warnings in any kernel variant`, async () => {
-        const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg.opts });
+    // each configuration, and its KV cache of the other element type (KV32 / KVP shader variants)
+    for (const [cfg, kvCache] of (env.available ? gpuConfigs(env) : []).flatMap((c) => [[c, undefined], [c, c.f16 ? 'f32' : 'f16']] as const)) {
+      it(`${cfg.name}${kvCache ? `, ${kvCache} KV cache` : ''}: no WGSL errors or warnings in any kernel variant`, async () => {
+        const be = await WebGpuBackend.create({ gpu: env.gpu, ...cfg.opts, ...(kvCache ? { kvCache } : {}) });
         try {
           const problems: string[] = [];
           for (const spec of allKernelSpecs(be.info.subgroups)) {

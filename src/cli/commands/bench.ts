@@ -151,8 +151,8 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
     for (const [k, v] of Object.entries(o)) if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`--${k} must be a positive integer`);
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new UsageError('--threads must be a positive integer');
     const kv = kvCacheFlag(p);
-    if (kv !== undefined && name !== 'wasm') throw new UsageError('--kv-cache applies to the wasm backend');
-    const backend = await cliBackend(name, threads, name === 'webgpu' ? { profile: true } : kv ? { kvCache: kv } : undefined);
+    if (kv !== undefined && name !== 'wasm' && name !== 'webgpu') throw new UsageError('--kv-cache applies to the wasm and webgpu backends');
+    const backend = await cliBackend(name, threads, { ...(name === 'webgpu' ? { profile: true } : {}), ...(kv ? { kvCache: kv } : {}) });
     const gpu = profiled(backend);
     gpu?.setProfiling(false); // the timed runs go without timestamps
     // the wasm backend's facts (other backends have other `info`)
@@ -169,7 +169,7 @@ on the GPU per kernel class (timestamp queries, when the adapter has them).`,
         if (!m.measureReadBandwidth) throw new GemmaError('BAD_ARGUMENT', `--probe needs the wasm backend`);
         dram = m.measureReadBandwidth(512, 5);
       }
-      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, dotAdd: info?.dotAdd ?? null, kvCache: name === 'wasm' ? kv ?? 'f32' : null, notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
+      const out = { model: path, backend: name, threads: info?.threads ?? threads ?? null, relaxedSimd: info?.relaxed ?? null, dotAdd: info?.dotAdd ?? null, kvCache: (backend as { info?: { kvCache?: string } }).info?.kvCache ?? (name === 'wasm' ? kv ?? 'f32' : null), notes: info?.notes ?? [], ...r, ...(dram !== undefined ? { probeGBps: dram, decodeShareOfProbe: r.decodeGBps / dram } : {}), ...(step ? { decodeStep: step } : {}) };
       if (p.flags.has('json')) {
         console.log(JSON.stringify(out));
       } else {

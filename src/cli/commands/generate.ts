@@ -72,10 +72,11 @@ export const LOAD_FLAGS_USAGE = `model options:
   --backend auto|webgpu|wasm|reference   (default auto: WebGPU if an adapter exists, else WASM)
   --context N          KV cache length in tokens (default min(model max, 4096))
   --threads N          WASM threads
-  --kv-cache f32|f16   WASM KV cache type (default f32; f16: half the memory, logits move ~1e-3)
+  --kv-cache f32|f16   KV cache type (WASM: default f32; WebGPU: default f16 with shader-f16, else f32;
+                       f16: half the memory, logits move ~1e-3)
   --quantize TYPE      quantize weights while loading (q8_0, q4_k, ...)`;
 
-/** --kv-cache f32|f16 (the WASM backend's KV cache type), or undefined when not given */
+/** --kv-cache f32|f16 (the WASM or WebGPU backend's KV cache type), or undefined when not given */
 export function kvCacheFlag(p: ParsedArgs): 'f32' | 'f16' | undefined {
   const kv = flagString(p, 'kv-cache');
   if (kv !== undefined && kv !== 'f32' && kv !== 'f16') throw new UsageError(`--kv-cache must be f32 or f16, got ${kv}`);

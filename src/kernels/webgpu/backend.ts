@@ -43,6 +43,8 @@ export interface WebGpuInfo {
   /** a CPU implementation of WebGPU (lavapipe, SwiftShader, a fallback adapter): kernels that
    *  trade workgroup barriers for parallelism are avoided (WebGpuOptions.software overrides) */
   software: boolean;
+  /** the KV cache's element type (WebGpuOptions.kvCache) */
+  kvCache: 'f32' | 'f16';
 }
 
 export class WebGpuBackend implements Backend {
@@ -57,6 +59,8 @@ export class WebGpuBackend implements Backend {
   private disposed = false;
   /** decode attention gives each workgroup at least this many keys (flash-decoding splits) */
   private readonly splitKeys: number;
+  /** the KV cache's element type (WebGpuOptions.kvCache) */
+  private readonly kvType: 'f32' | 'f16';
 
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
     return new WebGpuBackend(await acquireDevice(opts), opts);
@@ -70,10 +74,14 @@ export class WebGpuBackend implements Backend {
     const uniformOffsets = opts.uniformOffsets ?? (ctx.software ? 'static' : 'dynamic');
     if (uniformOffsets !== 'static' && uniformOffsets !== 'dynamic') throw new GemmaError('BAD_ARGUMENT', `uniformOffsets must be 'static' or 'dynamic', got ${JSON.stringify(uniformOffsets)}`);
     const staticUniforms = uniformOffsets === 'static';
+    if (opts.kvCache !== undefined && opts.kvCache !== 'f32' && opts.kvCache !== 'f16') throw new GemmaError('BAD_ARGUMENT', `kvCache must be 'f32' or 'f16', got ${JSON.stringify(opts.kvCache)}`, { field: 'kvCache' });
+    this.kvType = opts.kvCache ?? (ctx.f16 ? 'f16' : 'f32');
+    // shaders/common/header.wgsl: KV32 (f32 cache on the f16 path), KVP (packed f16 on the f32 path)
+    const kvDefines = { KV32: ctx.f16 && this.kvType === 'f32', KVP: !ctx.f16 && this.kvType === 'f16' };
     this.c = {
       gpu: ctx,
       rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true, staticUniforms),
-      kernels: new Pipelines(device, { F16: ctx.f16, SUBGROUPS: ctx.subgroups }, staticUniforms),
+      kernels: new Pipelines(device, { F16: ctx.f16, SUBGROUPS: ctx.subgroups, ...kvDefines }, staticUniforms),
     };
     void device.lost.then((info) => {
       if (!this.disposed) this.fail(new GemmaError('BACKEND', `the GPU device was lost (${info.reason}): ${info.message}`));
@@ -87,7 +95,7 @@ export class WebGpuBackend implements Backend {
 
   get info(): WebGpuInfo {
     const g = this.ctx;
-    return { adapter: g.adapterInfo, adapterFeatures: g.adapterFeatures, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding, software: g.software };
+    return { adapter: g.adapterInfo, adapterFeatures: g.adapterFeatures, f16: g.f16, subgroups: g.subgroups, subgroupSize: g.subgroupSize, timestamps: g.timestamps, maxBindingBytes: g.maxBinding, software: g.software, kvCache: this.kvType };
   }
 
   /** the GPU device (tests and tools) */
@@ -257,7 +265,8 @@ export class WebGpuBackend implements Backend {
   createKvLayer(capacity: number, kvDim: number): KvLayer {
     this.check();
     if (!(Number.isInteger(capacity) && capacity >= 1 && Number.isInteger(kvDim) && kvDim >= 1)) throw new GemmaError('BAD_SHAPE', `KV layer [${capacity}, ${kvDim}]`);
-    const f16 = this.ctx.f16;
+    const f16 = this.kvType === 'f16';
+    if (f16 && !this.ctx.f16 && kvDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `a packed f16 KV cache needs an even row width, got ${kvDim}`);
     const bytes = Math.ceil((capacity * kvDim * (f16 ? 2 : 4)) / 4) * 4;
     if (bytes > this.ctx.maxBinding) {
       throw new GemmaError('BACKEND', `a KV cache layer of ${capacity} x ${kvDim} (${bytes} bytes) exceeds the GPU's storage binding limit of ${this.ctx.maxBinding} bytes (use a shorter context)`);

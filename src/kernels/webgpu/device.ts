@@ -38,6 +38,12 @@ export interface WebGpuOptions {
   /** time every dispatch with timestamp queries, by kernel class (see WebGpuBackend.profile) */
   profile?: boolean;
   /**
+   * the KV cache's element type: 'f16' (half the memory and the attention's reads; on the f32
+   * path stored as f16 pairs packed in u32 words, which needs no shader-f16) or 'f32'. Default:
+   * f16 on the shader-f16 path, f32 on the f32 path.
+   */
+  kvCache?: 'f32' | 'f16';
+  /**
    * treat the adapter as a CPU implementation (true) or a GPU (false) when choosing kernels;
    * default: detected (lavapipe, SwiftShader, fallback adapters are software). Tests use it to
    * run the GPU kernel choices on a CPU driver.
