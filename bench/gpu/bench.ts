@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/gpu/bench.ts [--models 270m,1b] [--quants q8_0,q4_0] [--prompt 512]
  *        [--gen 128] [--icd swiftshader|lavapipe|path] [--json out.json] [--budget-s 420]
+ *        [--kv-cache f32|f16]  (the KV cache type; default: f16 with shader-f16, else f32)
  * (bench/gpu/gpu-bench.sh packs this for a machine without npm and runs it there.)
  */
 import { writeFileSync } from 'node:fs';
@@ -236,10 +237,12 @@ async function main(): Promise<void> {
   const quants = (a.get('quants') ?? 'q8_0,q4_0').split(',') as ('q8_0' | 'q4_0')[];
   const P = Number(a.get('prompt') ?? 512), G = Number(a.get('gen') ?? 128);
   const gpu = nodeGpu({ icd: a.get('icd') });
-  const be = await WebGpuBackend.create({ gpu, profile: true });
+  const kv = a.get('kv-cache');
+  if (kv !== undefined && kv !== 'f32' && kv !== 'f16') throw new Error(`--kv-cache f32|f16, got ${kv}`);
+  const be = await WebGpuBackend.create({ gpu, profile: true, ...(kv ? { kvCache: kv } : {}) });
   const info = be.info;
   const name = `${info.adapter.description || info.adapter.device} (${info.adapter.vendor} ${info.adapter.architecture})`;
-  console.log(`adapter: ${name}; f16 ${info.f16}, subgroups ${info.subgroups} (${info.subgroupSize}), timestamps ${info.timestamps}, binding ${(info.maxBindingBytes / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`adapter: ${name}; f16 ${info.f16}, KV cache ${info.kvCache}, subgroups ${info.subgroups} (${info.subgroupSize}), timestamps ${info.timestamps}, binding ${(info.maxBindingBytes / 2 ** 20).toFixed(0)} MiB`);
   console.log(`adapter features: ${info.adapterFeatures.join(' ')}`);
   const checks = await selfCheck(be);
   const bad = checks.filter((c) => !(c.err < (info.f16 ? 5e-3 : 1e-4)));
@@ -308,7 +311,7 @@ async function main(): Promise<void> {
       be.setProfiling(false);
       c.dispose();
       const decodeTokPerS = G / (dec / 1000);
-      const bytes = decodeBytes(cfg, q, P + G / 2, info.f16);
+      const bytes = decodeBytes(cfg, q, P + G / 2, info.kvCache === 'f16');
       const params = tensorSpecs(cfg).filter((s) => !s.isNorm).reduce((n, s) => n + s.shape[0]! * s.shape[1]!, 0);
       const row: Row = {
         model: mname, quant: q, promptTokens: P, genTokens: G,
