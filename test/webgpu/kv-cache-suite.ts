@@ -8,12 +8,12 @@
  * (Gemma 3: QK-norm, sliding window, ring buffer) against the reference.
  */
 import { describe, expect, it } from 'vitest';
-import { qkRopeStorePlain, type Weight } from '../../src/kernels/backend.js';
 import { ReferenceBackend } from '../../src/kernels/reference/index.js';
 import { WebGpuBackend } from '../../src/kernels/webgpu/backend.js';
 import type { GpuKvLayer } from '../../src/kernels/webgpu/resources.js';
 import { Pair, randn } from '../helpers/backend-conformance.js';
 import { gpuConfigs } from './configs.js';
+import { qkRopeStoreAttention } from './fused-suite.js';
 import { type Driver, gpuEnv } from './gpu-env.js';
 import { loadModel, maxLogSoftmaxDiff, presetSpec, tokens } from './models.js';
 
@@ -73,29 +73,7 @@ export async function describeKvCache(driver: Driver): Promise<void> {
       for (const kv of [undefined, other]) {
         const be = await make(kv);
         try {
-          const P = new Pair(be, new ReferenceBackend());
-          let worst = 0;
-          for (const c of [{ H: 4, G: 1, D: 32, norm: true, cap: 64 }, { H: 4, G: 2, D: 16, norm: false, cap: 10 }, { H: 8, G: 4, D: 256, norm: true, cap: 16 }]) {
-            const kvDim = c.G * c.D;
-            const caches = [P.be.createKvLayer(c.cap, kvDim), P.ref.createKvLayer(c.cap, kvDim)] as const;
-            const nw = (seed: number): [Weight, Weight] => P.weight({ name: 'norm', dtype: 'f32', shape: [c.D], data: new Uint8Array(randn(c.D, seed, 0.3).map((x) => 1 + x).buffer) });
-            const qn = c.norm ? nw(5) : null, kn = c.norm ? nw(6) : null;
-            let pos = 0;
-            for (const rows of [5, 1, 3, 1, 1, 2]) {
-              const q = P.tensor(rows, c.H * c.D, randn(rows * c.H * c.D, 10 + pos, 2));
-              const k = P.tensor(rows, kvDim, randn(rows * kvDim, 20 + pos, 2));
-              const v = P.tensor(rows, kvDim, randn(rows * kvDim, 30 + pos));
-              const rope = { headDim: c.D, startPos: pos, theta: pos % 2 ? 10000 : 1e6, scaling: pos % 2 ? 1 : 8 };
-              be.qkRopeStore(q[0], k[0], v[0], caches[0], qn && qn[0], kn && kn[0], 1e-6, rope);
-              qkRopeStorePlain(P.ref, q[1], k[1], v[1], caches[1], qn && qn[1], kn && kn[1], 1e-6, rope);
-              expect(await P.compare(q), `q ${JSON.stringify(c)} pos ${pos}`).toBeLessThan(1e-5);
-              const out = P.tensor(rows, c.H * c.D);
-              const ap = { numHeads: c.H, numKvHeads: c.G, headDim: c.D, scale: 1 / Math.sqrt(c.D), softcap: null, window: null, startPos: pos };
-              P.be.attention(out[0], q[0], caches[0], ap); P.ref.attention(out[1], q[1], caches[1], ap);
-              worst = Math.max(worst, await P.compare(out));
-              pos += rows;
-            }
-          }
+          const worst = await qkRopeStoreAttention(be);
           errs[kv ?? 'default'] = worst;
         } finally {
           be.dispose();
