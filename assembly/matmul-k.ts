@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { byteMask, dotAdd32, dotU16, dotU32, f16, f16Bias, f16Mask, f16x4s, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotAdd32, dotU16, dotU32, f16, f16Bias, f16Mask, f16x4x, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -162,7 +162,8 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   const msum = hadd4i(minDotsQ45K(p, bs32lo, bs32hi), minDotsQ45K(p + bb, bs32lo, bs32hi), minDotsQ45K(p + 2 * bb, bs32lo, bs32hi), minDotsQ45K(p + 3 * bb, bs32lo, bs32hi));
   // (d, dmin) of the four rows: the u32 at each block's start, d in its low half, dmin high
   const dd = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(load<i32>(p)), 1, load<i32>(p + bb)), 2, load<i32>(p + 2 * bb)), 3, load<i32>(p + 3 * bb));
-  const d = f16x4s(i32x4.shr_s(i32x4.shl(dd, 16), 16), fm, fb), dmin = f16x4s(i32x4.shr_s(dd, 16), fm, fb);
+  // f16x4x: these scales are often f16 subnormals (common.ts f16)
+  const d = f16x4x(i32x4.shr_s(i32x4.shl(dd, 16), 16)), dmin = f16x4x(i32x4.shr_s(dd, 16));
   return f32x4.add(acc, f32x4.mul(f32x4.splat(dx), f32x4.sub(f32x4.mul(d, f32x4.convert_i32x4_s(isum)), f32x4.mul(dmin, f32x4.convert_i32x4_s(msum)))));
 }
 
@@ -593,7 +594,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
 @inline function blocksQ6K4(p: usize, bb: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128, fm: v128, fb: v128, acc: v128): v128 {
   const isum = hadd4i(subDotsQ6K(p, x8, bs, lo, m30), subDotsQ6K(p + bb, x8, bs, lo, m30), subDotsQ6K(p + 2 * bb, x8, bs, lo, m30), subDotsQ6K(p + 3 * bb, x8, bs, lo, m30));
   const dh = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(<i32>load<i16>(p, 208)), 1, <i32>load<i16>(p + bb, 208)), 2, <i32>load<i16>(p + 2 * bb, 208)), 3, <i32>load<i16>(p + 3 * bb, 208));
-  return f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.splat(dx), f16x4s(dh, fm, fb)), f32x4.convert_i32x4_s(isum)));
+  return f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.splat(dx), f16x4x(dh)), f32x4.convert_i32x4_s(isum)));
 }
 
 /** relaxed build: the 16 unsigned levels w (< 128) against 16 int8 activations at x8, the pair

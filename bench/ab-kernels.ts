@@ -32,6 +32,7 @@ const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); if (i < 0) return d; const v = args[i + 1]!; args.splice(i, 2); return v; };
 const M = Number(opt('m', '4096')), K = Number(opt('k', '2048')), T = Number(opt('rows', '1'));
 const rounds = Number(opt('rounds', '4')), build = opt('build', 'relaxed'), buildB = opt('build-b', build);
+const std = Number(opt('std', '1'));
 const [dirA, dirB, ...rest] = args;
 if (!dirA || !dirB) throw new Error('usage: ab-kernels.ts DIR_A DIR_B [options] [types...]');
 const types = (rest.length ? rest : ['q8_0', 'q4_0', 'q4_k', 'q6_k', 'f16']) as DType[];
@@ -54,7 +55,7 @@ console.log(`A = ${dirA} (${build}), B = ${dirB} (${buildB}); 1 thread, [${M} x 
 for (const dtype of types) {
   if (dtype === ('attention' as DType)) { abAttention(); continue; }
   if (dtype === ('q8a' as DType) || dtype === ('q8k' as DType)) { abQuant(dtype === ('q8k' as DType)); continue; }
-  const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
+  const { spec, rowBytes: rb } = benchWeight(dtype, M, K, std);
   const w = be.uploadWeight(spec);
   const x = be.tensor(T, K), out = be.tensor(T, M);
   be.upload(x, randn(T * K, 2));

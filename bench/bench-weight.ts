@@ -5,14 +5,14 @@ import { randn } from '../test/helpers/backend-conformance.js';
 
 /**
  * An [M x K] weight of `dtype` for timing: random bytes would do for speed, but f16/bf16 must
- * stay finite, so one random row is quantized and repeated. Returns the upload spec and the
- * bytes of one row.
+ * stay finite, so one random row (normal, standard deviation `std`) is quantized and repeated.
+ * Returns the upload spec and the bytes of one row.
  */
-export function benchWeight(dtype: DType, M: number, K: number): { spec: { name: string; dtype: DType; shape: number[]; data: Uint8Array }; rowBytes: number } {
+export function benchWeight(dtype: DType, M: number, K: number, std = 1): { spec: { name: string; dtype: DType; shape: number[]; data: Uint8Array }; rowBytes: number } {
   const c = getCodec(dtype);
   const rowBytes = (K / c.blockSize) * c.blockBytes;
   const row = new Uint8Array(rowBytes);
-  c.quantizeRow(randn(K, 1), 0, K, row, 0);
+  c.quantizeRow(randn(K, 1, std), 0, K, row, 0);
   const data = new Uint8Array(M * rowBytes);
   for (let r = 0; r < M; r++) data.set(row, r * rowBytes);
   return { spec: { name: 'w', dtype, shape: [M, K], data }, rowBytes };

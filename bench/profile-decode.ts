@@ -4,9 +4,10 @@
  *   npx tsx bench/profile-decode.ts [--models 270m,1b] [--type q8_0] [--threads 1,2]
  *                                   [--context 64] [--steps 16] [--split] [--no-fused]
  *                                   [--ab ROUNDS [--toggle fused|ranges|split [--split 32] [--split-base 64]]]
- *                                   [--prefill]
+ *                                   [--prefill] [--build auto|simd|relaxed|dotadd]
  *
- * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/), prefills `--context`
+ * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/; --models also takes preset names, --type
+ * recipes such as q4_k_m when compare-llama.ts wrote that file), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
  * - matmul rounds (the backend holds consecutive matmuls on one input and runs them as one
  *   pool round): time of the round, its weight bytes and GB/s, keyed by the weights' roles
@@ -51,6 +52,11 @@ const abRounds = Number(opt('ab', '0'));
 const toggle = opt('toggle', 'fused') as 'fused' | 'ranges' | 'split';
 if (!['fused', 'ranges', 'split'].includes(toggle)) throw new Error(`--toggle fused|ranges|split, got ${toggle}`);
 const prefillMode = args.includes('--prefill');
+const build = opt('build', 'auto');
+const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = {
+  auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true },
+};
+if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
 const splitKeys = Number(opt('split', '32')), splitBase = Number(opt('split-base', '64'));
 function setSplit(be: WasmBackend, on: boolean): void {
   be.attnSplitKeys = on ? splitKeys : splitBase;
@@ -202,11 +208,13 @@ async function abCompare(size: string, be: WasmBackend, threads: number, model: 
 }
 
 for (const size of models) {
-  const cfg = getPreset(`gemma-3-${size}`);
-  const path = `.cache/bench/gemma-3-${size}-${dtype}.gguf`;
-  await synthModelFile(path, cfg, dtype, { seed: 1 });
+  const name = size.startsWith('gemma-') ? size : `gemma-3-${size}`;
+  const cfg = getPreset(name);
+  const path = `.cache/bench/${name}-${dtype}.gguf`;
+  // recipes (q4_k_m, ...): the file compare-llama.ts wrote
+  if (!(dtype as string).includes('_k_')) await synthModelFile(path, cfg, dtype, { seed: 1 });
   for (const threads of threadList) {
-    const backend = await createWasmBackend({ threads });
+    const backend = await createWasmBackend({ ...BUILDS[build], threads });
     const probeGBps = abRounds > 0 ? 0 : backend.measureReadBandwidth(512, 5);
     const roundUs = abRounds > 0 ? 0 : emptyRoundUs(backend);
     const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: context + (abRounds > 0 ? 2 * abRounds * (steps + 1) : steps) + 8, prefillChunk: 128 });
@@ -240,7 +248,7 @@ for (const size of models) {
     const cpu = process.cpuUsage(c0);
     cache.dispose();
     const stepMs = wall / steps;
-    console.log(`\ngemma-3-${size} ${dtype}, ${backend.info.threads} thread(s), ${buildLabel(backend.info)}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; ${prefillMode ? `prefill of ${context} tokens` : `context ${context}`}`);
+    console.log(`\n${name} ${dtype}, ${backend.info.threads} thread(s), ${buildLabel(backend.info)}${split ? ', every matmul its own round' : ''}${noFused ? ', fused methods hidden' : ''}; ${prefillMode ? `prefill of ${context} tokens` : `context ${context}`}`);
     console.log(`  ${prefillMode ? 'prefill' : 'step'} ${stepMs.toFixed(2)} ms = ${(((prefillMode ? context : 1) * 1000) / stepMs).toFixed(1)} tok/s; CPU ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms/step; probe ${probeGBps.toFixed(1)} GB/s; empty pool round ${roundUs.toFixed(2)} µs x ${rounds} rounds/step = ${((roundUs * rounds) / 1000).toFixed(2)} ms`);
     const rowsOut = [...prof.stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
     for (const [k, s] of rowsOut) {

@@ -1,6 +1,6 @@
 /**
  * Throughput of the wasm backend's matmul kernels on one weight matrix:
- *   npx tsx bench/wasm-kernels.ts [--threads N] [--rows 1,128] [--m 16384] [--k 2048] [types...]
+ *   npx tsx bench/wasm-kernels.ts [--threads N] [--rows 1,128] [--m 16384] [--k 2048] [--build auto|simd|relaxed|dotadd] [types...]
  * Prints weight GB/s (decode: rows = 1) and activation-row x weight-row products per second
  * (GMAC/s, prefill). Both wall-clock and per CPU-second figures: on a shared machine the
  * CPU-time figure shows the kernel's own speed when the process does not get whole cores.
@@ -17,9 +17,12 @@ const threads = Number(opt('threads', '1'));
 const rowsList = opt('rows', '1,128').split(',').map(Number);
 const M = Number(opt('m', '16384'));
 const K = Number(opt('k', '2048'));
-const types = (args.length ? args : ['q8_0', 'q4_0', 'f16', 'q4_k', 'q6_k']) as DType[];
 
-const be = await createWasmBackend({ threads });
+const build = opt('build', 'auto');
+const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = { auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true } };
+if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
+const types = (args.length ? args : ['q8_0', 'q4_0', 'f16', 'q4_k', 'q6_k']) as DType[];
+const be = await createWasmBackend({ ...BUILDS[build], threads });
 console.log(`wasm ${buildLabel(be.info)}, ${be.info.threads} thread(s), matrix [${M} x ${K}]`);
 for (const dtype of types) {
   const { spec, rowBytes: rb } = benchWeight(dtype, M, K);

@@ -44,6 +44,31 @@ describe.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false a
         const want = modelMatmul(dtype, w.data, m, k, x, T);
         expect(maxRelErr(got, want), `${dtype} T=${T} k=${k} m=${m}`).toBeLessThan(1e-5);
       }
+      // small weights (std 0.004): many f16 block scales are subnormal (the K-quants' super-block
+      // scales already at real weights' std ~0.02), which the kernels convert without
+      // arithmetic on f32 subnormals (common.ts f16, f16x4x); relative to the largest output
+      for (const [T, m] of [[1, 37], [9, 13]] as const) {
+        const k = 2 * B;
+        const w = randomWeight(dtype, m, k, 5 + T, 0.004);
+        if (dtype.endsWith('_k')) {
+          // the f16 d of each super-block: Q4_K/Q5_K at byte 0, Q6_K at byte 208
+          const bb = dtype === 'q4_k' ? 144 : dtype === 'q5_k' ? 176 : 210, at = dtype === 'q6_k' ? 208 : 0;
+          let sub = 0;
+          for (let o = 0; o < w.data.length; o += bb) if (((w.data[o + at + 1]! << 8 | w.data[o + at]!) & 0x7c00) === 0) sub++;
+          expect(sub, `${dtype}: subnormal super-block scales`).toBeGreaterThan(0);
+        }
+        const x = randn(T * k, 3 + T, 1.5);
+        const wt = be.uploadWeight({ ...w, data: w.data.slice() });
+        const xt = be.tensor(T, k), ot = be.tensor(T, m);
+        be.upload(xt, x);
+        be.matmul(ot, xt, wt);
+        const got = await be.download(ot);
+        const want = modelMatmul(dtype, w.data, m, k, x, T);
+        let d = 0, s = 0;
+        for (let i = 0; i < want.length; i++) { d = Math.max(d, Math.abs(got[i]! - want[i]!)); s = Math.max(s, Math.abs(want[i]!)); }
+        expect(s, `${dtype} small weights: outputs`).toBeGreaterThan(0);
+        expect(d / s, `${dtype} small weights T=${T} m=${m}`).toBeLessThan(1e-5);
+      }
       be.dispose();
     });
   }
