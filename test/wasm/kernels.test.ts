@@ -25,6 +25,14 @@ describe.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false a
       const be = await wasmBackend({ threads: 1, ...opts });
       if ('relaxed' in opts) expect(be.info.relaxed).toBe(false);
       const B = dtype.endsWith('_k') ? 256 : 32;
+      /** the backend's product and the exact arithmetic model's */
+      const run = async (w: ReturnType<typeof randomWeight>, x: Float32Array, T: number, k: number, m: number) => {
+        const wt = be.uploadWeight({ ...w, data: w.data.slice() });
+        const xt = be.tensor(T, k), ot = be.tensor(T, m);
+        be.upload(xt, x);
+        be.matmul(ot, xt, wt);
+        return { got: await be.download(ot), want: modelMatmul(dtype, w.data, m, k, x, T) };
+      };
       // the last cases span several activation-row tiles (~512 KiB of quantized rows each; the
       // prefill kernels pack each tile's rows four at a time: 60 rows a tile for Q8_0 at k = 4096,
       // 113 for Q4_0/Q4_1, 38 for the K-quants)
@@ -36,12 +44,7 @@ describe.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false a
           x.fill(0, t * k, t * k + B);
           x[t * k + k - 1] = 40;
         }
-        const wt = be.uploadWeight({ ...w, data: w.data.slice() });
-        const xt = be.tensor(T, k), ot = be.tensor(T, m);
-        be.upload(xt, x);
-        be.matmul(ot, xt, wt);
-        const got = await be.download(ot);
-        const want = modelMatmul(dtype, w.data, m, k, x, T);
+        const { got, want } = await run(w, x, T, k, m);
         expect(maxRelErr(got, want), `${dtype} T=${T} k=${k} m=${m}`).toBeLessThan(1e-5);
       }
       // small weights (std 0.004): many f16 block scales are subnormal (the K-quants' super-block
@@ -57,13 +60,7 @@ describe.each([['the engine\'s build', {}], ['SIMD128 build', { relaxed: false a
           for (let o = 0; o < w.data.length; o += bb) if (((w.data[o + at + 1]! << 8 | w.data[o + at]!) & 0x7c00) === 0) sub++;
           expect(sub, `${dtype}: subnormal super-block scales`).toBeGreaterThan(0);
         }
-        const x = randn(T * k, 3 + T, 1.5);
-        const wt = be.uploadWeight({ ...w, data: w.data.slice() });
-        const xt = be.tensor(T, k), ot = be.tensor(T, m);
-        be.upload(xt, x);
-        be.matmul(ot, xt, wt);
-        const got = await be.download(ot);
-        const want = modelMatmul(dtype, w.data, m, k, x, T);
+        const { got, want } = await run(w, randn(T * k, 3 + T, 1.5), T, k, m);
         let d = 0, s = 0;
         for (let i = 0; i < want.length; i++) { d = Math.max(d, Math.abs(got[i]! - want[i]!)); s = Math.max(s, Math.abs(want[i]!)); }
         expect(s, `${dtype} small weights: outputs`).toBeGreaterThan(0);
