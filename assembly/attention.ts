@@ -1,5 +1,5 @@
-// Attention over the KV cache (f32 or f16 rows, ring buffer: position p in slot p % cap; `kv16`, a
-// compile-time constant in each export, picks the element type), one work item
+// Attention over the KV cache (f32 or f16 rows, ring buffer: position p in slot p % cap; the
+// export's kv16 argument picks the element type, fixed in each of its two bodies), one work item
 // per (query row, KV head) or, decoding, per (KV head, range of keys); threads take contiguous
 // ranges of items.
 //

@@ -9,7 +9,7 @@
 //   Q6_K:      y += d dx sum_j sc_j (q_j . x_j - 32 sum(x_j))                   (16 x 16)
 // q are unsigned levels (0..15, 0..31, 0..63), sum(x_j) come from the activation bsums.
 
-import { byteMask, dotAdd32, dotU16, dotU32, f16, f16Bias, f16Mask, f16x4x, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
+import { byteMask, dotAdd32, dotU16, dotU32, f16, f16x4x, hadd4i, hiNibbles, hsumi, moveBits, onesI16, transposeStore, vec4 } from './common';
 import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-q';
 
 /** the eight 6-bit scales (sc) or mins (m) of a Q4_K/Q5_K block as two i32x4 (j 0..3, 4..7);
@@ -94,7 +94,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
  * their arithmetic and spilled (plain relaxed Q4_K decode 8 GB/s; 17 in the loop, and 1.07x on
  * V8 13.6; the SIMD128 build gains on V8 and JavaScriptCore too).
  */
-@inline function chunkQ45K(q5: bool, high: bool, p: usize, h: i32, xa: v128, xb: v128, xe: v128, xf: v128, x16: usize, lo: v128, m10: v128, acc: v128): v128 {
+@inline function chunkQ45K(q5: bool, high: bool, p: usize, h: i32, xa: v128, xb: v128, xe: v128, xf: v128, x16: usize, ones: v128, lo: v128, m10: v128, acc: v128): v128 {
   if (GEMMA_DOT_ADD) return lo; // not in the dot-add build
   // the two 6-bit scales (ggml's packing, as scLo / scHi): bytes 2h, 2h + 1 of sc
   const o = <usize>h << 1;
@@ -112,9 +112,8 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
     ha = v128.or(ha, moveBits(qa, 1, 4, m10)); hb = v128.or(hb, moveBits(qb, 1, 4, m10));
   }
   if (!ASC_FEATURE_RELAXED_SIMD) {
-    // (dotU32 reads only x16 and no `ones` in this build)
-    acc = i32x4.add(acc, i32x4.mul(dotU32(la, lb, 0, x16, lo), i32x4.splat(pair & 0xff)));
-    return i32x4.add(acc, i32x4.mul(dotU32(ha, hb, 0, x16 + 64, lo), i32x4.splat(pair >> 8)));
+    acc = i32x4.add(acc, i32x4.mul(dotU32(la, lb, 0, x16, ones), i32x4.splat(pair & 0xff)));
+    return i32x4.add(acc, i32x4.mul(dotU32(ha, hb, 0, x16 + 64, ones), i32x4.splat(pair >> 8)));
   }
   acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, la), i16x8.relaxed_dot_i8x16_i7x16_s(xb, lb)), i16x8.splat(<i16>(pair & 0xff))));
   return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, ha), i16x8.relaxed_dot_i8x16_i7x16_s(xf, hb)), i16x8.splat(<i16>(pair >> 8))));
@@ -135,7 +134,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
  * over the four rows in a loop (the other builds), and msum = sum_j m_j sum(x_j). The prefill
  * kernels compute the same expression lane by lane.
  */
-@inline function blocksQ45K4(q5: bool, p: usize, bb: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, lo: v128, m10: v128, fm: v128, fb: v128, acc: v128): v128 {
+@inline function blocksQ45K4(q5: bool, p: usize, bb: usize, x8: usize, x16: usize, dx: f32, bs32lo: v128, bs32hi: v128, ones: v128, lo: v128, m10: v128, acc: v128): v128 {
   let isum: v128;
   if (GEMMA_DOT_ADD) {
     isum = hadd4i(subDotsQ45K(q5, p, x8, lo, m10), subDotsQ45K(q5, p + bb, x8, lo, m10), subDotsQ45K(q5, p + 2 * bb, x8, lo, m10), subDotsQ45K(q5, p + 3 * bb, x8, lo, m10));
@@ -146,16 +145,16 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
       let xc = x8 + (<usize>h << 6), yc = x16 + (<usize>h << 7);
       let xa = lo, xb = lo, xe = lo, xf = lo;
       if (ASC_FEATURE_RELAXED_SIMD) { xa = v128.load(xc); xb = v128.load(xc, 16); xe = v128.load(xc, 32); xf = v128.load(xc, 48); }
-      i0 = chunkQ45K(q5, false, p, h, xa, xb, xe, xf, yc, lo, m10, i0);
-      i1 = chunkQ45K(q5, false, p + bb, h, xa, xb, xe, xf, yc, lo, m10, i1);
-      i2 = chunkQ45K(q5, false, p + 2 * bb, h, xa, xb, xe, xf, yc, lo, m10, i2);
-      i3 = chunkQ45K(q5, false, p + 3 * bb, h, xa, xb, xe, xf, yc, lo, m10, i3);
+      i0 = chunkQ45K(q5, false, p, h, xa, xb, xe, xf, yc, ones, lo, m10, i0);
+      i1 = chunkQ45K(q5, false, p + bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i1);
+      i2 = chunkQ45K(q5, false, p + 2 * bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i2);
+      i3 = chunkQ45K(q5, false, p + 3 * bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i3);
       xc += 128; yc += 256;
       if (ASC_FEATURE_RELAXED_SIMD) { xa = v128.load(xc); xb = v128.load(xc, 16); xe = v128.load(xc, 32); xf = v128.load(xc, 48); }
-      i0 = chunkQ45K(q5, true, p, h, xa, xb, xe, xf, yc, lo, m10, i0);
-      i1 = chunkQ45K(q5, true, p + bb, h, xa, xb, xe, xf, yc, lo, m10, i1);
-      i2 = chunkQ45K(q5, true, p + 2 * bb, h, xa, xb, xe, xf, yc, lo, m10, i2);
-      i3 = chunkQ45K(q5, true, p + 3 * bb, h, xa, xb, xe, xf, yc, lo, m10, i3);
+      i0 = chunkQ45K(q5, true, p, h, xa, xb, xe, xf, yc, ones, lo, m10, i0);
+      i1 = chunkQ45K(q5, true, p + bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i1);
+      i2 = chunkQ45K(q5, true, p + 2 * bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i2);
+      i3 = chunkQ45K(q5, true, p + 3 * bb, h, xa, xb, xe, xf, yc, ones, lo, m10, i3);
     }
     isum = hadd4i(i0, i1, i2, i3);
   }
@@ -179,7 +178,6 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m10 = byteMask(nb, 0x10); // see common.ts dotQ8r, byteMask
-  const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill in the relaxed build with scratch: unpacked groups (widenQ45K); in the SIMD128
   // build: int16-widened groups (widenQ45Ks)
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
@@ -216,7 +214,7 @@ import { storeRows, storeRows4, tileDots, tokenTile, widenHalf } from './matmul-
         for (let b = 0; b < nb; b++) {
           const bs = bsr + (<usize>b << 6);
           const bl = pairSums(v128.load(bs), v128.load(bs, 16)), bh = pairSums(v128.load(bs, 32), v128.load(bs, 48));
-          acc = blocksQ45K4(q5, p, bb, xr + (<usize>b << 8), x16r + (<usize>b << 9), load<f32>(xd + (<usize>b << 2)), bl, bh, lo, m10, fm, fb, acc);
+          acc = blocksQ45K4(q5, p, bb, xr + (<usize>b << 8), x16r + (<usize>b << 9), load<f32>(xd + (<usize>b << 2)), bl, bh, ones, lo, m10, acc);
           p += bb << 2;
         }
         storeRows(out, t, m, g, acc);
@@ -591,7 +589,7 @@ export function mmQ5_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
  * sums reduced at once (hadd4i) and their d converted as one vector (blockQ6K does this per
  * row; the same operations per lane, so the same bits).
  */
-@inline function blocksQ6K4(p: usize, bb: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128, fm: v128, fb: v128, acc: v128): v128 {
+@inline function blocksQ6K4(p: usize, bb: usize, x8: usize, dx: f32, bs: usize, lo: v128, m30: v128, acc: v128): v128 {
   const isum = hadd4i(subDotsQ6K(p, x8, bs, lo, m30), subDotsQ6K(p + bb, x8, bs, lo, m30), subDotsQ6K(p + 2 * bb, x8, bs, lo, m30), subDotsQ6K(p + 3 * bb, x8, bs, lo, m30));
   const dh = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(<i32>load<i16>(p, 208)), 1, <i32>load<i16>(p + bb, 208)), 2, <i32>load<i16>(p + 2 * bb, 208)), 3, <i32>load<i16>(p + 3 * bb, 208));
   return f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.splat(dx), f16x4x(dh)), f32x4.convert_i32x4_s(isum)));
@@ -779,7 +777,6 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
   const nb = k >> 8;
   const gs = <usize>nb * (bb << 2);
   const ones = onesI16(nb), lo = byteMask(nb, 0x0f), m30 = byteMask(nb, 0x30); // see common.ts dotQ8r, byteMask
-  const fm = f16Mask(nb), fb = f16Bias(nb);
   // prefill in the relaxed build with scratch: unpacked groups (widenQ6K); in the SIMD128 build:
   // int16-widened groups (widenQ6Ks) and activation rows packed four at a time after them
   const wide = ASC_FEATURE_RELAXED_SIMD && T >= 2 && scratch != 0;
@@ -813,7 +810,7 @@ export function mmQ6_K(w: usize, xq: usize, xs: i32, out: usize, m: i32, k: i32,
         if (ASC_FEATURE_RELAXED_SIMD) {
           let acc = f32x4.splat(0);
           for (let b = 0; b < nb; b++) {
-            acc = blocksQ6K4(p, bb, xr + (<usize>b << 8), load<f32>(xd + (<usize>b << 2)), bsr + (<usize>b << 6), lo, m30, fm, fb, acc);
+            acc = blocksQ6K4(p, bb, xr + (<usize>b << 8), load<f32>(xd + (<usize>b << 2)), bsr + (<usize>b << 6), lo, m30, acc);
             p += bb << 2;
           }
           storeRows(out, t, m, g, acc);
