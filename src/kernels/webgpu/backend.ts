@@ -61,6 +61,8 @@ export class WebGpuBackend implements Backend {
   private readonly splitKeys: number;
   /** the KV cache's element type (WebGpuOptions.kvCache) */
   private readonly kvType: 'f32' | 'f16';
+  /** an f16 cache on the f32 path: f16 pairs packed in u32 words (shaders' KVP) */
+  private readonly kvPacked: boolean;
 
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
     return new WebGpuBackend(await acquireDevice(opts), opts);
@@ -77,7 +79,8 @@ export class WebGpuBackend implements Backend {
     if (opts.kvCache !== undefined && opts.kvCache !== 'f32' && opts.kvCache !== 'f16') throw new GemmaError('BAD_ARGUMENT', `kvCache must be 'f32' or 'f16', got ${JSON.stringify(opts.kvCache)}`, { field: 'kvCache' });
     this.kvType = opts.kvCache ?? (ctx.f16 ? 'f16' : 'f32');
     // shaders/common/header.wgsl: KV32 (f32 cache on the f16 path), KVP (packed f16 on the f32 path)
-    const kvDefines = { KV32: ctx.f16 && this.kvType === 'f32', KVP: !ctx.f16 && this.kvType === 'f16' };
+    this.kvPacked = !ctx.f16 && this.kvType === 'f16';
+    const kvDefines = { KV32: ctx.f16 && this.kvType === 'f32', KVP: this.kvPacked };
     this.c = {
       gpu: ctx,
       rec: new Recorder(device, ctx.storageAlign, ctx.timestamps && opts.profile === true, staticUniforms),
@@ -266,7 +269,7 @@ export class WebGpuBackend implements Backend {
     this.check();
     if (!(Number.isInteger(capacity) && capacity >= 1 && Number.isInteger(kvDim) && kvDim >= 1)) throw new GemmaError('BAD_SHAPE', `KV layer [${capacity}, ${kvDim}]`);
     const f16 = this.kvType === 'f16';
-    if (f16 && !this.ctx.f16 && kvDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `a packed f16 KV cache needs an even row width, got ${kvDim}`);
+    if (this.kvPacked && kvDim % 2 !== 0) throw new GemmaError('BAD_SHAPE', `a packed f16 KV cache needs an even row width, got ${kvDim}`);
     const bytes = Math.ceil((capacity * kvDim * (f16 ? 2 : 4)) / 4) * 4;
     if (bytes > this.ctx.maxBinding) {
       throw new GemmaError('BACKEND', `a KV cache layer of ${capacity} x ${kvDim} (${bytes} bytes) exceeds the GPU's storage binding limit of ${this.ctx.maxBinding} bytes (use a shorter context)`);
@@ -275,7 +278,7 @@ export class WebGpuBackend implements Backend {
     const k = this.createBuffer({ label: 'kv.k', size: bytes, usage }, 'KV cache');
     let v: GPUBuffer;
     try { v = this.createBuffer({ label: 'kv.v', size: bytes, usage }, 'KV cache'); } catch (e) { k.destroy(); throw e; }
-    const l = new GpuKvLayer(capacity, kvDim, k, v, f16);
+    const l = new GpuKvLayer(capacity, kvDim, k, v, f16, this.kvPacked);
     this.kv.add(l);
     return l;
   }

@@ -36,7 +36,11 @@ export class GpuWeight implements Weight {
 
 export class GpuKvLayer implements KvLayer {
   freed = false;
-  constructor(readonly capacity: number, readonly kvDim: number, readonly k: GPUBuffer, readonly v: GPUBuffer, readonly f16: boolean) {}
+  /**
+   * f16: the cache's elements are f16; packed: as f16 pairs in u32 words (an f16 cache on the f32
+   * path: the KVP shader variants, which write element pairs)
+   */
+  constructor(readonly capacity: number, readonly kvDim: number, readonly k: GPUBuffer, readonly v: GPUBuffer, readonly f16: boolean, readonly packed: boolean) {}
 }
 
 /** round a size up to its pool class: 256-byte steps, then 1/8 steps of the power of two */

@@ -60,8 +60,8 @@ export function kvStore(c: OpContext, cache: GpuKvLayer, k: GpuTensor, v: GpuTen
   const n = k.rows * cache.kvDim;
   if (n === 0) return;
   const kern = c.kernels.get(KV_STORE_SPEC);
-  // a packed f16 cache (f16 on the f32 path) takes one pair per invocation
-  const g = grid(Math.ceil((cache.f16 && !c.gpu.f16 ? n / 2 : n) / WG));
+  // a packed cache takes one element pair per invocation
+  const g = grid(Math.ceil((cache.packed ? n / 2 : n) / WG));
   const p = new Params().u32(k.rows).u32(cache.kvDim).u32(cache.capacity).u32(startPos).u32(g[0]);
   c.rec.dispatch(kern, [bind(k), bind(v), { buffer: cache.k }, { buffer: cache.v }], p, g);
 }

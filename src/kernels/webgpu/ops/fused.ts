@@ -57,8 +57,8 @@ export function qkRopeStore(
 ): boolean {
   const D = p.headDim;
   if (!(D > 0 && D % 2 === 0) || q.cols % D !== 0 || cache.kvDim % D !== 0) throw new GemmaError('BAD_SHAPE', `qkRopeStore: ${q.cols} / ${cache.kvDim} columns are not whole heads of ${D}`);
-  // a packed f16 cache (f16 on the f32 path) is written in element pairs of both halves
-  if (cache.f16 && !c.gpu.f16 && D % 4 !== 0) throw new GemmaError('BAD_SHAPE', `qkRopeStore: a packed f16 KV cache needs a head dimension divisible by 4, got ${D}`);
+  // a packed cache is written in element pairs of both halves
+  if (cache.packed && D % 4 !== 0) throw new GemmaError('BAD_SHAPE', `qkRopeStore: a packed f16 KV cache needs a head dimension divisible by 4, got ${D}`);
   expectShape('qkRopeStore k', k, q.rows, cache.kvDim);
   expectShape('qkRopeStore v', v, q.rows, cache.kvDim);
   if (!(Number.isInteger(p.startPos) && p.startPos >= 0)) throw new GemmaError('BAD_ARGUMENT', `qkRopeStore: startPos ${p.startPos}`);
