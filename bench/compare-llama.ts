@@ -23,20 +23,17 @@
  * moved between 36 and 63 GB/s within minutes), and the shares at the end are of the best
  * probe of the whole run: the machine's capability, not an unlucky moment.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { getLlama, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { benchGemmaModel, benchPrompt, decodeWeightBytes } from '../src/cli/commands/bench.js';
 import { createWasmBackend, type WasmBackend } from '../src/kernels/wasm/backend.js';
 import { buildLabel } from '../src/kernels/wasm/loader.js';
-import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
-import { quantizeModelFile } from '../src/cli/commands/quantize.js';
 import type { DType } from '../src/tensor/dtype.js';
-import { synthModelFile } from './synth-model.js';
+import { wasmBuildOptions } from './builds.js';
+import { benchModelFile } from './synth-model.js';
 
-/** mixed-type recipes: made from the synthetic F16 file by our quantizer */
-const MIXED_RECIPES = new Set(['q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m']);
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i < 0 ? d : args[i + 1]!; };
@@ -49,10 +46,7 @@ const genTokens = Number(opt('gen', '64'));
 const jsonOut = args.includes('--json') ? opt('json', 'compare.json') : null;
 const threadList = [...new Set([1, N])];
 const build = opt('build', 'auto');
-const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = {
-  auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true },
-};
-if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
+const buildOpts = wasmBuildOptions(build);
 
 /** tokens/s (wall clock) and tokens per CPU-second (all threads of the process) */
 interface Fig { prefill: number; decode: number; prefillCpu: number; decodeCpu: number }
@@ -89,7 +83,7 @@ async function benchLlama(ctx: LlamaContext, vocab: number): Promise<Fig> {
 }
 
 const rows: Record<string, unknown>[] = [];
-const probe = await createWasmBackend({ ...BUILDS[build], threads: N });
+const probe = await createWasmBackend({ ...buildOpts, threads: N });
 let dram = probe.measureReadBandwidth(512, 5);
 probe.dispose();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -97,20 +91,12 @@ console.log(`${typeof process.versions.deno === 'string' ? 'Deno' : 'Node'} ${pr
 console.log(`read-bandwidth probe (wasm, ${N} threads): ${dram.toFixed(1)} GB/s; load average ${load()}`);
 
 for (const size of models) {
-  const name = size.startsWith('gemma-') ? size : `gemma-3-${size}`;
-  const cfg = getPreset(name);
   for (const dtype of types) {
-    const path = `.cache/bench/${name}-${dtype}.gguf`;
     const g0 = performance.now();
-    if (MIXED_RECIPES.has(dtype)) {
-      const f16 = await synthModelFile(`.cache/bench/${name}-f16.gguf`, cfg, 'f16', { seed: 1 });
-      if (!existsSync(path)) await quantizeModelFile(f16, path, dtype);
-    } else {
-      await synthModelFile(path, cfg, dtype, { seed: 1 });
-    }
+    const { name, cfg, path } = await benchModelFile(size, dtype);
     if (performance.now() - g0 > 1000) console.log(`generated ${path} in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
     for (const threads of threadList) {
-      const backend: WasmBackend = await createWasmBackend({ ...BUILDS[build], threads });
+      const backend: WasmBackend = await createWasmBackend({ ...buildOpts, threads });
       const ours = await loadPath(path, { backend, noTokenizer: true, contextLength: promptTokens + genTokens + 1, prefillChunk: promptTokens });
       const l = await llama();
       const lm: LlamaModel = await l.loadModel({ modelPath: path, gpuLayers: 0 });

@@ -33,10 +33,10 @@
 import { type WasmBackend, createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { buildLabel } from '../src/kernels/wasm/loader.js';
 import { JOB, OP_PROBE } from '../src/kernels/wasm/jobs.js';
-import { getPreset } from '../src/model/config.js';
 import { loadPath } from '../src/node.js';
 import { byteSize, type DType } from '../src/tensor/dtype.js';
-import { synthModelFile } from './synth-model.js';
+import { wasmBuildOptions } from './builds.js';
+import { benchModelFile } from './synth-model.js';
 import { loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
@@ -53,10 +53,7 @@ const toggle = opt('toggle', 'fused') as 'fused' | 'ranges' | 'split';
 if (!['fused', 'ranges', 'split'].includes(toggle)) throw new Error(`--toggle fused|ranges|split, got ${toggle}`);
 const prefillMode = args.includes('--prefill');
 const build = opt('build', 'auto');
-const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = {
-  auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true },
-};
-if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
+const buildOpts = wasmBuildOptions(build);
 const splitKeys = Number(opt('split', '32')), splitBase = Number(opt('split-base', '64'));
 function setSplit(be: WasmBackend, on: boolean): void {
   be.attnSplitKeys = on ? splitKeys : splitBase;
@@ -208,13 +205,9 @@ async function abCompare(size: string, be: WasmBackend, threads: number, model: 
 }
 
 for (const size of models) {
-  const name = size.startsWith('gemma-') ? size : `gemma-3-${size}`;
-  const cfg = getPreset(name);
-  const path = `.cache/bench/${name}-${dtype}.gguf`;
-  // recipes (q4_k_m, ...): the file compare-llama.ts wrote
-  if (!(dtype as string).includes('_k_')) await synthModelFile(path, cfg, dtype, { seed: 1 });
+  const { name, cfg, path } = await benchModelFile(size, dtype);
   for (const threads of threadList) {
-    const backend = await createWasmBackend({ ...BUILDS[build], threads });
+    const backend = await createWasmBackend({ ...buildOpts, threads });
     const probeGBps = abRounds > 0 ? 0 : backend.measureReadBandwidth(512, 5);
     const roundUs = abRounds > 0 ? 0 : emptyRoundUs(backend);
     const loaded = await loadPath(path, { backend, noTokenizer: true, contextLength: context + (abRounds > 0 ? 2 * abRounds * (steps + 1) : steps) + 8, prefillChunk: 128 });

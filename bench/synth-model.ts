@@ -8,12 +8,34 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { writeFileChunks } from '../src/io/node-write.js';
 import { dirname } from 'node:path';
 import { GgufType, type GgufWriteTensor, ggufToBuffer, writeGguf } from '../src/format/gguf.js';
-import type { GemmaConfig } from '../src/model/config.js';
+import { type GemmaConfig, getPreset } from '../src/model/config.js';
 import { encodeFloats, ggufConfigMetadata, ggufVocabMetadata, synthGgufTensors, type SynthOptions } from '../src/model/synth.js';
 import { synthVocab } from '../src/model/synth-vocab.js';
 import { tensorSpecs } from '../src/model/weights.js';
 import { getCodec } from '../src/quant/index.js';
 import type { DType } from '../src/tensor/dtype.js';
+
+/** llama.cpp recipes (mixed files): made from the synthetic F16 file by our quantizer */
+export const MIXED_RECIPES = new Set(['q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m']);
+
+/**
+ * The benchmarks' model file (compare-llama.ts, profile-decode.ts): a Gemma 3 size (270m, 1b,
+ * 4b) or any preset name, every matrix in one block type or a recipe of MIXED_RECIPES, seed 1,
+ * written once to .cache/bench/
+ */
+export async function benchModelFile(size: string, dtype: string): Promise<{ name: string; cfg: GemmaConfig; path: string }> {
+  const name = size.startsWith('gemma-') ? size : `gemma-3-${size}`;
+  const cfg = getPreset(name);
+  const path = `.cache/bench/${name}-${dtype}.gguf`;
+  if (MIXED_RECIPES.has(dtype)) {
+    const f16 = await synthModelFile(`.cache/bench/${name}-f16.gguf`, cfg, 'f16', { seed: 1 });
+    const { quantizeModelFile } = await import('../src/cli/commands/quantize.js');
+    if (!existsSync(path)) await quantizeModelFile(f16, path, dtype);
+  } else {
+    await synthModelFile(path, cfg, dtype as DType, { seed: 1 });
+  }
+  return { name, cfg, path };
+}
 
 /** llama_ftype (llama.h) of a pure model of one type */
 const FTYPE: Partial<Record<DType, number>> = {

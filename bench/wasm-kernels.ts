@@ -8,6 +8,7 @@
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { buildLabel } from '../src/kernels/wasm/loader.js';
 import { benchWeight } from './bench-weight.js';
+import { wasmBuildOptions } from './builds.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { randn } from '../test/helpers/backend-conformance.js';
 
@@ -19,10 +20,8 @@ const M = Number(opt('m', '16384'));
 const K = Number(opt('k', '2048'));
 
 const build = opt('build', 'auto');
-const BUILDS: Record<string, Parameters<typeof createWasmBackend>[0]> = { auto: {}, simd: { relaxed: false }, relaxed: { dotAdd: false }, dotadd: { dotAdd: true } };
-if (!BUILDS[build]) throw new Error(`--build auto|simd|relaxed|dotadd, got ${build}`);
 const types = (args.length ? args : ['q8_0', 'q4_0', 'f16', 'q4_k', 'q6_k']) as DType[];
-const be = await createWasmBackend({ ...BUILDS[build], threads });
+const be = await createWasmBackend({ ...wasmBuildOptions(build), threads });
 console.log(`wasm ${buildLabel(be.info)}, ${be.info.threads} thread(s), matrix [${M} x ${K}]`);
 for (const dtype of types) {
   const { spec, rowBytes: rb } = benchWeight(dtype, M, K);
