@@ -6,8 +6,8 @@
  *                                   [--ab ROUNDS [--toggle fused|ranges|split [--split 32] [--split-base 64]]]
  *                                   [--prefill] [--build auto|simd|relaxed|dotadd]
  *
- * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/; --models also takes preset names, --type
- * recipes such as q4_k_m when compare-llama.ts wrote that file), prefills `--context`
+ * Loads the synthetic GGUF of bench/compare-llama.ts (.cache/bench/, synth-model.ts benchModelFile; --models
+ * also takes preset names, --type recipes such as q4_k_m), prefills `--context`
  * tokens, then times `--steps` decode steps with every backend op wrapped:
  * - matmul rounds (the backend holds consecutive matmuls on one input and runs them as one
  *   pool round): time of the round, its weight bytes and GB/s, keyed by the weights' roles
